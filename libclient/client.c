@@ -1,0 +1,544 @@
+/*
+ * client.c — connections and the RPC path of libobjmgr.
+ *
+ * One om_client is one connection (one session on the server). Calls are
+ * synchronous: pack the request into the client's arena-backed buffer,
+ * write it, read frames until the response with the request's id arrives.
+ *
+ * fork(): pthread_atfork bumps a generation counter in the child. A client
+ * whose generation is old was inherited: its first call in the child closes
+ * the child's copy of the socket (the parent's connection is untouched: a
+ * close of one descriptor copy sends nothing) and connects anew; a handle
+ * whose generation is old first takes the child's own reference (ADDREF).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CLIENT_MAX_FRAME 0x7fffffffu /* a response larger is garbage */
+
+static uint64_t fork_gen = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* Clients holding a spawned server's life pipe (usually one). */
+enum { MAX_SPAWNED = 64 };
+static om_client *spawned[MAX_SPAWNED];
+static pthread_mutex_t spawned_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_fork_child(void)
+{
+	fork_gen++;
+	/* The child must not keep the parent's server alive. */
+	for (size_t i = 0; i < MAX_SPAWNED; i++) {
+		if (spawned[i] && spawned[i]->life_fd >= 0) {
+			close(spawned[i]->life_fd);
+			spawned[i]->life_fd = -1;
+		}
+		spawned[i] = NULL;
+	}
+}
+
+void omi_life_adopt(om_client *c, int fd)
+{
+	c->life_fd = fd;
+	pthread_mutex_lock(&spawned_mu);
+	for (size_t i = 0; i < MAX_SPAWNED; i++) {
+		if (!spawned[i]) {
+			spawned[i] = c;
+			break;
+		}
+	}
+	/* Past MAX_SPAWNED, children inherit the pipe: the server then
+	 * lives until they exit too, which is safe, just later. */
+	pthread_mutex_unlock(&spawned_mu);
+}
+
+/* Close the life pipe: the server stops when it sees end-of-file. */
+static void life_drop(om_client *c)
+{
+	pthread_mutex_lock(&spawned_mu);
+	for (size_t i = 0; i < MAX_SPAWNED; i++)
+		if (spawned[i] == c)
+			spawned[i] = NULL;
+	pthread_mutex_unlock(&spawned_mu);
+	if (c->life_fd >= 0)
+		close(c->life_fd);
+	c->life_fd = -1;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+uint64_t omi_fork_gen(void)
+{
+	return fork_gen;
+}
+
+int omi_fail(om_client *c, int code, const char *fmt, ...)
+{
+	if (c) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+const char *om_errmsg(const om_client *c)
+{
+	return c ? c->errmsg : "";
+}
+
+/* ------------------------------------------------------------ raw frames */
+
+static int lose(om_client *c, const char *what, int err)
+{
+	c->lost = true;
+	return omi_fail(c, OM_ECONN, "connection to %s lost: %s%s%s", c->path,
+	                what, err ? ": " : "", err ? strerror(err) : "");
+}
+
+static int send_buf(om_client *c)
+{
+	struct omi_buf *b = &c->wbuf;
+	while (b->off < b->len) {
+		ssize_t n = send(c->fd, b->p + b->off, b->len - b->off,
+		                 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return lose(c, "write", n < 0 ? errno : 0);
+		b->off += (size_t)n;
+	}
+	b->off = b->len = 0;
+	return OM_OK;
+}
+
+/* Read until a whole frame is buffered; *body and *len point into rbuf, and the
+ * frame is consumed (rbuf.off advanced) before returning. */
+static int read_frame(om_client *c, const uint8_t **body, size_t *len)
+{
+	struct omi_buf *b = &c->rbuf;
+	for (;;) {
+		int rc = omi_buf_frame(b, CLIENT_MAX_FRAME, body, len);
+		if (rc == 1) {
+			b->off += OMI_FRAME_HDR + *len;
+			return OM_OK;
+		}
+		if (rc < 0)
+			return lose(c, "oversized frame from the server", 0);
+		if (b->off == b->len)
+			b->off = b->len = 0;
+		if (omi_buf_reserve(b, 64 * 1024))
+			return omi_fail(c, OM_ENOMEM, "out of memory");
+		ssize_t n = recv(c->fd, b->p + b->len, b->cap - b->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return lose(c, n == 0 ? "closed by the server" : "read",
+			            n < 0 ? errno : 0);
+		b->len += (size_t)n;
+	}
+}
+
+/* --------------------------------------------------------------- connect */
+
+/* Open the socket and exchange Hellos. */
+static int dial(om_client *c)
+{
+	int rc = OM_OK;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return omi_fail(c, OM_ECONN, "socket: %s", strerror(errno));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
+	while (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		if (errno == EINTR)
+			continue;
+		rc = omi_fail(c, errno == EACCES ? OM_EAUTH : OM_ECONN,
+		              "cannot connect to %s: %s", c->path,
+		              strerror(errno));
+		goto out_close;
+	}
+	c->rbuf.off = c->rbuf.len = c->wbuf.off = c->wbuf.len = 0;
+	c->lost = false;
+
+	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
+	hello.version = OMI_PROTO_VERSION;
+	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, CLIENT_MAX_FRAME)) ||
+	    (rc = send_buf(c)))
+		goto out_close;
+	const uint8_t *body;
+	size_t len;
+	if ((rc = read_frame(c, &body, &len)))
+		goto out_close;
+	omi_arena_reset(&c->arena);
+	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
+	if (!in) {
+		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server", c->path);
+		goto out_close;
+	}
+	if (in->status != OBJMGR__STATUS__OK) {
+		rc = omi_status_to_code(in->status);
+		omi_fail(c, rc, "refused by the server: %s",
+		         in->message && *in->message ? in->message
+		                                     : om_strerror(rc));
+		goto out_close;
+	}
+	c->gen = fork_gen;
+	return OM_OK;
+
+out_close:
+	close(c->fd);
+	c->fd = -1;
+	c->lost = true;
+	return rc;
+}
+
+int om_connect(const char *address, om_client **out)
+{
+	if (!out)
+		return OM_EINVAL;
+	pthread_once(&atfork_once, register_atfork);
+	om_client *c = calloc(1, sizeof *c);
+	if (!c)
+		return OM_ENOMEM;
+	c->fd = -1;
+	c->life_fd = -1;
+	omi_arena_init(&c->arena);
+	int rc = omi_resolve_address(address, c->path, sizeof c->path);
+	if (rc == OM_OK)
+		rc = dial(c);
+	if (rc) {
+		omi_arena_free(&c->arena);
+		omi_buf_free(&c->rbuf);
+		omi_buf_free(&c->wbuf);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return OM_OK;
+}
+
+/* Make c usable in this process: after a fork, a connection of our own. */
+static int ready(om_client *c)
+{
+	if (c->gen != fork_gen) {
+		/* Inherited: drop our copy of the parent's socket (no data
+		 * is sent by closing a copy) and dial anew. */
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return dial(c);
+	}
+	if (c->lost)
+		return omi_fail(c, OM_ECONN, "connection to %s was lost",
+		                c->path);
+	return OM_OK;
+}
+
+/* ------------------------------------------------------------------- RPC */
+
+int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
+            Objmgr__Response **resp)
+{
+	c->errmsg[0] = '\0';
+	int rc = ready(c);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < a->nargs; i++)
+		if (!omi_item_valid(&a->args[i]))
+			return omi_fail(c, OM_EINVAL, "argument %zu is not a "
+			                              "valid item", i);
+	omi_arena_reset(&c->arena);
+	Objmgr__Request req = OBJMGR__REQUEST__INIT;
+	req.id = ++c->next_id;
+	req.target = target;
+	req.op = (Objmgr__Op)a->op;
+	req.num = a->num;
+	req.num2 = a->num2;
+	req.timeout = a->timeout;
+	req.name = (char *)(a->name ? a->name : "");
+	if (a->nargs) {
+		req.args = omi_items_to_pb(&c->arena, a->args, a->nargs);
+		if (!req.args)
+			return omi_fail(c, OM_ENOMEM, "out of memory");
+		req.n_args = a->nargs;
+	}
+	rc = omi_buf_put_msg(&c->wbuf, &req.base, CLIENT_MAX_FRAME);
+	if (rc)
+		return omi_fail(c, rc, "request too large to send");
+	if ((rc = send_buf(c)))
+		return rc;
+	for (;;) {
+		const uint8_t *body;
+		size_t len;
+		if ((rc = read_frame(c, &body, &len)))
+			return rc;
+		Objmgr__Response *r =
+		        objmgr__response__unpack(&c->arena.pb, len, body);
+		if (!r)
+			return lose(c, "a response that does not decode", 0);
+		if (r->id == 0) {
+			/* A connection-level error: the server closes. */
+			rc = omi_status_to_code(r->status);
+			c->lost = true;
+			return omi_fail(c, rc < 0 ? rc : OM_EPROTO, "%s",
+			                r->message && *r->message
+			                        ? r->message
+			                        : om_strerror(rc));
+		}
+		if (r->id != req.id)
+			continue; /* not ours (cannot happen synchronously) */
+		rc = omi_status_to_code(r->status);
+		if (rc < 0)
+			omi_fail(c, rc, "%s",
+			         r->message && *r->message ? r->message
+			                                   : om_strerror(rc));
+		*resp = r;
+		return rc;
+	}
+}
+
+int omi_call(const void *handle, int type, const struct omi_args *a,
+             Objmgr__Response **resp)
+{
+	struct omi_handle *h = omi_handle_get(handle);
+	if (!h)
+		return OM_EINVAL;
+	om_client *c = h->c;
+	if (h->type != type)
+		return omi_fail(c, OM_ETYPE, "handle is not of the expected type");
+	if (h->gen != fork_gen) {
+		/* First use in a forked child: the child's own reference. */
+		struct omi_args ar = {.op = OBJMGR__OP__ADDREF};
+		Objmgr__Response *r;
+		int rc = omi_rpc(c, h->id, &ar, &r);
+		if (rc < 0)
+			return rc;
+		h->gen = fork_gen;
+	}
+	return omi_rpc(c, h->id, a, resp);
+}
+
+/* ------------------------------------------------------ server requests */
+
+int om_ping(om_client *c)
+{
+	if (!c)
+		return OM_EINVAL;
+	struct omi_args a = {.op = OBJMGR__OP__PING};
+	Objmgr__Response *r;
+	return omi_rpc(c, 0, &a, &r);
+}
+
+int om_stats(om_client *c, om_server_stats *out)
+{
+	if (!c || !out)
+		return OM_EINVAL;
+	struct omi_args a = {.op = OBJMGR__OP__STATS};
+	Objmgr__Response *r;
+	int rc = omi_rpc(c, 0, &a, &r);
+	if (rc < 0)
+		return rc;
+	uint64_t v[4] = {0};
+	for (size_t i = 0; i < 4 && i < r->n_results; i++) {
+		om_item it;
+		if (omi_item_from_pb(r->results[i], &it) || it.kind != OM_INT)
+			return OM_EPROTO;
+		v[i] = (uint64_t)it.i;
+	}
+	out->objects = v[0];
+	out->connections = v[1];
+	out->bytes = v[2];
+	out->requests = v[3];
+	return OM_OK;
+}
+
+/* Whether c is the spawner's own client of a server it started. */
+static bool is_spawner(const om_client *c)
+{
+	return c->spawner && c->spawner == getpid() && c->gen == fork_gen;
+}
+
+/* After SHUTDOWN: wait until the server has closed our connection (it
+ * removes its socket before closing connections), then tidy up. */
+static void reap_spawned(om_client *c)
+{
+	if (!is_spawner(c))
+		return;
+	if (c->fd >= 0) {
+		char b[256];
+		while (recv(c->fd, b, sizeof b, 0) > 0 || errno == EINTR)
+			;
+	}
+	life_drop(c);
+	if (c->spawn_dir) {
+		unlink(c->path);
+		rmdir(c->spawn_dir);
+	}
+	c->spawner = 0;
+}
+
+int om_shutdown(om_client *c)
+{
+	if (!c)
+		return OM_EINVAL;
+	struct omi_args a = {.op = OBJMGR__OP__SHUTDOWN};
+	Objmgr__Response *r;
+	int rc = omi_rpc(c, 0, &a, &r);
+	if (rc < 0)
+		return rc;
+	c->lost = true; /* the server is going */
+	reap_spawned(c);
+	return OM_OK;
+}
+
+void om_disconnect(om_client *c)
+{
+	if (!c)
+		return;
+	if (is_spawner(c)) {
+		struct omi_args a = {.op = OBJMGR__OP__SHUTDOWN};
+		Objmgr__Response *r;
+		if (!c->lost)
+			omi_rpc(c, 0, &a, &r);
+		reap_spawned(c);
+	}
+	life_drop(c);
+	if (c->fd >= 0)
+		close(c->fd); /* the server drops this session's references */
+	while (c->handles)
+		omi_handle_free(c->handles);
+	omi_arena_free(&c->arena);
+	omi_buf_free(&c->rbuf);
+	omi_buf_free(&c->wbuf);
+	free(c->spawn_dir);
+	free(c);
+}
+
+/* --------------------------------------------------------------- objects */
+
+/* OPEN: a handle on a new or named object of `type`. */
+static int open_obj(om_client *c, const char *name, int flags, int type,
+                    const om_item *params, size_t nparams, void **out)
+{
+	if (!c || !out)
+		return OM_EINVAL;
+	if (name && !*name)
+		return omi_fail(c, OM_EINVAL, "empty object name");
+	struct omi_args a = {
+		.op = OBJMGR__OP__OPEN,
+		.args = params,
+		.nargs = nparams,
+		.num = type,
+		.num2 = flags,
+		.name = name,
+	};
+	Objmgr__Response *r;
+	int rc = omi_rpc(c, 0, &a, &r);
+	if (rc < 0)
+		return rc;
+	om_item ref;
+	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &ref) ||
+	    ref.kind != OM_REF)
+		return omi_fail(c, OM_EPROTO, "OPEN answered without a ref");
+	void *h = omi_handle_new(c, ref.ref.id, type, fork_gen);
+	if (!h) {
+		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
+		omi_rpc(c, ref.ref.id, &rel, &r);
+		return omi_fail(c, OM_ENOMEM, "out of memory");
+	}
+	*out = h;
+	return OM_OK;
+}
+
+int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
+{
+	return open_obj(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
+}
+
+int om_list_open(om_client *c, const char *name, int flags, om_list **out)
+{
+	return open_obj(c, name, flags, OM_TYPE_LIST, NULL, 0, (void **)out);
+}
+
+int om_value_open(om_client *c, const char *name, int flags, om_item initial,
+                  om_value **out)
+{
+	return open_obj(c, name, flags, OM_TYPE_VALUE, &initial, 1,
+	                (void **)out);
+}
+
+int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
+                  size_t length, om_array **out)
+{
+	if (kind != OM_INT && kind != OM_FLOAT)
+		return omi_fail(c, OM_EINVAL, "array kind must be OM_INT or "
+		                              "OM_FLOAT");
+	if (length > INT64_MAX)
+		return omi_fail(c, OM_EINVAL, "array length too large");
+	om_item p[2] = {om_int(kind), om_int((int64_t)length)};
+	return open_obj(c, name, flags, OM_TYPE_ARRAY, p, 2, (void **)out);
+}
+
+int om_unlink(om_client *c, const char *name)
+{
+	if (!c || !name || !*name)
+		return c ? omi_fail(c, OM_EINVAL, "no name") : OM_EINVAL;
+	struct omi_args a = {.op = OBJMGR__OP__UNLINK, .name = name};
+	Objmgr__Response *r;
+	return omi_rpc(c, 0, &a, &r);
+}
+
+int om_open_ref(om_client *c, const om_item *ref, void **out)
+{
+	if (!c || !ref || !out)
+		return OM_EINVAL;
+	if (ref->kind != OM_REF || !omi_item_valid(ref))
+		return omi_fail(c, OM_EINVAL, "item is not an OM_REF");
+	struct omi_args a = {.op = OBJMGR__OP__ADDREF};
+	Objmgr__Response *r;
+	int rc = omi_rpc(c, ref->ref.id, &a, &r);
+	if (rc < 0)
+		return rc;
+	om_item got; /* the server's word on the type, not the item's */
+	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &got) ||
+	    got.kind != OM_REF)
+		return omi_fail(c, OM_EPROTO, "ADDREF answered without a ref");
+	void *h = omi_handle_new(c, ref->ref.id, got.ref.type, fork_gen);
+	if (!h) {
+		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
+		omi_rpc(c, ref->ref.id, &rel, &r);
+		return omi_fail(c, OM_ENOMEM, "out of memory");
+	}
+	*out = h;
+	return OM_OK;
+}
+
+void om_release(void *handle)
+{
+	struct omi_handle *h = omi_handle_get(handle);
+	if (!h)
+		return;
+	om_client *c = h->c;
+	/* Only a reference this process took is given back; a child that
+	 * never used an inherited handle holds none. */
+	if (h->gen == fork_gen && c->gen == fork_gen && !c->lost) {
+		struct omi_args a = {.op = OBJMGR__OP__RELEASE};
+		Objmgr__Response *r;
+		omi_rpc(c, h->id, &a, &r);
+	}
+	omi_handle_free(h);
+}

@@ -1,0 +1,425 @@
+/*
+ * objmgr.h — the libobjmgr client API.
+ *
+ * objmgr is Python's multiprocessing.Manager for C: one server process,
+ * objmgrd, owns shared objects; programs hold proxy handles and call their
+ * methods over a Unix socket. Every mutation happens inside the server under
+ * the object's lock, so every process sees one consistent state.
+ *
+ * This header is the contract. Anything not declared here is not API.
+ *
+ * Conventions (see also docs/API.md in the source tree):
+ * - Every call returns int: OM_OK (0), a negative OM_E* error, or, only where
+ *   stated, a positive warning that still means success. rc < 0 is failure.
+ * - Outputs go through pointer arguments owned by the caller. They are
+ *   written only on success.
+ * - Items passed in are borrowed (the library copies what it keeps). Items
+ *   handed out own their memory: free them with om_item_free() /
+ *   om_items_free().
+ * - Blocking calls take `double timeout` in seconds: OM_FOREVER (negative)
+ *   waits without limit, 0 tries once, > 0 waits at most that long.
+ * - An om_client is used by one thread at a time.
+ * - fork(): a child keeps using every client and handle inherited from its
+ *   parent. On its first call the child opens its own connection and takes
+ *   its own references on the handles it uses; it never writes to, or shuts
+ *   down, the parent's connection. Keep a handle open in the parent until
+ *   the children that use it have made a call on it (or hold the object by
+ *   name): until then the child's reference does not exist yet.
+ */
+#ifndef OBJMGR_H
+#define OBJMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(OM_BUILDING) && defined(__GNUC__)
+#define OM_EXPORT __attribute__((visibility("default")))
+#else
+#define OM_EXPORT
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/*
+ * The one error table: X(NAME, code, message). It generates the OM_E*
+ * constants here, om_strerror() in the library, and (checked at compile
+ * time) the wire protocol's Status numbers, which are the negated codes.
+ */
+#define OM_ERRNO_MAP(X)                                                        \
+	X(ENOKEY, -1, "key not found")                                         \
+	X(EINDEX, -2, "index out of range")                                    \
+	X(EVALUE, -3, "bad or missing value")                                  \
+	X(ETYPE, -4, "wrong type")                                             \
+	X(EEMPTY, -5, "queue empty")                                           \
+	X(EFULL, -6, "queue full")                                             \
+	X(ETIMEOUT, -7, "timed out")                                           \
+	X(EBROKEN, -8, "barrier broken")                                       \
+	X(ENOTOWNER, -9, "lock not held by this client")                       \
+	X(ECLOSED, -10, "closed")                                              \
+	X(ENOENT, -11, "no such object")                                       \
+	X(EEXIST, -12, "object exists")                                        \
+	X(ECONN, -13, "connection to the server failed or was lost")           \
+	X(EAUTH, -14, "refused: credentials do not match")                     \
+	X(EPROTO, -15, "malformed message")                                    \
+	X(ETOOBIG, -16, "message or item over the server's limit")             \
+	X(ENOMEM, -17, "out of memory")                                        \
+	X(EINVAL, -18, "invalid argument")                                     \
+	X(ESTOPPING, -19, "the server is stopping")
+
+enum {
+	OM_OK = 0,
+#define OM_X_(name, code, msg) OM_##name = (code),
+	OM_ERRNO_MAP(OM_X_)
+#undef OM_X_
+	/** Success with a warning: the lock was acquired, but its previous
+	 *  holder's connection ended while holding it. */
+	OM_OWNER_DIED = 1,
+};
+
+/**
+ * Describe a return code.
+ * @return a static string; "unknown error" for a code not in the table.
+ */
+OM_EXPORT const char *om_strerror(int code);
+
+/* ----------------------------------------------------------------- items */
+
+typedef enum {
+	OM_NIL,   /**< None */
+	OM_BOOL,  /**< bool */
+	OM_INT,   /**< int64_t */
+	OM_FLOAT, /**< double */
+	OM_STR,   /**< str: bytes compared bytewise; handed out NUL-terminated */
+	OM_BYTES, /**< bytes: never equal to a str */
+	OM_REF,   /**< a managed object (nested objects) */
+} om_kind;
+
+/** Object types: the `type` of an OM_REF item. */
+typedef enum {
+	OM_TYPE_DICT = 1,
+	OM_TYPE_LIST = 2,
+	OM_TYPE_QUEUE = 3,
+	OM_TYPE_LOCK = 4,
+	OM_TYPE_SEM = 5,
+	OM_TYPE_COND = 6,
+	OM_TYPE_EVENT = 7,
+	OM_TYPE_BARRIER = 8,
+	OM_TYPE_VALUE = 9,
+	OM_TYPE_ARRAY = 10,
+} om_type;
+
+/** A value. Build with the constructors below; read by `kind`. */
+typedef struct om_item {
+	om_kind kind;
+	union {
+		bool b;
+		int64_t i;
+		double f;
+		struct {
+			const char *ptr;
+			size_t len;
+		} s; /**< OM_STR and OM_BYTES */
+		struct {
+			uint64_t id;
+			int type; /**< an om_type */
+		} ref;
+	};
+} om_item;
+
+/** A list of items handed out by the library: free with om_items_free(). */
+typedef struct om_items {
+	om_item *v;
+	size_t n;
+} om_items;
+
+/** Item constructors. They do not copy: the item borrows `p`/`cstr`. */
+OM_EXPORT om_item om_nil(void);
+OM_EXPORT om_item om_bool(bool b);
+OM_EXPORT om_item om_int(int64_t i);
+OM_EXPORT om_item om_float(double f);
+/** A str item of strlen(cstr) bytes (cstr NULL: the empty string). */
+OM_EXPORT om_item om_str(const char *cstr);
+/** A str item of n bytes (may contain NULs). */
+OM_EXPORT om_item om_strn(const char *p, size_t n);
+/** A bytes item of n bytes. */
+OM_EXPORT om_item om_bytes(const void *p, size_t n);
+/** An item referring to the object behind any proxy handle; an OM_NIL item
+ *  if the handle is not valid. Storing it keeps the object alive. */
+OM_EXPORT om_item om_ref(const void *handle);
+
+/** Free an item handed out by the library and set it to OM_NIL. NULL is ok.
+ *  Never call it on an item you built (it does not own its bytes). */
+OM_EXPORT void om_item_free(om_item *it);
+/** Free a list handed out by the library and set it to empty. NULL is ok. */
+OM_EXPORT void om_items_free(om_items *items);
+
+/**
+ * Python equality: numbers compare by value across kinds (1 == 1.0 ==
+ * true), 0.0 == -0.0, NaN equals nothing; str and bytes compare bytewise and
+ * are never equal to each other; refs are equal when they name one object.
+ */
+OM_EXPORT bool om_item_eq(const om_item *a, const om_item *b);
+
+/* ------------------------------------------------------------ connecting */
+
+typedef struct om_client om_client;
+
+/**
+ * Connect to a server.
+ * @param address a socket path, "unix:PATH", or NULL for the default:
+ *        $OBJMGR_ADDRESS, else $XDG_RUNTIME_DIR/objmgr.sock, else
+ *        /tmp/objmgr-$UID/objmgr.sock (objmgrd resolves the same default).
+ * @param out the new client, to be ended with om_disconnect().
+ * @return OM_OK; OM_ECONN if no server answers there; OM_EAUTH if the server
+ *         refuses this process's credentials; OM_EPROTO on a version
+ *         mismatch; OM_EINVAL for a bad address; OM_ENOMEM.
+ */
+OM_EXPORT int om_connect(const char *address, om_client **out);
+
+/**
+ * Start a private objmgrd and connect to it: Python's Manager(). The server
+ * binary is $OBJMGR_SERVER, else the one built beside this library, else the
+ * installed one, else "objmgrd" on $PATH. It listens on `address`, or with
+ * NULL on a fresh socket in a new private directory. The server ends when
+ * this process calls om_shutdown() or om_disconnect() on the client, or
+ * dies. Forked children may use the client; their om_disconnect() does not
+ * stop the server.
+ * @return OM_OK; OM_ECONN if the server could not be started; OM_ENOMEM.
+ */
+OM_EXPORT int om_spawn(const char *address, om_client **out);
+
+/**
+ * Ask the server to stop. Parked calls of other clients are answered with
+ * OM_ESTOPPING. If this process spawned the server, waits for it to exit.
+ * The client stays allocated: end it with om_disconnect().
+ * @return OM_OK, or OM_ECONN.
+ */
+OM_EXPORT int om_shutdown(om_client *c);
+
+/**
+ * Close the connection and free the client and every handle it handed out
+ * (the server drops this connection's references). For a client from
+ * om_spawn() in the spawning process, the server is stopped too. NULL is ok.
+ */
+OM_EXPORT void om_disconnect(om_client *c);
+
+/** Round trip to the server. @return OM_OK or OM_ECONN. */
+OM_EXPORT int om_ping(om_client *c);
+
+/** Server statistics. */
+typedef struct om_server_stats {
+	uint64_t objects;     /**< objects alive */
+	uint64_t connections; /**< connections open (this one included) */
+	uint64_t bytes;       /**< bytes held by stored items */
+	uint64_t requests;    /**< requests served since start */
+} om_server_stats;
+
+/** Fill `out` with the server's statistics. @return OM_OK or OM_ECONN. */
+OM_EXPORT int om_stats(om_client *c, om_server_stats *out);
+
+/**
+ * The server's message for this client's last failed call ("" if none).
+ * Valid until the next call on `c`.
+ */
+OM_EXPORT const char *om_errmsg(const om_client *c);
+
+/* --------------------------------------------------------------- objects */
+
+typedef struct om_dict om_dict;
+typedef struct om_list om_list;
+typedef struct om_value om_value;
+typedef struct om_array om_array;
+
+/* Flags for the *_open calls: bit sets, 0 means none. */
+#define OM_CREATE 0x01    /**< create the named object if it does not exist */
+#define OM_EXCL 0x02      /**< with OM_CREATE: OM_EEXIST if it exists */
+#define OM_LIFO 0x04      /**< queue: last in, first out */
+#define OM_PRIORITY 0x08  /**< queue: lowest priority first */
+#define OM_JOINABLE 0x10  /**< queue: task_done/join */
+#define OM_RECURSIVE 0x20 /**< lock: RLock */
+#define OM_BOUNDED 0x40   /**< semaphore: BoundedSemaphore */
+
+/** Wait without limit. */
+#define OM_FOREVER (-1.0)
+
+/*
+ * Opening objects. name == NULL creates a new anonymous object that lives
+ * while a handle (or a stored OM_REF) refers to it. With a name, the object
+ * is opened if it exists (OM_ENOENT if not, unless OM_CREATE is given, which
+ * creates it; OM_CREATE|OM_EXCL fails with OM_EEXIST if it exists); a named
+ * object lives until om_unlink(). Opening an existing object of another type
+ * is OM_ETYPE. Creation parameters are used only when the call creates.
+ * Every handle handed out is given back with om_release().
+ * Common returns: OM_OK, OM_ENOENT, OM_EEXIST, OM_ETYPE, OM_EINVAL (bad
+ * flags or parameters, empty name), OM_ECONN, OM_ENOMEM.
+ */
+
+/** Open a dict (insertion-ordered, Python key equality). */
+OM_EXPORT int om_dict_open(om_client *c, const char *name, int flags,
+                           om_dict **out);
+/** Open a list. */
+OM_EXPORT int om_list_open(om_client *c, const char *name, int flags,
+                           om_list **out);
+/** Open a value holding one item; `initial` is its first value. */
+OM_EXPORT int om_value_open(om_client *c, const char *name, int flags,
+                            om_item initial, om_value **out);
+/** Open a fixed-length typed array, zero-filled; kind is OM_INT or
+ *  OM_FLOAT (OM_EINVAL otherwise). */
+OM_EXPORT int om_array_open(om_client *c, const char *name, int flags,
+                            om_kind kind, size_t length, om_array **out);
+
+/**
+ * Remove a name. The object lives on while handles or stored refs refer to
+ * it, then dies. @return OM_OK, or OM_ENOENT if no object has that name.
+ */
+OM_EXPORT int om_unlink(om_client *c, const char *name);
+
+/**
+ * A new handle on the object an OM_REF item names (for instance one read
+ * out of a dict). Cast *out to the handle type of ref->ref.type.
+ * @return OM_OK; OM_EINVAL if `ref` is not an OM_REF; OM_ENOENT if the
+ *         object is gone.
+ */
+OM_EXPORT int om_open_ref(om_client *c, const om_item *ref, void **out);
+
+/**
+ * Give back any proxy handle. The server drops this handle's reference; a
+ * released handle is invalid (calls on it return OM_EINVAL). NULL is ok.
+ */
+OM_EXPORT void om_release(void *handle);
+
+/* ------------------------------------------------------------------ dict */
+
+/** d[key] = val. */
+OM_EXPORT int om_dict_set(om_dict *d, om_item key, om_item val);
+/** *out = d[key]. @return OM_OK or OM_ENOKEY. */
+OM_EXPORT int om_dict_get(om_dict *d, om_item key, om_item *out);
+/** del d[key]. @return OM_OK or OM_ENOKEY. */
+OM_EXPORT int om_dict_del(om_dict *d, om_item key);
+/** *out = d.pop(key). @return OM_OK or OM_ENOKEY. */
+OM_EXPORT int om_dict_pop(om_dict *d, om_item key, om_item *out);
+/** Remove the last inserted pair. @return OM_OK or OM_ENOKEY when empty. */
+OM_EXPORT int om_dict_popitem(om_dict *d, om_item *key, om_item *val);
+/** *out = d.setdefault(key, dflt) (out may be NULL). */
+OM_EXPORT int om_dict_setdefault(om_dict *d, om_item key, om_item dflt,
+                                 om_item *out);
+/** *out = key in d. */
+OM_EXPORT int om_dict_contains(om_dict *d, om_item key, bool *out);
+/** *out = len(d). */
+OM_EXPORT int om_dict_len(om_dict *d, size_t *out);
+/** The keys, in insertion order. */
+OM_EXPORT int om_dict_keys(om_dict *d, om_items *out);
+/** The values, in insertion order. */
+OM_EXPORT int om_dict_values(om_dict *d, om_items *out);
+/** Keys and values, in insertion order (keys->v[i] maps to values->v[i]). */
+OM_EXPORT int om_dict_items(om_dict *d, om_items *keys, om_items *values);
+/** d.update(zip(keys, values)), atomically. */
+OM_EXPORT int om_dict_update(om_dict *d, const om_item *keys,
+                             const om_item *values, size_t n);
+/** d.clear(). */
+OM_EXPORT int om_dict_clear(om_dict *d);
+/**
+ * Atomic d[key] += delta; a missing key counts as 0. int + int stays int
+ * (OM_EVALUE on overflow), int + float is a float. *out (may be NULL) gets
+ * the new value. @return OM_OK; OM_ETYPE if the value or delta is not a
+ * number (nothing changes).
+ */
+OM_EXPORT int om_dict_incr(om_dict *d, om_item key, om_item delta,
+                           om_item *out);
+
+/* ------------------------------------------------------------------ list */
+
+/*
+ * Indexes are int64_t with Python's rules: negative counts from the end;
+ * get/set/del/pop out of range is OM_EINDEX; slice bounds clamp; insert
+ * clamps.
+ */
+
+/** l.append(it). */
+OM_EXPORT int om_list_append(om_list *l, om_item it);
+/** l.extend(items). */
+OM_EXPORT int om_list_extend(om_list *l, const om_item *items, size_t n);
+/** l.insert(i, it). */
+OM_EXPORT int om_list_insert(om_list *l, int64_t i, om_item it);
+/** *out = l[i]. @return OM_OK or OM_EINDEX. */
+OM_EXPORT int om_list_get(om_list *l, int64_t i, om_item *out);
+/** l[i] = it. @return OM_OK or OM_EINDEX. */
+OM_EXPORT int om_list_set(om_list *l, int64_t i, om_item it);
+/** del l[i]. @return OM_OK or OM_EINDEX. */
+OM_EXPORT int om_list_del(om_list *l, int64_t i);
+/** *out = l.pop(i) (out may be NULL). @return OM_OK or OM_EINDEX. */
+OM_EXPORT int om_list_pop(om_list *l, int64_t i, om_item *out);
+/** l.remove(it). @return OM_OK or OM_EVALUE if absent. */
+OM_EXPORT int om_list_remove(om_list *l, om_item it);
+/** *pos = l.index(it). @return OM_OK or OM_EVALUE if absent. */
+OM_EXPORT int om_list_index(om_list *l, om_item it, int64_t *pos);
+/** *n = l.count(it). */
+OM_EXPORT int om_list_count(om_list *l, om_item it, size_t *n);
+/** *out = it in l. */
+OM_EXPORT int om_list_contains(om_list *l, om_item it, bool *out);
+/** *n = len(l). */
+OM_EXPORT int om_list_len(om_list *l, size_t *n);
+/** l.clear(). */
+OM_EXPORT int om_list_clear(om_list *l);
+/** l.reverse(). */
+OM_EXPORT int om_list_reverse(om_list *l);
+/** l.sort(reverse=reverse), stable. @return OM_OK; OM_ETYPE if two items
+ *  cannot be ordered (the list is left unchanged). */
+OM_EXPORT int om_list_sort(om_list *l, bool reverse);
+/** *out = l[start:stop]. */
+OM_EXPORT int om_list_slice(om_list *l, int64_t start, int64_t stop,
+                            om_items *out);
+/** l[start:stop] = items (n = 0 deletes the slice). */
+OM_EXPORT int om_list_splice(om_list *l, int64_t start, int64_t stop,
+                             const om_item *items, size_t n);
+
+/* ----------------------------------------------------------------- value */
+
+/** *out = the value. */
+OM_EXPORT int om_value_get(om_value *v, om_item *out);
+/** Set the value. */
+OM_EXPORT int om_value_set(om_value *v, om_item it);
+/** Atomic v += delta (rules of om_dict_incr); *out (may be NULL) gets the
+ *  new value. @return OM_OK or OM_ETYPE. */
+OM_EXPORT int om_value_add(om_value *v, om_item delta, om_item *out);
+/** Atomic compare-and-swap: if v == expected (Python equality) set it to
+ *  desired. *swapped tells whether it did (may be NULL). */
+OM_EXPORT int om_value_cas(om_value *v, om_item expected, om_item desired,
+                           bool *swapped);
+
+/* ----------------------------------------------------------------- array */
+
+/*
+ * A fixed-length array of ints or floats. Positions past the end are
+ * OM_EINDEX; an item
+ * of the wrong kind (a float into an int array, a non-number) is OM_ETYPE;
+ * an int written into a float array is converted. Nothing changes on error.
+ */
+
+/** *out = a[i]. */
+OM_EXPORT int om_array_get(om_array *a, size_t i, om_item *out);
+/** a[i] = it. */
+OM_EXPORT int om_array_set(om_array *a, size_t i, om_item it);
+/** Atomic a[i] += delta; *out (may be NULL) gets the new value. */
+OM_EXPORT int om_array_add(om_array *a, size_t i, om_item delta,
+                           om_item *out);
+/** *n = len(a). */
+OM_EXPORT int om_array_len(om_array *a, size_t *n);
+/** *out = a[start:start+n]. @return OM_EINDEX if it runs past the end. */
+OM_EXPORT int om_array_read(om_array *a, size_t start, size_t n,
+                            om_items *out);
+/** a[start:start+n] = items, atomically. @return OM_EINDEX if it runs past
+ *  the end, OM_ETYPE for an item of the wrong kind. */
+OM_EXPORT int om_array_write(om_array *a, size_t start, const om_item *items,
+                             size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OBJMGR_H */

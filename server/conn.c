@@ -1,0 +1,422 @@
+/*
+ * conn.c — connections: non-blocking socket I/O on the libevent loop, and
+ * the end of a session.
+ *
+ * The request path is kept to the three system calls an RPC needs:
+ * epoll_wait (the loop), one read of everything the socket holds, and one
+ * write of every response that burst produced. Responses are appended to
+ * the connection's out buffer and written at the end of the event callback
+ * (conns_flush), so a pipelined burst of requests costs one write; write
+ * readiness is armed only when the socket is full. A client that stops
+ * reading its responses is paused (no more reads) until they drain, so its
+ * buffer cannot grow without bound.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+
+enum {
+	READ_CHUNK = 64 * 1024,
+	READS_PER_EVENT = 8,          /* fairness between busy clients */
+	OUT_PAUSE = 16 * 1024 * 1024, /* pause reading above this backlog */
+};
+
+static struct conn *all;
+static struct conn *flush_list;
+static uint64_t serials;
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+static void conn_close(struct conn *conn, const char *why);
+
+void conn_incref(struct conn *conn)
+{
+	conn->refcnt++;
+}
+
+void conn_decref(struct conn *conn)
+{
+	if (--conn->refcnt)
+		return;
+	omi_buf_free(&conn->in);
+	omi_buf_free(&conn->out);
+	omi_arena_free(&conn->arena);
+	free(conn);
+}
+
+/* Refuse a connection before any request: answer its Hello and close. */
+static void refuse(int fd, int code, const char *msg)
+{
+	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
+	hello.version = OMI_PROTO_VERSION;
+	hello.status = (Objmgr__Status)omi_code_to_status(code);
+	hello.message = (char *)msg;
+	struct omi_buf b = {0};
+	if (!omi_buf_put_msg(&b, &hello.base, limits.max_frame)) {
+		/* Best effort: the socket is new and empty, so the small
+		 * frame fits; a peer that is gone just misses it. */
+		ssize_t n = send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+	}
+	omi_buf_free(&b);
+	close(fd);
+}
+
+extern bool allow_other_users; /* main.c: --allow-other-users */
+
+void conn_accept(int fd)
+{
+	struct ucred cred = {0};
+	socklen_t clen = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		log_warn("SO_PEERCRED: %s", strerror(errno));
+		refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
+		return;
+	}
+	if (!allow_other_users && cred.uid != geteuid()) {
+		log_warn("refused pid %d: uid %u is not the server's uid %u",
+		         (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
+		refuse(fd, OM_EAUTH, "peer uid does not match the server's uid");
+		return;
+	}
+	if (stats.connections >= limits.max_conns) {
+		log_warn("refused pid %d: %u connections open", (int)cred.pid,
+		         limits.max_conns);
+		refuse(fd, OM_ECONN, "server connection limit reached");
+		return;
+	}
+	struct conn *conn = calloc(1, sizeof *conn);
+	if (!conn)
+		goto out_refuse;
+	conn->fd = fd;
+	conn->uid = cred.uid;
+	conn->pid = cred.pid;
+	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
+	conn->serial = ++serials;
+	omi_arena_init(&conn->arena);
+	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, conn);
+	conn->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, conn);
+	if (!conn->rev || !conn->wev || event_add(conn->rev, NULL))
+		goto out_free;
+	conn->next = all;
+	if (all)
+		all->prev = conn;
+	all = conn;
+	stats.connections++;
+	log_debug("conn %llu: pid %d connected", (unsigned long long)conn->serial,
+	          (int)cred.pid);
+	return;
+
+out_free:
+	if (conn->rev)
+		event_free(conn->rev);
+	if (conn->wev)
+		event_free(conn->wev);
+	free(conn);
+out_refuse:
+	log_error("out of memory accepting a connection");
+	refuse(fd, OM_ENOMEM, "server out of memory");
+}
+
+static void queue_flush(struct conn *conn)
+{
+	if (conn->flush_queued)
+		return;
+	conn->flush_queued = true;
+	conn_incref(conn);
+	conn->flush_next = flush_list;
+	flush_list = conn;
+}
+
+void conn_send(struct conn *conn, Objmgr__Response *resp)
+{
+	if (conn->dead)
+		return;
+	int rc = omi_buf_put_msg(&conn->out, &resp->base, limits.max_frame);
+	if (rc == OM_ETOOBIG) {
+		Objmgr__Response err = OBJMGR__RESPONSE__INIT;
+		err.id = resp->id;
+		err.status = OBJMGR__STATUS__ETOOBIG;
+		err.message = "response over the server's frame limit";
+		rc = omi_buf_put_msg(&conn->out, &err.base, limits.max_frame);
+	}
+	if (rc) {
+		conn_close(conn, "out of memory for a response");
+		return;
+	}
+	queue_flush(conn);
+}
+
+void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello)
+{
+	if (conn->dead)
+		return;
+	if (omi_buf_put_msg(&conn->out, &hello->base, limits.max_frame)) {
+		conn_close(conn, "out of memory for a hello");
+		return;
+	}
+	queue_flush(conn);
+}
+
+void conn_send_status(struct conn *conn, uint64_t id, int code,
+                      const char *msg)
+{
+	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
+	resp.id = id;
+	resp.status = (Objmgr__Status)omi_code_to_status(code);
+	if (msg)
+		resp.message = (char *)msg;
+	conn_send(conn, &resp);
+}
+
+/* Write what is pending. Returns false if the connection was closed. */
+static bool flush_one(struct conn *conn)
+{
+	struct omi_buf *b = &conn->out;
+	while (b->off < b->len) {
+		ssize_t n = send(conn->fd, b->p + b->off, b->len - b->off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			b->off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!conn->write_armed && !event_add(conn->wev, NULL))
+				conn->write_armed = true;
+			if (b->len - b->off > OUT_PAUSE)
+				event_del(conn->rev);
+			return true;
+		}
+		conn_close(conn, n < 0 ? strerror(errno) : "write failed");
+		return false;
+	}
+	b->off = b->len = 0;
+	if (conn->write_armed) {
+		event_del(conn->wev);
+		conn->write_armed = false;
+		if (!conn->closing)
+			event_add(conn->rev, NULL); /* resume if paused */
+	}
+	if (conn->closing) {
+		conn_close(conn, "protocol error");
+		return false;
+	}
+	return true;
+}
+
+void conns_flush(void)
+{
+	while (flush_list) {
+		struct conn *conn = flush_list;
+		flush_list = conn->flush_next;
+		conn->flush_queued = false;
+		if (!conn->dead)
+			flush_one(conn);
+		conn_decref(conn);
+	}
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *conn = arg;
+	conn_incref(conn);
+	flush_one(conn);
+	conns_flush();
+	obj_reap();
+	conn_decref(conn);
+}
+
+/* Serve every whole frame in the input buffer. */
+static void serve_frames(struct conn *conn)
+{
+	struct omi_buf *in = &conn->in;
+	for (;;) {
+		const uint8_t *body;
+		size_t len;
+		int rc = omi_buf_frame(in, limits.max_frame, &body, &len);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			log_warn("conn %llu: frame over the %zu-byte limit",
+			         (unsigned long long)conn->serial,
+			         limits.max_frame);
+			conn_send_status(conn, 0, OM_ETOOBIG,
+			                 "frame over the server's limit");
+			conn->closing = true;
+			break;
+		}
+		in->off += OMI_FRAME_HDR + len;
+		dispatch_frame(conn, body, len);
+		obj_reap();
+		if (conn->closing || conn->dead)
+			break;
+	}
+	if (in->off == in->len)
+		in->off = in->len = 0;
+	else if (in->off > in->cap / 2)
+		omi_buf_compact(in);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct conn *conn = arg;
+	conn_incref(conn);
+	for (int round = 0; round < READS_PER_EVENT; round++) {
+		if (omi_buf_reserve(&conn->in, READ_CHUNK)) {
+			conn_close(conn, "out of memory for input");
+			break;
+		}
+		size_t room = conn->in.cap - conn->in.len;
+		ssize_t n = read(fd, conn->in.p + conn->in.len, room);
+		if (n > 0) {
+			conn->in.len += (size_t)n;
+			serve_frames(conn);
+			if (conn->dead || conn->closing)
+				break;
+			if ((size_t)n < room)
+				break; /* drained: no second read for EAGAIN */
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		conn_close(conn, n == 0 ? "closed by peer" : strerror(errno));
+		break;
+	}
+	if (conn->closing && !conn->dead)
+		event_del(conn->rev); /* read nothing more; flush, then close */
+	conns_flush();
+	obj_reap();
+	conn_decref(conn);
+}
+
+bool conn_alive(struct conn *conn)
+{
+	if (conn->dead)
+		return false;
+	struct pollfd p = {.fd = conn->fd, .events = POLLRDHUP};
+	if (poll(&p, 1, 0) < 0)
+		return true;
+	return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+int conn_ref_add(struct conn *conn, struct obj *o)
+{
+	uintptr_t n = (uintptr_t)u64map_get(&conn->refs, o->id);
+	if (u64map_put(&conn->refs, o->id, (void *)(n + 1)))
+		return OM_ENOMEM;
+	if (n == 0)
+		obj_incref(o); /* one reference per connection */
+	return OM_OK;
+}
+
+int conn_ref_drop(struct conn *conn, struct obj *o)
+{
+	uintptr_t n = (uintptr_t)u64map_get(&conn->refs, o->id);
+	if (n == 0)
+		return OM_EINVAL;
+	if (n == 1) {
+		u64map_del(&conn->refs, o->id);
+		obj_decref(o);
+	} else {
+		u64map_put(&conn->refs, o->id, (void *)(n - 1));
+	}
+	return OM_OK;
+}
+
+int conn_watch(struct conn *conn, struct obj *o)
+{
+	if (conn->dead)
+		return OM_ECONN;
+	uintptr_t n = (uintptr_t)u64map_get(&conn->watch, o->id);
+	if (u64map_put(&conn->watch, o->id, (void *)(n + 1)))
+		return OM_ENOMEM;
+	obj_incref(o);
+	return OM_OK;
+}
+
+void conn_unwatch(struct conn *conn, struct obj *o)
+{
+	if (conn->dead)
+		return; /* conn_close() drops the watches itself */
+	uintptr_t n = (uintptr_t)u64map_get(&conn->watch, o->id);
+	if (n == 0)
+		return;
+	if (n == 1)
+		u64map_del(&conn->watch, o->id);
+	else
+		u64map_put(&conn->watch, o->id, (void *)(n - 1));
+	obj_decref(o);
+}
+
+/*
+ * End the session: tell every watched object (locks held, parked calls,
+ * barrier slots), then drop the watch and handle references. Objects whose
+ * last reference goes are destroyed at the next obj_reap().
+ */
+static void conn_close(struct conn *conn, const char *why)
+{
+	if (conn->dead)
+		return;
+	log_debug("conn %llu: closed (%s)", (unsigned long long)conn->serial,
+	          why);
+	conn->dead = true;
+	event_free(conn->rev);
+	event_free(conn->wev);
+	conn->rev = conn->wev = NULL;
+	close(conn->fd);
+	conn->fd = -1;
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		all = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	stats.connections--;
+
+	struct u64map watch = conn->watch, refs = conn->refs;
+	memset(&conn->watch, 0, sizeof conn->watch);
+	memset(&conn->refs, 0, sizeof conn->refs);
+	for (size_t i = 0; watch.v && i <= watch.mask; i++) {
+		struct obj *o = watch.v[i].key ? obj_lookup(watch.v[i].key) : NULL;
+		if (!o)
+			continue;
+		if (o->type->conn_gone) {
+			pthread_mutex_lock(&o->mu);
+			o->type->conn_gone(o, conn);
+			pthread_mutex_unlock(&o->mu);
+		}
+		for (uintptr_t n = (uintptr_t)watch.v[i].val; n > 0; n--)
+			obj_decref(o);
+	}
+	for (size_t i = 0; refs.v && i <= refs.mask; i++) {
+		struct obj *o = refs.v[i].key ? obj_lookup(refs.v[i].key) : NULL;
+		if (o)
+			obj_decref(o);
+	}
+	u64map_free(&watch);
+	u64map_free(&refs);
+	conn_decref(conn);
+}
+
+void conns_close_all(void)
+{
+	while (all)
+		conn_close(all, "server stopping");
+	conns_flush();
+	obj_reap();
+}

@@ -1,0 +1,92 @@
+/*
+ * conn.h — a client connection: its socket, buffers and session state.
+ *
+ * A connection is a session. It holds references on the objects it has
+ * handles to (refs), and "watches" the objects where it has session state
+ * (a lock it holds, a parked call): when it ends, each watched object's
+ * type is told (type_def.conn_gone) and releases what the connection held,
+ * then every reference is dropped.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "map.h"
+#include "obj.h"
+
+struct event;
+struct event_base;
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	struct event *rev, *wev;
+	struct omi_buf in, out;
+	struct omi_arena arena;
+	bool hello;         /* Hello exchanged */
+	bool closing;       /* close once `out` is flushed */
+	bool dead;          /* socket closed; the struct waits for refcnt 0 */
+	bool flush_queued;  /* on the flush list */
+	bool write_armed;   /* wev added: the socket was full */
+	struct u64map refs;  /* obj id -> handle count (as a pointer value) */
+	struct u64map watch; /* obj id -> watch count (as a pointer value) */
+	unsigned nparked;    /* requests parked (limits.max_inflight) */
+	unsigned refcnt;     /* parked waiters and pending callbacks pin it */
+	uint64_t serial;     /* connection number, for logs */
+	struct conn *prev, *next;
+	struct conn *flush_next;
+};
+
+extern struct event_base *base;
+
+/** Take over an accepted socket. */
+void conn_accept(int fd);
+
+/**
+ * Queue `resp` on the connection and arrange for it to be written at the
+ * end of the current event (responses of one burst go out in one write).
+ * A response too large for the frame limit becomes an ETOOBIG error.
+ * Does nothing on a dead connection.
+ */
+void conn_send(struct conn *conn, Objmgr__Response *resp);
+/** Queue the server's Hello (the first frame of a connection). */
+void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello);
+/** Answer request `id` with just a status (and optional message). */
+void conn_send_status(struct conn *conn, uint64_t id, int code,
+                      const char *msg);
+
+/** Write every connection's queued responses. Called by the loop at the
+ *  end of each event callback. */
+void conns_flush(void);
+
+/** False if the peer is known to be gone (closed, killed): a value handed
+ *  to it would be lost. Costs one poll(2); use before a hand-off only. */
+bool conn_alive(struct conn *conn);
+
+/** Hold one more handle reference on `o` for this connection.
+ *  @return OM_OK or OM_ENOMEM. */
+int conn_ref_add(struct conn *conn, struct obj *o);
+/** Drop one handle reference. @return OM_OK, or OM_EINVAL if the
+ *  connection holds none on `o`. */
+int conn_ref_drop(struct conn *conn, struct obj *o);
+
+/** Register session state of `conn` in `o` (keeps `o` alive and has its
+ *  type's conn_gone() called when the connection ends); counted, so each
+ *  conn_watch() is undone by one conn_unwatch(). @return OM_OK/OM_ENOMEM. */
+int conn_watch(struct conn *conn, struct obj *o);
+void conn_unwatch(struct conn *conn, struct obj *o);
+
+void conn_incref(struct conn *conn);
+void conn_decref(struct conn *conn);
+
+/** Close every connection (server stopping). */
+void conns_close_all(void);
+
+/* dispatch.c: serve one frame that arrived on `conn`. */
+void dispatch_frame(struct conn *conn, const uint8_t *body, size_t len);
+
+#endif /* CONN_H */

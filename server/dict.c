@@ -1,0 +1,856 @@
+/*
+ * dict.c — the DICT type: a shared mapping with the methods and the order
+ * of Python's dict, plus DICT_INCR (an atomic d[key] += delta) and
+ * DICT_GET_MANY, which Python's manager cannot do in one round trip.
+ *
+ * The table is laid out like CPython's compact dict: an array of entries
+ * in insertion order (key, value, cached hash; a deleted entry stays as a
+ * tombstone) and an open-addressing index of int32 (or, for huge tables,
+ * int64) slots that point into it, probed with CPython's perturbation. The
+ * entries array is sized to 2/3 of the index, so the index never fills;
+ * when the entries run out the table is rebuilt, which drops the
+ * tombstones. We write our own rather than use a library table because we
+ * need insertion order together with Python's key equality across kinds
+ * (1 == 1.0 == true, 0.0 == -0.0, a NaN key equal to nothing, as distinct
+ * float('nan') objects in Python), and no library packaged in Debian offers
+ * that tuned for this workload: a get is one hash, a probe or two and no
+ * allocation; a set of an existing key allocates only the value's copy.
+ *
+ * Items are kept with store_item() / store_clear(); the table's own block
+ * is charged with store_charge() and refunded when it is replaced or the
+ * dict dies. Operations that change several entries store every new item
+ * first and commit only when nothing can fail any more. Dispatch holds the
+ * object's lock around each operation, so nothing here locks.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "obj.h"
+
+/* Index slot values besides entry numbers. A dummy marks a deleted key:
+ * it must not end a probe, as keys inserted after it may lie beyond. */
+#define IX_EMPTY (-1)
+#define IX_DUMMY (-2)
+/* Smallest index once something is stored (5 entries). */
+#define MIN_SIZE      8
+#define PERTURB_SHIFT 5
+/* The kind of a deleted entry's key: never a real kind, so iteration can
+ * skip tombstones without a field of its own. */
+#define DEAD ((om_kind)0x7f)
+
+/* Entries an index of `size` slots may point to: a load of at most 2/3
+ * keeps probe sequences short. */
+static inline size_t usable_of(size_t size)
+{
+	return size * 2 / 3;
+}
+
+struct entry {
+	uint64_t hash; /* omi_item_hash(key), or a unique one for NaN */
+	om_item key;   /* kind DEAD: deleted */
+	om_item val;
+};
+
+struct dict {
+	struct obj o;
+	/* One block: ents[0..cap) then the index (size = mask + 1 slots).
+	 * NULL for a dict that never held anything or was cleared. */
+	struct entry *ents;
+	void *index;
+	size_t mask;
+	size_t nents;   /* entries in use, live or dead */
+	size_t usable;  /* inserts left before a rebuild */
+	size_t used;    /* live entries: len(d) */
+	size_t charged; /* bytes of the block charged with store_charge() */
+	uint64_t nan_seq;
+	bool wide; /* int64 index slots */
+};
+
+/* Python's name for an item's type, for TypeError-like messages. */
+static const char *kind_name(const om_item *it)
+{
+	switch (it->kind) {
+	case OM_NIL:
+		return "NoneType";
+	case OM_BOOL:
+		return "bool";
+	case OM_INT:
+		return "int";
+	case OM_FLOAT:
+		return "float";
+	case OM_STR:
+		return "str";
+	case OM_BYTES:
+		return "bytes";
+	case OM_REF:
+		return "ref";
+	}
+	return "?";
+}
+
+/* An int or bool as a C integer, for overflow messages. */
+static long long as_int(const om_item *it)
+{
+	return it->kind == OM_BOOL ? (long long)it->b : (long long)it->i;
+}
+
+/* Python's repr() of a key, shortened, for KeyError-like messages. */
+static const char *key_repr(const om_item *k, char *buf, size_t size)
+{
+	size_t n = 0, i;
+
+	switch (k->kind) {
+	case OM_NIL:
+		return "None";
+	case OM_BOOL:
+		return k->b ? "True" : "False";
+	case OM_INT:
+		snprintf(buf, size, "%lld", (long long)k->i);
+		return buf;
+	case OM_FLOAT:
+		/* The shortest text that reads back as the same double. */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, size, "%.*g", prec, k->f);
+			if (strtod(buf, NULL) == k->f)
+				break;
+		}
+		if (isfinite(k->f) && !strpbrk(buf, ".e"))
+			strncat(buf, ".0", size - strlen(buf) - 1);
+		return buf;
+	case OM_REF:
+		snprintf(buf, size, "<ref %llu>",
+		         (unsigned long long)k->ref.id);
+		return buf;
+	case OM_STR:
+	case OM_BYTES:
+		break;
+	default:
+		return "?";
+	}
+	/* Room for a 4-byte escape, the closing quote, "..." and the NUL. */
+	if (k->kind == OM_BYTES)
+		buf[n++] = 'b';
+	buf[n++] = '\'';
+	for (i = 0; i < k->s.len && n + 9 < size; i++) {
+		unsigned char ch = (unsigned char)k->s.ptr[i];
+		if (ch == '\'' || ch == '\\')
+			n += (size_t)snprintf(buf + n, size - n, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", ch);
+		else
+			buf[n++] = (char)ch;
+	}
+	buf[n++] = '\'';
+	if (i < k->s.len) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int no_key(struct call *c, const om_item *key)
+{
+	char buf[96];
+
+	return call_err(c, OM_ENOKEY, "key %s not found",
+	                key_repr(key, buf, sizeof(buf)));
+}
+
+/* ------------------------------------------------------------ the table */
+
+static inline int64_t ix_get(const struct dict *d, size_t i)
+{
+	return d->wide ? ((const int64_t *)d->index)[i]
+	               : ((const int32_t *)d->index)[i];
+}
+
+static inline void ix_set(struct dict *d, size_t i, int64_t ix)
+{
+	if (d->wide)
+		((int64_t *)d->index)[i] = ix;
+	else
+		((int32_t *)d->index)[i] = (int32_t)ix;
+}
+
+/* A NaN is equal to nothing, so its entry can never be found again: give
+ * it a hash of its own, or many NaN keys would share one probe chain. */
+static inline uint64_t key_hash(struct dict *d, const om_item *key)
+{
+	if (key->kind == OM_FLOAT && isnan(key->f)) {
+		/* splitmix64 over a counter: distinct, well spread. */
+		uint64_t x = (d->nan_seq += 0x9e3779b97f4a7c15ULL);
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		return x ^ (x >> 31);
+	}
+	return omi_item_hash(key);
+}
+
+/* omi_item_eq with the common same-kind cases inlined (the hot path). */
+static inline bool key_eq(const om_item *a, const om_item *b)
+{
+	if (a->kind == b->kind) {
+		switch (a->kind) {
+		case OM_STR:
+		case OM_BYTES:
+			return a->s.len == b->s.len &&
+			       (a->s.len == 0 ||
+			        !memcmp(a->s.ptr, b->s.ptr, a->s.len));
+		case OM_INT:
+			return a->i == b->i;
+		default:
+			break;
+		}
+	}
+	return omi_item_eq(a, b);
+}
+
+/* The entry number of `key` (whose hash is h), or -1. *slot gets the index
+ * slot that points to it. Ends: the index always has an empty slot. */
+static int64_t lookup(const struct dict *d, const om_item *key, uint64_t h,
+                      size_t *slot)
+{
+	size_t mask = d->mask, i;
+	uint64_t perturb = h;
+
+	if (d->used == 0)
+		return -1;
+	for (i = h & mask;; i = (i * 5 + perturb + 1) & mask) {
+		int64_t ix = ix_get(d, i);
+		if (ix == IX_EMPTY)
+			return -1;
+		if (ix >= 0) {
+			const struct entry *e = &d->ents[ix];
+			if (e->hash == h && key_eq(&e->key, key)) {
+				*slot = i;
+				return ix;
+			}
+		}
+		perturb >>= PERTURB_SHIFT;
+	}
+}
+
+/* The index slot that points to entry ix (which is live). */
+static size_t slot_of(const struct dict *d, int64_t ix)
+{
+	size_t mask = d->mask, i;
+	uint64_t perturb = d->ents[ix].hash;
+
+	for (i = perturb & mask; ix_get(d, i) != ix;
+	     i = (i * 5 + perturb + 1) & mask)
+		perturb >>= PERTURB_SHIFT;
+	return i;
+}
+
+/* The first free slot (empty or dummy) on h's probe sequence, for a key
+ * known to be absent. */
+static size_t free_slot(const struct dict *d, uint64_t h)
+{
+	size_t mask = d->mask, i;
+	uint64_t perturb = h;
+
+	for (i = h & mask; ix_get(d, i) >= 0; i = (i * 5 + perturb + 1) & mask)
+		perturb >>= PERTURB_SHIFT;
+	return i;
+}
+
+/*
+ * Rebuild the table with room for at least `want` live entries, keeping
+ * the live ones in order and dropping tombstones and dummies. Charges the
+ * new block before allocating it; on error the dict is unchanged.
+ */
+static int resize(struct dict *d, struct call *c, size_t want)
+{
+	size_t size = MIN_SIZE, cap, ixbytes, bytes, n = 0;
+	struct entry *ents;
+	struct dict nd;
+	int rc;
+
+	while (usable_of(size) < want) {
+		if (size > SIZE_MAX / 4 / (sizeof(struct entry) + 8))
+			return call_err(c, OM_ENOMEM, "dict too large");
+		size *= 2;
+	}
+	cap = usable_of(size);
+	nd = (struct dict){.mask = size - 1, .wide = cap > INT32_MAX};
+	ixbytes = size * (nd.wide ? sizeof(int64_t) : sizeof(int32_t));
+	bytes = cap * sizeof(struct entry) + ixbytes;
+	rc = store_charge(c, bytes);
+	if (rc != OM_OK)
+		return rc;
+	ents = malloc(bytes);
+	if (!ents) {
+		store_refund(bytes);
+		return call_err(c, OM_ENOMEM, "out of memory growing a dict");
+	}
+	nd.ents = ents;
+	nd.index = ents + cap;
+	memset(nd.index, 0xff, ixbytes); /* every slot IX_EMPTY */
+	for (size_t k = 0; k < d->nents; k++) {
+		if (d->ents[k].key.kind == DEAD)
+			continue;
+		ents[n] = d->ents[k];
+		ix_set(&nd, free_slot(&nd, ents[n].hash), (int64_t)n);
+		n++;
+	}
+	free(d->ents);
+	store_refund(d->charged);
+	d->ents = ents;
+	d->index = nd.index;
+	d->mask = nd.mask;
+	d->wide = nd.wide;
+	d->nents = n;
+	d->used = n;
+	d->usable = cap - n;
+	d->charged = bytes;
+	return OM_OK;
+}
+
+/* Make room for `extra` more inserts. Growing to twice the live entries
+ * (or more if asked) keeps rebuilds amortised O(1) per insert, even when
+ * deletes and inserts alternate and the entries fill with tombstones. */
+static int reserve(struct dict *d, struct call *c, size_t extra)
+{
+	size_t want;
+
+	if (d->usable >= extra)
+		return OM_OK;
+	if (extra > SIZE_MAX / 4 - d->used)
+		return call_err(c, OM_ENOMEM, "dict too large");
+	want = d->used + extra;
+	if (want < d->used * 2)
+		want = d->used * 2;
+	return resize(d, c, want);
+}
+
+/* Append an entry for an absent key; takes over the stored key and value.
+ * Needs d->usable > 0 (reserve()). */
+static struct entry *insert(struct dict *d, uint64_t h, const om_item *key,
+                            const om_item *val)
+{
+	struct entry *e = &d->ents[d->nents];
+
+	ix_set(d, free_slot(d, h), (int64_t)d->nents);
+	e->hash = h;
+	e->key = *key;
+	e->val = *val;
+	d->nents++;
+	d->used++;
+	d->usable--;
+	return e;
+}
+
+/* Store copies of key and val as a new entry (the key is absent). */
+static int insert_copy(struct dict *d, struct call *c, uint64_t h,
+                       const om_item *key, const om_item *val,
+                       struct entry **out)
+{
+	om_item k, v;
+	int rc = reserve(d, c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	rc = store_item(c, &k, key);
+	if (rc != OM_OK)
+		return rc;
+	rc = store_item(c, &v, val);
+	if (rc != OM_OK) {
+		store_clear(&k);
+		return rc;
+	}
+	*out = insert(d, h, &k, &v);
+	return OM_OK;
+}
+
+/* Replace an entry's value with a copy of val; the entry is unchanged if
+ * the copy fails. */
+static int replace(struct call *c, struct entry *e, const om_item *val)
+{
+	om_item v;
+	int rc = store_item(c, &v, val);
+
+	if (rc != OM_OK)
+		return rc;
+	store_clear(&e->val);
+	e->val = v;
+	return OM_OK;
+}
+
+/*
+ * Turn entry ix (at index slot `slot`), whose key and value were already
+ * released, into a tombstone. Tombstones at the end are dropped at once,
+ * so popitem finds the last live entry in O(1); d->usable stays, since the
+ * index slot stays taken by the dummy until the next rebuild.
+ */
+static void remove_at(struct dict *d, size_t slot, int64_t ix)
+{
+	ix_set(d, slot, IX_DUMMY);
+	d->ents[ix].key.kind = DEAD;
+	d->used--;
+	while (d->nents > 0 && d->ents[d->nents - 1].key.kind == DEAD)
+		d->nents--;
+}
+
+/* Release every item and the table: the dict is empty and holds nothing. */
+static void release_all(struct dict *d)
+{
+	for (size_t k = 0; k < d->nents; k++) {
+		struct entry *e = &d->ents[k];
+		if (e->key.kind == DEAD)
+			continue;
+		store_clear(&e->key);
+		store_clear(&e->val);
+	}
+	free(d->ents);
+	store_refund(d->charged);
+	d->ents = NULL;
+	d->index = NULL;
+	d->mask = 0;
+	d->nents = d->used = d->usable = d->charged = 0;
+	d->wide = false;
+}
+
+/* Results of all live entries: keys, values, or both interleaved. */
+enum { WANT_KEYS = 1, WANT_VALUES = 2 };
+
+static int results_all(struct dict *d, struct call *c, int want)
+{
+	size_t per = (want & WANT_KEYS ? 1 : 0) + (want & WANT_VALUES ? 1 : 0);
+	size_t n = 0;
+	om_item *out;
+
+	if (d->used == 0)
+		return OM_OK;
+	if (d->used > SIZE_MAX / sizeof(om_item) / per)
+		return call_err(c, OM_ENOMEM, "dict too large to send");
+	out = call_alloc(c, d->used * per * sizeof(om_item));
+	if (!out)
+		return call_err(c, OM_ENOMEM, "out of memory listing a dict");
+	/* Shallow copies: the bytes stay the dict's until the response is
+	 * packed, which happens before the lock drops. */
+	for (size_t k = 0; k < d->nents; k++) {
+		const struct entry *e = &d->ents[k];
+		if (e->key.kind == DEAD)
+			continue;
+		if (want & WANT_KEYS)
+			out[n++] = e->key;
+		if (want & WANT_VALUES)
+			out[n++] = e->val;
+	}
+	return call_results(c, out, n);
+}
+
+/* ------------------------------------------------------------ operations */
+
+/* DICT_SET key value */
+static int dict_set(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct entry *e;
+	size_t slot;
+	uint64_t h;
+	int64_t ix;
+	int rc = call_nargs(c, 2);
+
+	if (rc != OM_OK)
+		return rc;
+	h = key_hash(d, &c->args[0]);
+	ix = lookup(d, &c->args[0], h, &slot);
+	if (ix >= 0) /* keeps the first key and its place, as Python */
+		return replace(c, &d->ents[ix], &c->args[1]);
+	return insert_copy(d, c, h, &c->args[0], &c->args[1], &e);
+}
+
+/* DICT_GET key -> value | ENOKEY */
+static int dict_get(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	size_t slot;
+	int64_t ix;
+	int rc = call_nargs(c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
+	if (ix < 0)
+		return no_key(c, &c->args[0]);
+	return call_result(c, &d->ents[ix].val);
+}
+
+/* DICT_DEL key | ENOKEY */
+static int dict_del(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct entry *e;
+	size_t slot;
+	int64_t ix;
+	int rc = call_nargs(c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
+	if (ix < 0)
+		return no_key(c, &c->args[0]);
+	e = &d->ents[ix];
+	store_clear(&e->key);
+	store_clear(&e->val);
+	remove_at(d, slot, ix);
+	return OM_OK;
+}
+
+/* DICT_POP key -> value | ENOKEY */
+static int dict_pop(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct entry *e;
+	size_t slot;
+	int64_t ix;
+	int rc = call_nargs(c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
+	if (ix < 0)
+		return no_key(c, &c->args[0]);
+	e = &d->ents[ix];
+	rc = call_result_take(c, &e->val);
+	if (rc != OM_OK)
+		return rc;
+	store_clear(&e->key);
+	remove_at(d, slot, ix);
+	return OM_OK;
+}
+
+/* DICT_POPITEM -> key value (the last inserted) | ENOKEY */
+static int dict_popitem(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct entry *e;
+	int64_t ix;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	if (d->used == 0)
+		return call_err(c, OM_ENOKEY, "popitem(): dictionary is empty");
+	/* remove_at() trims trailing tombstones, so this is the last. */
+	ix = (int64_t)d->nents - 1;
+	while (d->ents[ix].key.kind == DEAD)
+		ix--;
+	e = &d->ents[ix];
+	rc = call_result_take(c, &e->key);
+	if (rc != OM_OK)
+		return rc;
+	/* The key has left: if the value cannot follow (out of scratch
+	 * memory), the entry still goes, rather than stay without its key. */
+	rc = call_result_take(c, &e->val);
+	if (rc != OM_OK)
+		store_clear(&e->val);
+	remove_at(d, slot_of(d, ix), ix);
+	return rc;
+}
+
+/* DICT_SETDEFAULT key default -> value now stored */
+static int dict_setdefault(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct entry *e;
+	size_t slot;
+	uint64_t h;
+	int64_t ix;
+	int rc = call_nargs(c, 2);
+
+	if (rc != OM_OK)
+		return rc;
+	h = key_hash(d, &c->args[0]);
+	ix = lookup(d, &c->args[0], h, &slot);
+	if (ix >= 0) {
+		e = &d->ents[ix];
+	} else {
+		rc = insert_copy(d, c, h, &c->args[0], &c->args[1], &e);
+		if (rc != OM_OK)
+			return rc;
+	}
+	return call_result(c, &e->val);
+}
+
+/* DICT_CONTAINS key -> num 0/1 */
+static int dict_contains(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	size_t slot;
+	int64_t ix;
+	int rc = call_nargs(c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
+	call_num(c, ix >= 0);
+	return OM_OK;
+}
+
+/* DICT_LEN -> num */
+static int dict_len(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	call_num(c, (int64_t)d->used);
+	return OM_OK;
+}
+
+/* DICT_KEYS -> keys in insertion order */
+static int dict_keys(struct obj *o, struct call *c)
+{
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	return results_all((struct dict *)o, c, WANT_KEYS);
+}
+
+/* DICT_VALUES -> values in insertion order */
+static int dict_values(struct obj *o, struct call *c)
+{
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	return results_all((struct dict *)o, c, WANT_VALUES);
+}
+
+/* DICT_ITEMS -> k0 v0 k1 v1 ... in insertion order */
+static int dict_items(struct obj *o, struct call *c)
+{
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	return results_all((struct dict *)o, c, WANT_KEYS | WANT_VALUES);
+}
+
+/* An update's pair, stored before the dict changes. */
+struct pending {
+	uint64_t hash;
+	om_item key; /* stored only if own_key */
+	om_item val;
+	bool own_key;
+};
+
+/*
+ * DICT_UPDATE k0 v0 k1 v1 ... (all or nothing)
+ *
+ * First store every value, and every key that the dict lacks, and make
+ * room for that many new entries; only then commit, in argument order, so
+ * a later pair with an equal key wins, as in Python.
+ */
+static int dict_update(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	struct pending *p;
+	size_t n = c->nargs / 2, i, done = 0, needed = 0, slot;
+	int64_t ix;
+	int rc = OM_OK;
+
+	if (c->nargs % 2)
+		return call_err(c, OM_EINVAL,
+		                "dict update takes key, value pairs, not %zu "
+		                "items",
+		                c->nargs);
+	if (n == 0)
+		return OM_OK;
+	if (n > SIZE_MAX / sizeof(*p))
+		return call_err(c, OM_ENOMEM, "dict update too large");
+	p = call_alloc(c, n * sizeof(*p));
+	if (!p)
+		return call_err(c, OM_ENOMEM, "out of memory updating a dict");
+	for (; done < n; done++) {
+		const om_item *key = &c->args[2 * done];
+		struct pending *q = &p[done];
+
+		q->hash = key_hash(d, key);
+		q->own_key = lookup(d, key, q->hash, &slot) < 0;
+		q->key.kind = OM_NIL;
+		if (q->own_key) {
+			rc = store_item(c, &q->key, key);
+			if (rc != OM_OK)
+				goto out_clear;
+			needed++;
+		}
+		rc = store_item(c, &q->val, &c->args[2 * done + 1]);
+		if (rc != OM_OK) {
+			store_clear(&q->key);
+			goto out_clear;
+		}
+	}
+	rc = reserve(d, c, needed);
+	if (rc != OM_OK)
+		goto out_clear;
+	for (i = 0; i < n; i++) {
+		ix = lookup(d, &c->args[2 * i], p[i].hash, &slot);
+		if (ix < 0) {
+			insert(d, p[i].hash, &p[i].key, &p[i].val);
+		} else {
+			/* An equal key came earlier in this update: the
+			 * first one stays, as in Python. */
+			store_clear(&p[i].key);
+			store_clear(&d->ents[ix].val);
+			d->ents[ix].val = p[i].val;
+		}
+	}
+	return OM_OK;
+
+out_clear:
+	for (i = 0; i < done; i++) {
+		store_clear(&p[i].key);
+		store_clear(&p[i].val);
+	}
+	return rc;
+}
+
+/* DICT_CLEAR */
+static int dict_clear(struct obj *o, struct call *c)
+{
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	release_all((struct dict *)o);
+	return OM_OK;
+}
+
+/* DICT_INCR key delta -> new value | ETYPE, EVALUE (int64 overflow)
+ * Atomic d[key] = d.get(key, 0) + delta. */
+static int dict_incr(struct obj *o, struct call *c)
+{
+	static const om_item zero = {.kind = OM_INT, .i = 0};
+	struct dict *d = (struct dict *)o;
+	const om_item *key, *delta, *base;
+	struct entry *e;
+	om_item sum;
+	size_t slot;
+	uint64_t h;
+	int64_t ix;
+	int rc = call_nargs(c, 2);
+
+	if (rc != OM_OK)
+		return rc;
+	key = &c->args[0];
+	delta = &c->args[1];
+	h = key_hash(d, key);
+	ix = lookup(d, key, h, &slot);
+	e = ix >= 0 ? &d->ents[ix] : NULL;
+	base = e ? &e->val : &zero;
+	rc = omi_item_add(base, delta, &sum);
+	if (rc == OM_ETYPE)
+		return call_err(c, rc,
+		                "unsupported operand type(s) for +=: '%s' and "
+		                "'%s'",
+		                kind_name(base), kind_name(delta));
+	if (rc != OM_OK)
+		return call_err(c, rc, "int64 overflow in %lld + %lld",
+		                as_int(base), as_int(delta));
+	if (e)
+		rc = replace(c, e, &sum);
+	else
+		rc = insert_copy(d, c, h, key, &sum, &e);
+	if (rc != OM_OK)
+		return rc;
+	return call_result(c, &e->val);
+}
+
+/* DICT_GET_MANY key... -> value or nil for each key, num = keys found */
+static int dict_get_many(struct obj *o, struct call *c)
+{
+	struct dict *d = (struct dict *)o;
+	size_t n = c->nargs, found = 0, slot;
+	om_item *out;
+
+	if (n == 0) {
+		call_num(c, 0);
+		return OM_OK;
+	}
+	if (n > SIZE_MAX / sizeof(*out))
+		return call_err(c, OM_ENOMEM, "too many keys");
+	out = call_alloc(c, n * sizeof(*out));
+	if (!out)
+		return call_err(c, OM_ENOMEM, "out of memory reading a dict");
+	for (size_t i = 0; i < n; i++) {
+		const om_item *key = &c->args[i];
+		int64_t ix = lookup(d, key, key_hash(d, key), &slot);
+		if (ix >= 0) {
+			out[i] = d->ents[ix].val;
+			found++;
+		} else {
+			out[i] = (om_item){.kind = OM_NIL};
+		}
+	}
+	call_num(c, (int64_t)found);
+	return call_results(c, out, n);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+/* OPEN DICT: no creation parameters; the dict starts empty and takes no
+ * memory for its table until the first insert. */
+static int dict_create(struct call *c, struct obj **out)
+{
+	struct dict *d;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return call_err(c, OM_ENOMEM, "out of memory creating a dict");
+	obj_init(&d->o, &dict_type);
+	*out = &d->o;
+	return OM_OK;
+}
+
+static void dict_destroy(struct obj *o)
+{
+	struct dict *d = (struct dict *)o;
+
+	release_all(d);
+	free(d);
+}
+
+/* Tables indented with tabs like the rest of the file. */
+/* clang-format off */
+#define OP(name) [OBJMGR__OP__##name - OBJMGR__OP__DICT_SET]
+static const op_fn ops[] = {
+	OP(DICT_SET) = dict_set,
+	OP(DICT_GET) = dict_get,
+	OP(DICT_DEL) = dict_del,
+	OP(DICT_POP) = dict_pop,
+	OP(DICT_POPITEM) = dict_popitem,
+	OP(DICT_SETDEFAULT) = dict_setdefault,
+	OP(DICT_CONTAINS) = dict_contains,
+	OP(DICT_LEN) = dict_len,
+	OP(DICT_KEYS) = dict_keys,
+	OP(DICT_VALUES) = dict_values,
+	OP(DICT_ITEMS) = dict_items,
+	OP(DICT_UPDATE) = dict_update,
+	OP(DICT_CLEAR) = dict_clear,
+	OP(DICT_INCR) = dict_incr,
+	OP(DICT_GET_MANY) = dict_get_many,
+};
+#undef OP
+
+const struct type_def dict_type = {
+	.name = "dict",
+	.type = OM_TYPE_DICT,
+	.op_base = OBJMGR__OP__DICT_SET,
+	.nops = sizeof(ops) / sizeof(ops[0]),
+	.ops = ops,
+	.create = dict_create,
+	.destroy = dict_destroy,
+};
+/* clang-format on */
