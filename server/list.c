@@ -503,12 +503,14 @@ static int list_sort(struct obj *o, struct call *c)
 	 * sorted; unchanged is the stronger promise). The classes are an
 	 * equivalence, so comparing each item with the first is enough. */
 	cls = order_class(&l->v[0]);
-	for (size_t i = 1; i < l->len; i++)
-		if (cls < 0 || order_class(&l->v[i]) != cls)
-			return call_err(c, OM_ETYPE,
-			                "'<' not supported between instances "
-			                "of '%s' and '%s'",
-			                kind_name(&l->v[i]), kind_name(&l->v[0]));
+	for (size_t i = 1; i < l->len; i++) {
+		if (cls >= 0 && order_class(&l->v[i]) == cls)
+			continue;
+		return call_err(c, OM_ETYPE,
+		                "'<' not supported between instances of "
+		                "'%s' and '%s'",
+		                kind_name(&l->v[i]), kind_name(&l->v[0]));
+	}
 	if (l->len > SORT_RUN) {
 		tmp = malloc(l->len / 2 * sizeof(om_item));
 		if (!tmp)

@@ -1,0 +1,133 @@
+/*
+ * harness.c — start and stop real servers, fork and reap children, bound
+ * every wait. See harness.h.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void server_start(struct server *s, const char *const *extra)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(s->dir, sizeof s->dir, "%s/objmgr-test-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->path, sizeof s->path, "%s/s.sock", s->dir);
+	const char *bin = getenv("OBJMGR_SERVER");
+	if (!bin || !*bin)
+		bin = "objmgrd";
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	char fd[16];
+	snprintf(fd, sizeof fd, "%d", ready[1]);
+	const char *argv[32] = {bin, "--socket", s->path, "--ready-fd", fd,
+	                        "--log-level", "error"};
+	size_t n = 7;
+	for (size_t i = 0; extra && extra[i] && n < 31; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		fcntl(ready[1], F_SETFD, 0);
+		execvp(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(ready[1]);
+	/* A server that fails exits and so closes the pipe: this read ends
+	 * either way (and the program's watchdog bounds it regardless). */
+	char buf[8];
+	ssize_t r;
+	while ((r = read(ready[0], buf, sizeof buf)) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	if (r <= 0)
+		fail_msg("objmgrd (%s) did not start", bin);
+}
+
+void server_stop(struct server *s)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGTERM);
+	int st = reap(s->pid, 20);
+	s->pid = 0;
+	assert_int_equal(st, 0);
+	struct stat sb;
+	assert_int_equal(stat(s->path, &sb), -1); /* socket removed */
+	rmdir(s->dir);
+}
+
+om_client *client(const struct server *s)
+{
+	om_client *c = NULL;
+	int rc = om_connect(s->path, &c);
+	if (rc)
+		fail_msg("om_connect(%s) = %s", s->path, om_strerror(rc));
+	return c;
+}
+
+pid_t spawn_child(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60); /* a child never outlives a stuck test */
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+int reap(pid_t pid, int seconds)
+{
+	double end = now() + seconds;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -2;
+		}
+		usleep(2000); /* polling a child's end: not a timing assertion */
+	}
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "test program timed out (watchdog)\n";
+	ssize_t w = write(2, msg, sizeof msg - 1);
+	(void)w;
+	_exit(3);
+}
+
+int run_group(const char *name, const struct CMUnitTest *tests, size_t n,
+              int seconds, CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	alarm((unsigned)seconds);
+	return _cmocka_run_group_tests(name, tests, n, setup, teardown);
+}

@@ -1,0 +1,73 @@
+/*
+ * harness.h — what every test needs: a real objmgrd on a private socket,
+ * clients connected to it, forked children that are always reaped, and a
+ * bound on every wait (a hang fails the test instead of hanging CI).
+ *
+ * The server binary is $OBJMGR_SERVER (meson sets it to the build's). Each
+ * server gets a fresh directory under $TMPDIR, so test programs run in
+ * parallel without sharing sockets or names.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <setjmp.h> /* cmocka needs these first */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "objmgr.h"
+
+struct server {
+	pid_t pid;
+	char dir[256];
+	char path[300];
+};
+
+/**
+ * Start objmgrd with extra arguments (NULL-terminated list, may be NULL)
+ * and wait until it is listening (its --ready-fd). Fails the test on error.
+ */
+void server_start(struct server *s, const char *const *extra);
+/** SIGTERM it, reap it, check it exited 0 and removed its socket. */
+void server_stop(struct server *s);
+/** om_connect() to s, failing the test if it does not work. */
+om_client *client(const struct server *s);
+
+/** fork(): in the child, run fn(arg) and _exit with its return value.
+ *  Children must not use cmocka's assertions (they would longjmp into the
+ *  parent's copy of the runner): return non-zero to fail instead. */
+pid_t spawn_child(int (*fn)(void *), void *arg);
+/** waitpid with a bound: returns the exit status, or -1 if the child was
+ *  killed by a signal, -2 if it did not end within `seconds` (it is then
+ *  killed). */
+int reap(pid_t pid, int seconds);
+
+/** Seconds since some fixed point (CLOCK_MONOTONIC). */
+double now(void);
+
+/** Expect `call` to return `rc`, printing om_errmsg on mismatch. */
+#define expect_rc(c, call, rc)                                                 \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ != (rc))                                               \
+			print_error("%s = %d (%s: %s), expected %d\n", #call,  \
+			            rc_, om_strerror(rc_), om_errmsg(c),       \
+			            (int)(rc));                                \
+		assert_int_equal(rc_, (rc));                                   \
+	} while (0)
+
+#define expect_ok(c, call) expect_rc(c, call, OM_OK)
+
+/** Run the cmocka group (with group setup/teardown, may be NULL) under a
+ *  watchdog: the whole program is killed by SIGALRM after `seconds`. */
+int run_group(const char *name, const struct CMUnitTest *tests, size_t n,
+              int seconds, CMFixtureFunction setup, CMFixtureFunction teardown);
+#define RUN(tests, seconds, setup, teardown)                                   \
+	run_group(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]),         \
+	          seconds, setup, teardown)
+
+#endif /* HARNESS_H */

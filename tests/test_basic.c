@@ -1,0 +1,211 @@
+/*
+ * test_basic.c — connecting, ping, stats, errors of the connection calls,
+ * object naming (OM_CREATE, OM_EXCL, ENOENT, ETYPE, unlink), om_open_ref,
+ * released handles, and om_spawn.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct server srv;
+
+static int setup(void **state)
+{
+	(void)state;
+	server_start(&srv, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	server_stop(&srv);
+	return 0;
+}
+
+static void test_ping_stats(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	expect_ok(c, om_ping(c));
+	om_server_stats st;
+	expect_ok(c, om_stats(c, &st));
+	assert_true(st.connections >= 1);
+	assert_int_equal(om_stats(c, NULL), OM_EINVAL);
+	assert_int_equal(om_ping(NULL), OM_EINVAL);
+	om_disconnect(c);
+}
+
+static void test_connect_errors(void **state)
+{
+	(void)state;
+	om_client *c = NULL;
+	assert_int_equal(om_connect("/nonexistent/dir/s.sock", &c), OM_ECONN);
+	assert_null(c);
+	assert_int_equal(om_connect("tcp:localhost:1", &c), OM_EINVAL);
+	assert_int_equal(om_connect(srv.path, NULL), OM_EINVAL);
+	char longp[200];
+	memset(longp, 'a', sizeof longp - 1);
+	longp[sizeof longp - 1] = '\0';
+	assert_int_equal(om_connect(longp, &c), OM_EINVAL);
+	/* unix: prefix */
+	char addr[400];
+	snprintf(addr, sizeof addr, "unix:%s", srv.path);
+	expect_ok(NULL, om_connect(addr, &c));
+	om_disconnect(c);
+	/* the default address from $OBJMGR_ADDRESS */
+	setenv("OBJMGR_ADDRESS", srv.path, 1);
+	expect_ok(NULL, om_connect(NULL, &c));
+	unsetenv("OBJMGR_ADDRESS");
+	om_disconnect(c);
+	om_disconnect(NULL); /* allowed */
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_dict *d = NULL, *d2 = NULL;
+	expect_rc(c, om_dict_open(c, "basic.names", 0, &d), OM_ENOENT);
+	expect_ok(c, om_dict_open(c, "basic.names", OM_CREATE, &d));
+	expect_rc(c, om_dict_open(c, "basic.names", OM_CREATE | OM_EXCL, &d2),
+	          OM_EEXIST);
+	expect_rc(c, om_dict_open(c, "basic.names", OM_EXCL, &d2), OM_EINVAL);
+	expect_ok(c, om_dict_open(c, "basic.names", 0, &d2));
+	expect_ok(c, om_dict_set(d, om_str("k"), om_int(7)));
+	om_item v;
+	expect_ok(c, om_dict_get(d2, om_str("k"), &v));
+	assert_int_equal(v.i, 7);
+	om_list *l = NULL;
+	expect_rc(c, om_list_open(c, "basic.names", 0, &l), OM_ETYPE);
+	expect_rc(c, om_list_open(c, "basic.names", OM_CREATE, &l), OM_ETYPE);
+	expect_rc(c, om_dict_open(c, "", OM_CREATE, &d2), OM_EINVAL);
+	expect_rc(c, om_dict_open(c, "x", 0x10000, &d2), OM_EINVAL);
+	expect_rc(c, om_dict_open(c, NULL, 0, NULL), OM_EINVAL);
+
+	/* unlink: the name goes, handles keep working, then the object dies */
+	om_server_stats st0, st1;
+	expect_ok(c, om_stats(c, &st0));
+	expect_ok(c, om_unlink(c, "basic.names"));
+	expect_rc(c, om_unlink(c, "basic.names"), OM_ENOENT);
+	expect_rc(c, om_unlink(c, ""), OM_EINVAL);
+	expect_ok(c, om_dict_get(d, om_str("k"), &v));
+	om_release(d);
+	om_release(d2);
+	expect_ok(c, om_stats(c, &st1));
+	assert_int_equal(st1.objects, st0.objects - 1);
+	expect_rc(c, om_dict_open(c, "basic.names", 0, &d), OM_ENOENT);
+	om_disconnect(c);
+}
+
+static void test_released_handle(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_dict *d;
+	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_release(d);
+	size_t n;
+	assert_int_equal(om_dict_len(d, &n), OM_EINVAL);
+	assert_int_equal(om_dict_set(d, om_int(1), om_int(1)), OM_EINVAL);
+	assert_int_equal(om_dict_len(NULL, &n), OM_EINVAL);
+	assert_int_equal(om_dict_len((om_dict *)(uintptr_t)0x12345, &n),
+	                 OM_EINVAL);
+	om_release(d);    /* twice: ignored */
+	om_release(NULL); /* allowed */
+	/* a list handle passed as a dict is a type error */
+	om_list *l;
+	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	assert_int_equal(om_dict_len((om_dict *)l, &n), OM_ETYPE);
+	om_release(l);
+	om_disconnect(c);
+}
+
+static void test_open_ref(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_dict *d;
+	om_list *l;
+	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	expect_ok(c, om_list_append(l, om_int(42)));
+	expect_ok(c, om_dict_set(d, om_str("inner"), om_ref(l)));
+	om_server_stats st0, st1;
+	expect_ok(c, om_stats(c, &st0));
+	om_release(l); /* still stored in d: stays alive */
+	expect_ok(c, om_stats(c, &st1));
+	assert_int_equal(st1.objects, st0.objects);
+	om_item ref;
+	expect_ok(c, om_dict_get(d, om_str("inner"), &ref));
+	assert_int_equal(ref.kind, OM_REF);
+	assert_int_equal(ref.ref.type, OM_TYPE_LIST);
+	void *h;
+	expect_ok(c, om_open_ref(c, &ref, &h));
+	om_item v;
+	expect_ok(c, om_list_get(h, 0, &v));
+	assert_int_equal(v.i, 42);
+	om_release(h);
+	/* removing the stored ref frees the list */
+	expect_ok(c, om_dict_del(d, om_str("inner")));
+	expect_ok(c, om_stats(c, &st1));
+	assert_int_equal(st1.objects, st0.objects - 1);
+	expect_rc(c, om_open_ref(c, &ref, &h), OM_ENOENT);
+	om_item notref = om_int(1);
+	expect_rc(c, om_open_ref(c, &notref, &h), OM_EINVAL);
+	/* storing a ref to an object that is gone */
+	expect_rc(c, om_dict_set(d, om_str("x"), ref), OM_ENOENT);
+	om_release(d);
+	om_disconnect(c);
+}
+
+static void test_spawn(void **state)
+{
+	(void)state;
+	om_client *c;
+	expect_ok(NULL, om_spawn(NULL, &c));
+	om_value *v;
+	expect_ok(c, om_value_open(c, "spawned", OM_CREATE, om_int(5), &v));
+	om_item it;
+	expect_ok(c, om_value_get(v, &it));
+	assert_int_equal(it.i, 5);
+	expect_ok(c, om_shutdown(c));
+	/* the server is gone: calls fail with ECONN, and nobody answers */
+	assert_int_equal(om_value_get(v, &it), OM_ECONN);
+	om_disconnect(c);
+	assert_int_equal(om_spawn(NULL, NULL), OM_EINVAL);
+}
+
+static void test_errmsg_strerror(void **state)
+{
+	(void)state;
+	assert_string_equal(om_strerror(OM_OK), "success");
+	assert_string_equal(om_strerror(OM_ENOKEY), "key not found");
+	assert_string_equal(om_strerror(12345), "unknown error");
+	assert_string_equal(om_errmsg(NULL), "");
+	om_client *c = client(&srv);
+	om_dict *d;
+	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_item v;
+	assert_int_equal(om_dict_get(d, om_str("nope"), &v), OM_ENOKEY);
+	assert_non_null(strstr(om_errmsg(c), "nope"));
+	om_release(d);
+	om_disconnect(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ping_stats),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_released_handle),
+		cmocka_unit_test(test_open_ref),
+		cmocka_unit_test(test_spawn),
+		cmocka_unit_test(test_errmsg_strerror),
+	};
+	return RUN(tests, 120, setup, teardown);
+}
