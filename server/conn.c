@@ -324,6 +324,33 @@ int conn_ref_add(struct conn *conn, struct obj *o)
 	return OM_OK;
 }
 
+int conn_ref_take(struct conn *conn, struct obj *o)
+{
+	uintptr_t n = (uintptr_t)u64map_get(&conn->taken, o->id);
+	if (u64map_put(&conn->taken, o->id, (void *)(n + 1)))
+		return OM_ENOMEM;
+	int rc = conn_ref_add(conn, o);
+	if (rc) {
+		if (n)
+			u64map_put(&conn->taken, o->id, (void *)n);
+		else
+			u64map_del(&conn->taken, o->id);
+	}
+	return rc;
+}
+
+bool conn_ref_adopt(struct conn *conn, struct obj *o)
+{
+	uintptr_t n = (uintptr_t)u64map_get(&conn->taken, o->id);
+	if (n == 0)
+		return false;
+	if (n == 1)
+		u64map_del(&conn->taken, o->id);
+	else
+		u64map_put(&conn->taken, o->id, (void *)(n - 1));
+	return true;
+}
+
 int conn_ref_drop(struct conn *conn, struct obj *o)
 {
 	uintptr_t n = (uintptr_t)u64map_get(&conn->refs, o->id);
@@ -410,6 +437,7 @@ static void conn_close(struct conn *conn, const char *why)
 	}
 	u64map_free(&watch);
 	u64map_free(&refs);
+	u64map_free(&conn->taken);
 	conn_decref(conn);
 }
 

@@ -34,6 +34,8 @@ struct conn {
 	bool write_armed;   /* wev added: the socket was full */
 	struct u64map refs;  /* obj id -> handle count (as a pointer value) */
 	struct u64map watch; /* obj id -> watch count (as a pointer value) */
+	struct u64map taken; /* obj id -> refs handed over by take ops that
+	                      * no handle has adopted yet (ADDREF adopts) */
 	unsigned nparked;    /* requests parked (limits.max_inflight) */
 	unsigned refcnt;     /* parked waiters and pending callbacks pin it */
 	uint64_t serial;     /* connection number, for logs */
@@ -70,6 +72,13 @@ bool conn_alive(struct conn *conn);
 /** Hold one more handle reference on `o` for this connection.
  *  @return OM_OK or OM_ENOMEM. */
 int conn_ref_add(struct conn *conn, struct obj *o);
+/** A reference that came with an OM_REF item taken out of a container
+ *  (pop, queue get): held like a handle's until ADDREF adopts it or the
+ *  connection ends. @return OM_OK or OM_ENOMEM. */
+int conn_ref_take(struct conn *conn, struct obj *o);
+/** Adopt a taken reference for a new handle: true if there was one (the
+ *  handle then owns it, and no new reference is taken). */
+bool conn_ref_adopt(struct conn *conn, struct obj *o);
 /** Drop one handle reference. @return OM_OK, or OM_EINVAL if the
  *  connection holds none on `o`. */
 int conn_ref_drop(struct conn *conn, struct obj *o);

@@ -95,7 +95,7 @@ int call_result_take(struct call *c, om_item *it)
 		return rc;
 	if (it->kind == OM_REF) {
 		struct obj *o = obj_lookup(it->ref.id);
-		if (o && conn_ref_add(c->conn, o))
+		if (o && conn_ref_take(c->conn, o))
 			return call_err(c, OM_ENOMEM, "out of memory");
 	}
 	store_clear(it);

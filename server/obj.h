@@ -86,9 +86,9 @@ int call_results(struct call *c, const om_item *items, size_t n);
 int call_result(struct call *c, const om_item *it);
 /** Result that leaves the object (pop, popitem, queue get): copies the
  *  item's bytes into the request's scratch memory, adds it to the results,
- *  then store_clear()s *it. A taken OM_REF is handed to the connection: it
- *  holds a reference on that object until it ends, so the object cannot
- *  die between the reply and the receiver's om_open_ref(). */
+ *  then store_clear()s *it. A taken OM_REF's reference is handed to the
+ *  connection (conn_ref_take), so the object cannot die between the reply
+ *  and the receiver's om_open_ref(), whose handle adopts it. */
 int call_result_take(struct call *c, om_item *it);
 /** Integer result (Response.num); bools as 0/1. */
 void call_num(struct call *c, int64_t n);
