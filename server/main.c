@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
+#include "waiter.h"
 
 struct event_base *base;
 bool allow_other_users;
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
 	         (unsigned long long)stats.objects,
 	         (unsigned long long)stats.connections);
 	listen_stop();
+	waiters_stop_all();
 	conns_close_all();
 	registry_free();
 	status = 0;

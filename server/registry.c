@@ -44,6 +44,12 @@ enum { NAME_MAX_LEN = 1024 };
 static const struct type_def *const types[] = {
 	[OM_TYPE_DICT] = &dict_type,
 	[OM_TYPE_LIST] = &list_type,
+	[OM_TYPE_QUEUE] = &queue_type,
+	[OM_TYPE_LOCK] = &lock_type,
+	[OM_TYPE_SEM] = &sem_type,
+	[OM_TYPE_COND] = &cond_type,
+	[OM_TYPE_EVENT] = &event_type,
+	[OM_TYPE_BARRIER] = &barrier_type,
 	[OM_TYPE_VALUE] = &value_type,
 	[OM_TYPE_ARRAY] = &array_type,
 };
@@ -238,7 +244,7 @@ int registry_addref(struct call *c)
 	if (!o)
 		return call_err(c, OM_ENOENT, "no object with id %llu",
 		                (unsigned long long)c->req->target);
-	if (conn_ref_add(c->conn, o))
+	if (!conn_ref_adopt(c->conn, o) && conn_ref_add(c->conn, o))
 		return call_err(c, OM_ENOMEM, "out of memory");
 	return result_ref(c, o);
 }

@@ -234,6 +234,12 @@ typedef struct om_dict om_dict;
 typedef struct om_list om_list;
 typedef struct om_value om_value;
 typedef struct om_array om_array;
+typedef struct om_queue om_queue;
+typedef struct om_lock om_lock;
+typedef struct om_sem om_sem;
+typedef struct om_cond om_cond;
+typedef struct om_event om_event;
+typedef struct om_barrier om_barrier;
 
 /* Flags for the *_open calls: bit sets, 0 means none. */
 #define OM_CREATE 0x01    /**< create the named object if it does not exist */
@@ -273,6 +279,27 @@ OM_EXPORT int om_value_open(om_client *c, const char *name, int flags,
 OM_EXPORT int om_array_open(om_client *c, const char *name, int flags,
                             om_kind kind, size_t length, om_array **out);
 
+/** Open a queue. flags: OM_LIFO or OM_PRIORITY (default FIFO), and
+ *  OM_JOINABLE for task_done/join. maxsize 0 = unbounded. */
+OM_EXPORT int om_queue_open(om_client *c, const char *name, int flags,
+                            size_t maxsize, om_queue **out);
+/** Open a lock; OM_RECURSIVE makes it an RLock. */
+OM_EXPORT int om_lock_open(om_client *c, const char *name, int flags,
+                           om_lock **out);
+/** Open a semaphore with `initial` permits; OM_BOUNDED: releasing above
+ *  the initial value is OM_EVALUE. */
+OM_EXPORT int om_sem_open(om_client *c, const char *name, int flags,
+                          unsigned initial, om_sem **out);
+/** Open a condition variable over `lock` (NULL: a lock of its own). */
+OM_EXPORT int om_cond_open(om_client *c, const char *name, int flags,
+                           om_lock *lock, om_cond **out);
+/** Open an event (initially clear). */
+OM_EXPORT int om_event_open(om_client *c, const char *name, int flags,
+                            om_event **out);
+/** Open a barrier for `parties` (>= 1, else OM_EINVAL) processes. */
+OM_EXPORT int om_barrier_open(om_client *c, const char *name, int flags,
+                              unsigned parties, om_barrier **out);
+
 /**
  * Remove a name. The object lives on while handles or stored refs refer to
  * it, then dies. @return OM_OK, or OM_ENOENT if no object has that name.
@@ -282,6 +309,10 @@ OM_EXPORT int om_unlink(om_client *c, const char *name);
 /**
  * A new handle on the object an OM_REF item names (for instance one read
  * out of a dict). Cast *out to the handle type of ref->ref.type.
+ * An OM_REF taken out of a container (om_dict_pop, om_list_pop,
+ * om_queue_get, ...) keeps its object alive for this client until a handle
+ * is opened on it with this call (the handle then holds it, and
+ * om_release() lets it go) or the client disconnects.
  * @return OM_OK; OM_EINVAL if `ref` is not an OM_REF; OM_ENOENT if the
  *         object is gone.
  */
@@ -417,6 +448,117 @@ OM_EXPORT int om_array_read(om_array *a, size_t start, size_t n,
  *  the end, OM_ETYPE for an item of the wrong kind. */
 OM_EXPORT int om_array_write(om_array *a, size_t start, const om_item *items,
                              size_t n);
+
+/* ----------------------------------------------------------------- queue */
+
+/*
+ * Python's queue.Queue / LifoQueue / PriorityQueue / JoinableQueue, plus
+ * close. Blocked getters (and putters) are served in arrival order. A
+ * connection that ends while parked loses nothing: an item is never handed
+ * to a getter whose connection is gone.
+ */
+
+/** q.put(it, timeout). @return OM_OK; OM_EFULL if still full at the
+ *  deadline; OM_ECLOSED if the queue is closed. */
+OM_EXPORT int om_queue_put(om_queue *q, om_item it, double timeout);
+/** Put with a priority (OM_PRIORITY queues: lowest first, FIFO among
+ *  equals; OM_EINVAL on other queues). Returns as om_queue_put(). */
+OM_EXPORT int om_queue_put_prio(om_queue *q, int64_t prio, om_item it,
+                                double timeout);
+/** *out = q.get(timeout). @return OM_OK; OM_EEMPTY if still empty at the
+ *  deadline; OM_ECLOSED if closed and drained. */
+OM_EXPORT int om_queue_get(om_queue *q, om_item *out, double timeout);
+/** *n = q.qsize(). */
+OM_EXPORT int om_queue_size(om_queue *q, size_t *n);
+/** *out = q.empty(). */
+OM_EXPORT int om_queue_empty(om_queue *q, bool *out);
+/** *out = q.full() (never true when unbounded). */
+OM_EXPORT int om_queue_full(om_queue *q, bool *out);
+/** q.task_done() (OM_JOINABLE). @return OM_OK; OM_EVALUE if called more
+ *  times than items were put; OM_EINVAL if not joinable. */
+OM_EXPORT int om_queue_task_done(om_queue *q);
+/** q.join(timeout) (OM_JOINABLE): wait until every item put has been
+ *  task_done. @return OM_OK, OM_ETIMEOUT, or OM_EINVAL if not joinable. */
+OM_EXPORT int om_queue_join(om_queue *q, double timeout);
+/** Close: later puts fail OM_ECLOSED; gets drain what is left, then fail
+ *  OM_ECLOSED; parked getters and putters are answered at once. */
+OM_EXPORT int om_queue_close(om_queue *q);
+
+/* ----------------------------------------------------------------- locks */
+
+/**
+ * Acquire. The holder is this client (connection). A non-recursive lock
+ * acquired again by its holder blocks like any other acquirer.
+ * @return OM_OK; OM_OWNER_DIED (success: the previous holder's connection
+ *         ended while holding it; told once); OM_ETIMEOUT.
+ */
+OM_EXPORT int om_lock_acquire(om_lock *l, double timeout);
+/** Release (an RLock must be released as often as acquired).
+ *  @return OM_OK or OM_ENOTOWNER if this client does not hold it. */
+OM_EXPORT int om_lock_release(om_lock *l);
+/** *out = whether anyone holds the lock. */
+OM_EXPORT int om_lock_locked(om_lock *l, bool *out);
+
+/* ------------------------------------------------------------- semaphore */
+
+/** Acquire one permit. @return OM_OK or OM_ETIMEOUT. */
+OM_EXPORT int om_sem_acquire(om_sem *s, double timeout);
+/** Release n permits. @return OM_OK; OM_EVALUE if an OM_BOUNDED semaphore
+ *  would go above its initial value (nothing is released). */
+OM_EXPORT int om_sem_release(om_sem *s, unsigned n);
+/** *v = the number of free permits. */
+OM_EXPORT int om_sem_value(om_sem *s, unsigned *v);
+
+/* ------------------------------------------------------------- condition */
+
+/** Acquire the condition's lock (returns as om_lock_acquire). */
+OM_EXPORT int om_cond_acquire(om_cond *cv, double timeout);
+/** Release the condition's lock. @return OM_OK or OM_ENOTOWNER. */
+OM_EXPORT int om_cond_release(om_cond *cv);
+/**
+ * Wait for a notify: releases the lock (wholly, for a recursive one) while
+ * waiting and holds it again on return, ETIMEOUT or not.
+ * @return OM_OK (notified), OM_ETIMEOUT, OM_ENOTOWNER if the lock is not
+ *         held by this client, OM_OWNER_DIED (notified; re-acquired the
+ *         lock from a holder that died).
+ */
+OM_EXPORT int om_cond_wait(om_cond *cv, double timeout);
+/** Wake up to n waiters (in arrival order). Needs the lock (OM_ENOTOWNER). */
+OM_EXPORT int om_cond_notify(om_cond *cv, unsigned n);
+/** Wake every waiter. Needs the lock (OM_ENOTOWNER). */
+OM_EXPORT int om_cond_notify_all(om_cond *cv);
+
+/* ----------------------------------------------------------------- event */
+
+/** Set the flag and wake every waiter. */
+OM_EXPORT int om_event_set(om_event *e);
+/** Clear the flag. */
+OM_EXPORT int om_event_clear(om_event *e);
+/** *out = whether the flag is set. */
+OM_EXPORT int om_event_is_set(om_event *e, bool *out);
+/** Wait until the flag is set. @return OM_OK or OM_ETIMEOUT. */
+OM_EXPORT int om_event_wait(om_event *e, double timeout);
+
+/* --------------------------------------------------------------- barrier */
+
+/**
+ * Wait for all parties. *index (may be NULL) gets a distinct number in
+ * 0..parties-1. @return OM_OK; OM_ETIMEOUT if this call's deadline
+ * passed (which breaks the barrier, as in Python); OM_EBROKEN if the
+ * barrier is or becomes broken (another party's timeout, an abort, a reset
+ * while waiting, or a waiting party whose connection ended).
+ */
+OM_EXPORT int om_barrier_wait(om_barrier *b, double timeout, unsigned *index);
+/** Back to the initial state; waiting parties get OM_EBROKEN. */
+OM_EXPORT int om_barrier_reset(om_barrier *b);
+/** Break the barrier: waiters and later waits get OM_EBROKEN until reset. */
+OM_EXPORT int om_barrier_abort(om_barrier *b);
+/** *n = parties. */
+OM_EXPORT int om_barrier_parties(om_barrier *b, unsigned *n);
+/** *n = parties waiting now. */
+OM_EXPORT int om_barrier_n_waiting(om_barrier *b, unsigned *n);
+/** *out = whether it is broken. */
+OM_EXPORT int om_barrier_broken(om_barrier *b, bool *out);
 
 #ifdef __cplusplus
 }

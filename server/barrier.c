@@ -1,0 +1,253 @@
+/*
+ * barrier.c — the BARRIER type: a meeting point for a fixed number of
+ * parties, like Python's threading.Barrier. Each wait() arrives with an
+ * index (0 for the first arrival of a round, parties - 1 for the last);
+ * the last arrival releases everyone and the barrier is ready for the
+ * next round at once. A wait that times out, an abort(), or a party whose
+ * connection ends while waiting breaks the barrier: every parked party
+ * gets OM_EBROKEN, and so does every later wait until reset().
+ *
+ * Arrivals that are not the last park their request on the wait list
+ * (waiter.h), so the wait list is exactly the current round: a round ends
+ * either by completing or by breaking, and both answer everyone parked.
+ * Hence the number of parties waiting is the list's length, and a
+ * waiter's index is the list's length when it arrived, which we keep in
+ * its num2 to send back with the answer. Dispatch holds the object's lock
+ * around each operation and the waiter timers take it too, so nothing here
+ * locks.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "waiter.h"
+
+struct barrier {
+	struct obj o;
+	uint32_t parties;
+	bool broken;
+	struct wait_list waiters; /* this round's parked parties, in order */
+};
+
+/* Break the barrier: every parked party gets OM_EBROKEN, and so does
+ * every wait until a reset. */
+static void barrier_break(struct barrier *b)
+{
+	b->broken = true;
+	wait_list_answer_all(&b->waiters, OM_EBROKEN);
+}
+
+/* Drop the parked parties whose connection is already gone although the
+ * server has not noticed yet (a killed process whose hang-up is still in
+ * the socket). @return whether there was one. */
+static bool drop_dead(struct barrier *b)
+{
+	bool found = false;
+
+	for (struct waiter *w = b->waiters.head, *next; w; w = next) {
+		next = w->next;
+		if (!conn_alive(w->conn)) {
+			waiter_drop(w);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* The last party arrived: answer every parked one with its index. */
+static void release_all(struct barrier *b)
+{
+	while (b->waiters.head) {
+		struct waiter *w = b->waiters.head;
+		Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
+
+		resp.num = w->num2;
+		waiter_reply(w, OM_OK, &resp);
+	}
+}
+
+/* The deadline of a parked wait: as in Python, the timeout breaks the
+ * barrier for everyone; the party that timed out is told ETIMEOUT. */
+static void wait_timeout(struct obj *o, struct waiter *w)
+{
+	struct barrier *b = (struct barrier *)o;
+
+	waiter_answer(w, OM_ETIMEOUT);
+	barrier_break(b);
+}
+
+/* BARRIER_WAIT timeout -> num index | EBROKEN, ETIMEOUT */
+static int barrier_wait(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	double timeout = c->req->timeout;
+	struct waiter *w;
+	uint32_t index;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	if (isnan(timeout))
+		return call_err(c, OM_EINVAL, "timeout is NaN");
+	if (b->broken)
+		return call_err(c, OM_EBROKEN, "the barrier is broken");
+	index = (uint32_t)b->waiters.n;
+	if (index + 1 == b->parties) {
+		/* A party that died while waiting breaks the round, even if
+		 * its hang-up has not been read yet. */
+		if (drop_dead(b)) {
+			barrier_break(b);
+			return call_err(c, OM_EBROKEN,
+			                "a waiting party's connection ended");
+		}
+		release_all(b);
+		call_num(c, index);
+		return OM_OK;
+	}
+	if (timeout == 0) {
+		barrier_break(b);
+		return call_err(c, OM_ETIMEOUT,
+		                "not all parties arrived; the barrier is now "
+		                "broken");
+	}
+	rc = waiter_park(c, o, &b->waiters, timeout, NULL, wait_timeout, &w);
+	if (rc == CALL_PARKED)
+		w->num2 = index;
+	return rc;
+}
+
+/* BARRIER_RESET: parked parties get EBROKEN; the barrier is whole again */
+static int barrier_reset(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	wait_list_answer_all(&b->waiters, OM_EBROKEN);
+	b->broken = false;
+	return OM_OK;
+}
+
+/* BARRIER_ABORT: break it until a reset */
+static int barrier_abort(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	barrier_break(b);
+	return OM_OK;
+}
+
+/* BARRIER_PARTIES -> num */
+static int barrier_parties(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	call_num(c, b->parties);
+	return OM_OK;
+}
+
+/* BARRIER_N_WAITING -> num */
+static int barrier_n_waiting(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	call_num(c, (int64_t)b->waiters.n);
+	return OM_OK;
+}
+
+/* BARRIER_BROKEN -> num 0/1 */
+static int barrier_broken(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	int rc = call_nargs(c, 0);
+
+	if (rc != OM_OK)
+		return rc;
+	call_num(c, b->broken);
+	return OM_OK;
+}
+
+/* The connection ended. If it was a party waiting here, the round can
+ * never complete: drop it and break the barrier for the others. */
+static void barrier_conn_gone(struct obj *o, struct conn *conn)
+{
+	struct barrier *b = (struct barrier *)o;
+	size_t before = b->waiters.n;
+
+	wait_list_drop_conn(&b->waiters, conn);
+	if (b->waiters.n != before)
+		barrier_break(b);
+}
+
+/* OPEN BARRIER: args [int parties (1..UINT32_MAX)] */
+static int barrier_create(struct call *c, struct obj **out)
+{
+	const int64_t allowed = OM_CREATE | OM_EXCL;
+	int64_t flags = c->req->num2;
+	const om_item *parties;
+	struct barrier *b;
+	int rc = call_nargs(c, 1);
+
+	if (rc != OM_OK)
+		return rc;
+	if (flags & ~allowed)
+		return call_err(c, OM_EINVAL,
+		                "flags 0x%llx do not apply to a barrier",
+		                (unsigned long long)(flags & ~allowed));
+	parties = &c->args[0];
+	if (parties->kind != OM_INT || parties->i < 1 ||
+	    parties->i > UINT32_MAX)
+		return call_err(c, OM_EINVAL,
+		                "barrier parties must be an int in [1, %lu]",
+		                (unsigned long)UINT32_MAX);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return call_err(c, OM_ENOMEM, "out of memory for a barrier");
+	obj_init(&b->o, &barrier_type);
+	b->parties = (uint32_t)parties->i;
+	*out = &b->o;
+	return OM_OK;
+}
+
+static void barrier_destroy(struct obj *o)
+{
+	struct barrier *b = (struct barrier *)o;
+
+	/* Parked parties watch the object, so none is left by now. */
+	wait_list_answer_all(&b->waiters, OM_ECLOSED);
+	free(b);
+}
+
+/* clang-format off */
+#define OP(name) [OBJMGR__OP__##name - OBJMGR__OP__BARRIER_WAIT]
+static const op_fn ops[] = {
+	OP(BARRIER_WAIT) = barrier_wait,
+	OP(BARRIER_RESET) = barrier_reset,
+	OP(BARRIER_ABORT) = barrier_abort,
+	OP(BARRIER_PARTIES) = barrier_parties,
+	OP(BARRIER_N_WAITING) = barrier_n_waiting,
+	OP(BARRIER_BROKEN) = barrier_broken,
+};
+#undef OP
+
+const struct type_def barrier_type = {
+	.name = "barrier",
+	.type = OM_TYPE_BARRIER,
+	.op_base = OBJMGR__OP__BARRIER_WAIT,
+	.nops = sizeof(ops) / sizeof(ops[0]),
+	.ops = ops,
+	.create = barrier_create,
+	.destroy = barrier_destroy,
+	.conn_gone = barrier_conn_gone,
+};
+/* clang-format on */
