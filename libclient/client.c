@@ -176,13 +176,18 @@ static int dial(om_client *c)
 
 	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
 	hello.version = OMI_PROTO_VERSION;
-	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, CLIENT_MAX_FRAME)) ||
-	    (rc = send_buf(c)))
+	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, CLIENT_MAX_FRAME)))
 		goto out_close;
+	/* A server that refuses us (EAUTH, connection limit) answers and
+	 * closes at once, so our write may fail: its answer is still there
+	 * to read, and it says why. */
+	int sent = send_buf(c);
 	const uint8_t *body;
 	size_t len;
-	if ((rc = read_frame(c, &body, &len)))
+	if ((rc = read_frame(c, &body, &len))) {
+		rc = sent ? sent : rc;
 		goto out_close;
+	}
 	omi_arena_reset(&c->arena);
 	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
 	if (!in) {
@@ -279,13 +284,14 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
 	rc = omi_buf_put_msg(&c->wbuf, &req.base, CLIENT_MAX_FRAME);
 	if (rc)
 		return omi_fail(c, rc, "request too large to send");
-	if ((rc = send_buf(c)))
-		return rc;
+	/* If the write fails, the server may have refused the request and
+	 * closed (a frame over its limit): read its answer, which says why. */
+	int sent = send_buf(c);
 	for (;;) {
 		const uint8_t *body;
 		size_t len;
 		if ((rc = read_frame(c, &body, &len)))
-			return rc;
+			return sent ? sent : rc;
 		Objmgr__Response *r =
 		        objmgr__response__unpack(&c->arena.pb, len, body);
 		if (!r)

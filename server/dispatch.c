@@ -181,20 +181,18 @@ static int serve_server_op(struct call *c)
  * 1xx, LIST_* 2xx, ...), which tells a wrong-type call from an unknown op. */
 static int serve_obj_op(struct call *c, struct obj **locked)
 {
+	int op = (int)c->req->op;
+	const struct type_def *group = type_by_id(op / 100);
+	if (!group)
+		return call_err(c, OM_EINVAL, "unknown operation %d", op);
 	struct obj *o = obj_lookup(c->req->target);
 	if (!o)
 		return call_err(c, OM_ENOENT, "no object with id %llu",
 		                (unsigned long long)c->req->target);
 	const struct type_def *t = o->type;
-	int op = (int)c->req->op;
-	const struct type_def *group = type_by_id(op / 100);
-	if (group != t) {
-		if (group)
-			return call_err(c, OM_ETYPE,
-			                "a %s operation on a %s object",
-			                group->name, t->name);
-		return call_err(c, OM_EINVAL, "unknown operation %d", op);
-	}
+	if (group != t)
+		return call_err(c, OM_ETYPE, "a %s operation on a %s object",
+		                group->name, t->name);
 	size_t i = (size_t)(op - t->op_base);
 	if (op < t->op_base || i >= t->nops || !t->ops[i])
 		return call_err(c, OM_EINVAL, "unknown %s operation %d",

@@ -22,6 +22,20 @@ double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Servers started and not yet stopped: the watchdog kills them, so a
+ * timed-out program leaves no orphan holding its output open. */
+static volatile pid_t live[16];
+
+static void live_set(pid_t old, pid_t pid)
+{
+	for (size_t i = 0; i < 16; i++) {
+		if (live[i] == old) {
+			live[i] = pid;
+			return;
+		}
+	}
+}
+
 void server_start(struct server *s, const char *const *extra)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -50,6 +64,7 @@ void server_start(struct server *s, const char *const *extra)
 		_exit(127);
 	}
 	close(ready[1]);
+	live_set(0, s->pid);
 	/* A server that fails exits and so closes the pipe: this read ends
 	 * either way (and the program's watchdog bounds it regardless). */
 	char buf[8];
@@ -66,6 +81,7 @@ void server_stop(struct server *s)
 	if (s->pid <= 0)
 		return;
 	kill(s->pid, SIGTERM);
+	live_set(s->pid, 0);
 	int st = reap(s->pid, 20);
 	s->pid = 0;
 	assert_int_equal(st, 0);
@@ -118,6 +134,9 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	static const char msg[] = "test program timed out (watchdog)\n";
+	for (size_t i = 0; i < 16; i++)
+		if (live[i] > 0)
+			kill(live[i], SIGKILL);
 	ssize_t w = write(2, msg, sizeof msg - 1);
 	(void)w;
 	_exit(3);
