@@ -806,8 +806,12 @@ static int child_other_uid(void *p)
 	if (strlen(srv2.path) >= sizeof sun.sun_path)
 		return 15;
 	memcpy(sun.sun_path, srv2.path, strlen(srv2.path) + 1);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun))
+	if (fd < 0)
 		return 11;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun))
+		/* EACCES: a directory above the socket is closed to other
+		 * users (a chroot made with mktemp -d): nothing to test. */
+		return errno == EACCES ? 77 : 11;
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	static const uint8_t hello[] = {2, 0, 0, 0, 0x08, 0x01};
@@ -856,6 +860,8 @@ static void test_eauth(void **state)
 	expect_ok(c, om_ping(c));
 	om_disconnect(c);
 	server_stop(&srv2);
+	if (st == 77)
+		skip(); /* other users cannot reach any socket here */
 	assert_int_equal(st, 0);
 	expect_server_ok();
 }
