@@ -360,6 +360,27 @@ void omi_item_clear(om_item *it)
 	it->kind = OM_NIL;
 }
 
+const char *omi_kind_name(const om_item *it)
+{
+	switch (it->kind) {
+	case OM_NIL:
+		return "NoneType";
+	case OM_BOOL:
+		return "bool";
+	case OM_INT:
+		return "int";
+	case OM_FLOAT:
+		return "float";
+	case OM_STR:
+		return "str";
+	case OM_BYTES:
+		return "bytes";
+	case OM_REF:
+		return "ref";
+	}
+	return "?";
+}
+
 bool omi_item_is_num(const om_item *it)
 {
 	return it->kind == OM_BOOL || it->kind == OM_INT ||

@@ -115,6 +115,9 @@ int omi_item_dup(om_item *dst, const om_item *src);
 /** Free what omi_item_dup() allocated; leaves OM_NIL. */
 void omi_item_clear(om_item *it);
 
+/** Python's type name for an item's kind ("int", "NoneType", ...), for
+ *  error messages that read like Python's. */
+const char *omi_kind_name(const om_item *it);
 /** True for OM_BOOL, OM_INT and OM_FLOAT (Python's numbers). */
 bool omi_item_is_num(const om_item *it);
 /** Python ==. */

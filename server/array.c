@@ -39,28 +39,6 @@ union elem {
 	double f;
 };
 
-/* Python's name for an item's type, for TypeError-like messages. */
-static const char *kind_name(const om_item *it)
-{
-	switch (it->kind) {
-	case OM_NIL:
-		return "NoneType";
-	case OM_BOOL:
-		return "bool";
-	case OM_INT:
-		return "int";
-	case OM_FLOAT:
-		return "float";
-	case OM_STR:
-		return "str";
-	case OM_BYTES:
-		return "bytes";
-	case OM_REF:
-		return "ref";
-	}
-	return "?";
-}
-
 /* Bytes of element storage for `len` elements (both kinds are 8 bytes). */
 static size_t storage(size_t len)
 {
@@ -108,7 +86,7 @@ static int to_elem(struct call *c, const struct array *a, const om_item *it,
 		return call_err(c, OM_ETYPE,
 		                "'%s' object cannot be interpreted as an "
 		                "integer",
-		                kind_name(it));
+		                omi_kind_name(it));
 	}
 	switch (it->kind) {
 	case OM_FLOAT:
@@ -122,7 +100,7 @@ static int to_elem(struct call *c, const struct array *a, const om_item *it,
 		return OM_OK;
 	default:
 		return call_err(c, OM_ETYPE, "must be real number, not %s",
-		                kind_name(it));
+		                omi_kind_name(it));
 	}
 }
 
@@ -194,7 +172,7 @@ static int array_add(struct obj *o, struct call *c)
 		return call_err(c, rc,
 		                "unsupported operand type(s) for +=: "
 		                "'%s' and '%s'",
-		                kind_name(&cur), kind_name(delta));
+		                omi_kind_name(&cur), omi_kind_name(delta));
 	if (rc != OM_OK)
 		return call_err(c, rc, "int64 overflow in %lld + %lld",
 		                (long long)cur.i,

@@ -69,28 +69,6 @@ struct dict {
 	bool wide; /* int64 index slots */
 };
 
-/* Python's name for an item's type, for TypeError-like messages. */
-static const char *kind_name(const om_item *it)
-{
-	switch (it->kind) {
-	case OM_NIL:
-		return "NoneType";
-	case OM_BOOL:
-		return "bool";
-	case OM_INT:
-		return "int";
-	case OM_FLOAT:
-		return "float";
-	case OM_STR:
-		return "str";
-	case OM_BYTES:
-		return "bytes";
-	case OM_REF:
-		return "ref";
-	}
-	return "?";
-}
-
 /* An int or bool as a C integer, for overflow messages. */
 static long long as_int(const om_item *it)
 {
@@ -752,7 +730,7 @@ static int dict_incr(struct obj *o, struct call *c)
 		return call_err(c, rc,
 		                "unsupported operand type(s) for +=: '%s' and "
 		                "'%s'",
-		                kind_name(base), kind_name(delta));
+		                omi_kind_name(base), omi_kind_name(delta));
 	if (rc != OM_OK)
 		return call_err(c, rc, "int64 overflow in %lld + %lld",
 		                as_int(base), as_int(delta));

@@ -30,28 +30,6 @@ struct list {
 	size_t len, cap;
 };
 
-/* Python's name for an item's type, for TypeError-like messages. */
-static const char *kind_name(const om_item *it)
-{
-	switch (it->kind) {
-	case OM_NIL:
-		return "NoneType";
-	case OM_BOOL:
-		return "bool";
-	case OM_INT:
-		return "int";
-	case OM_FLOAT:
-		return "float";
-	case OM_STR:
-		return "str";
-	case OM_BYTES:
-		return "bytes";
-	case OM_REF:
-		return "ref";
-	}
-	return "?";
-}
-
 /* ------------------------------------------------------------ the array */
 
 /* Make room for `need` items. Charges the growth before it reallocs, so
@@ -509,7 +487,7 @@ static int list_sort(struct obj *o, struct call *c)
 		return call_err(c, OM_ETYPE,
 		                "'<' not supported between instances of "
 		                "'%s' and '%s'",
-		                kind_name(&l->v[i]), kind_name(&l->v[0]));
+		                omi_kind_name(&l->v[i]), omi_kind_name(&l->v[0]));
 	}
 	if (l->len > SORT_RUN) {
 		tmp = malloc(l->len / 2 * sizeof(om_item));

@@ -19,28 +19,6 @@ struct value {
 	om_item v; /* kept with store_item() */
 };
 
-/* Python's name for an item's type, for TypeError-like messages. */
-static const char *kind_name(const om_item *it)
-{
-	switch (it->kind) {
-	case OM_NIL:
-		return "NoneType";
-	case OM_BOOL:
-		return "bool";
-	case OM_INT:
-		return "int";
-	case OM_FLOAT:
-		return "float";
-	case OM_STR:
-		return "str";
-	case OM_BYTES:
-		return "bytes";
-	case OM_REF:
-		return "ref";
-	}
-	return "?";
-}
-
 /* An OM_INT or OM_BOOL item's integer (bools are 0 and 1, as in Python). */
 static long long as_int(const om_item *it)
 {
@@ -97,7 +75,7 @@ static int value_add(struct obj *o, struct call *c)
 		return call_err(c, rc,
 		                "unsupported operand type(s) for +=: "
 		                "'%s' and '%s'",
-		                kind_name(&v->v), kind_name(&c->args[0]));
+		                omi_kind_name(&v->v), omi_kind_name(&c->args[0]));
 	if (rc != OM_OK)
 		return call_err(c, rc, "int64 overflow in %lld + %lld",
 		                as_int(&v->v), as_int(&c->args[0]));
