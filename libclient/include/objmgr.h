@@ -290,7 +290,9 @@ OM_EXPORT int om_lock_open(om_client *c, const char *name, int flags,
  *  the initial value is OM_EVALUE. */
 OM_EXPORT int om_sem_open(om_client *c, const char *name, int flags,
                           unsigned initial, om_sem **out);
-/** Open a condition variable over `lock` (NULL: a lock of its own). */
+/** Open a condition variable over `lock` (NULL: a lock of its own, which
+ *  OM_RECURSIVE makes an RLock as Python's Condition() default is;
+ *  OM_RECURSIVE with a given lock is OM_EINVAL). */
 OM_EXPORT int om_cond_open(om_client *c, const char *name, int flags,
                            om_lock *lock, om_cond **out);
 /** Open an event (initially clear). */
