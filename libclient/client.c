@@ -358,8 +358,8 @@ int om_stats(om_client *c, om_server_stats *out)
 	int rc = omi_rpc(c, 0, &a, &r);
 	if (rc < 0)
 		return rc;
-	uint64_t v[4] = {0};
-	for (size_t i = 0; i < 4 && i < r->n_results; i++) {
+	uint64_t v[5] = {0};
+	for (size_t i = 0; i < 5 && i < r->n_results; i++) {
 		om_item it;
 		if (omi_item_from_pb(r->results[i], &it) || it.kind != OM_INT)
 			return OM_EPROTO;
@@ -369,6 +369,7 @@ int om_stats(om_client *c, om_server_stats *out)
 	out->connections = v[1];
 	out->bytes = v[2];
 	out->requests = v[3];
+	out->parked = v[4];
 	return OM_OK;
 }
 

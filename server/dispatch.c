@@ -139,16 +139,17 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 
 /* ------------------------------------------------------- server operations */
 
-/* STATS -> [objects, connections, bytes, requests] */
+/* STATS -> [objects, connections, bytes, requests, parked] */
 static int serve_stats(struct call *c)
 {
-	om_item v[4] = {
+	om_item v[5] = {
 		{.kind = OM_INT, .i = (int64_t)stats.objects},
 		{.kind = OM_INT, .i = (int64_t)stats.connections},
 		{.kind = OM_INT, .i = (int64_t)stats.bytes},
 		{.kind = OM_INT, .i = (int64_t)stats.requests},
+		{.kind = OM_INT, .i = (int64_t)stats.parked},
 	};
-	return call_results(c, v, 4);
+	return call_results(c, v, 5);
 }
 
 static int serve_server_op(struct call *c)

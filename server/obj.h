@@ -107,7 +107,7 @@ struct server_limits {
 extern struct server_limits limits;
 
 struct server_stats {
-	uint64_t objects, connections, bytes, requests;
+	uint64_t objects, connections, bytes, requests, parked;
 };
 extern struct server_stats stats;
 

@@ -43,6 +43,7 @@ static void waiter_free(struct waiter *w)
 		event_free(w->timer);
 	store_clear(&w->item);
 	w->conn->nparked--;
+	stats.parked--;
 	conn_unwatch(w->conn, w->obj);
 	conn_decref(w->conn);
 	free(w);
@@ -100,6 +101,7 @@ int waiter_park(struct call *c, struct obj *o, struct wait_list *list,
 	w->conn = conn;
 	conn_incref(conn);
 	conn->nparked++;
+	stats.parked++;
 	w->obj = o;
 	w->id = c->req->id;
 	w->op = (int)c->req->op;

@@ -15,6 +15,42 @@
 #include <time.h>
 #include <unistd.h>
 
+struct server srv;
+
+int srv_setup(void **state)
+{
+	(void)state;
+	server_start(&srv, NULL);
+	return 0;
+}
+
+int srv_teardown(void **state)
+{
+	(void)state;
+	server_stop(&srv);
+	return 0;
+}
+
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
+{
+	double end = now() + 10;
+	uint64_t got = 0;
+	for (;;) {
+		om_server_stats st;
+		int rc = om_stats(c, &st);
+		if (rc)
+			fail_msg("om_stats: %s", om_strerror(rc));
+		memcpy(&got, (const char *)&st + offset, sizeof got);
+		if (got == want)
+			return;
+		if (now() > end)
+			fail_msg("server %s stays at %llu, expected %llu", name,
+			         (unsigned long long)got,
+			         (unsigned long long)want);
+		usleep(2000);
+	}
+}
+
 double now(void)
 {
 	struct timespec ts;

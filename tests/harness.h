@@ -27,6 +27,12 @@ struct server {
 	char path[300];
 };
 
+/** The program's server: srv_setup/srv_teardown start and stop it as
+ *  cmocka group fixtures (RUN(tests, secs, srv_setup, srv_teardown)). */
+extern struct server srv;
+int srv_setup(void **state);
+int srv_teardown(void **state);
+
 /**
  * Start objmgrd with extra arguments (NULL-terminated list, may be NULL)
  * and wait until it is listening (its --ready-fd). Fails the test on error.
@@ -45,6 +51,17 @@ pid_t spawn_child(int (*fn)(void *), void *arg);
  *  killed by a signal, -2 if it did not end within `seconds` (it is then
  *  killed). */
 int reap(pid_t pid, int seconds);
+
+/**
+ * Wait until the server's statistic `field` equals `want`, polling for up to
+ * 10 s and failing the test if it never does. This waits for server state
+ * (a dead peer's connection is noticed on the server's own time; a child's
+ * call is parked once it is counted), never for time to pass:
+ * wait_stat(c, connections, 1), wait_stat(c, parked, 3).
+ */
+#define wait_stat(c, field, want)                                              \
+	wait_stat_(c, offsetof(om_server_stats, field), #field, want)
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want);
 
 /** Seconds since some fixed point (CLOCK_MONOTONIC). */
 double now(void);

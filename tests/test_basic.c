@@ -13,22 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 static void test_ping_stats(void **state)
 {
 	(void)state;
@@ -281,15 +265,9 @@ static void test_limits(void **state)
 	om_client *a = client(&s2), *b = client(&s2), *x = NULL;
 	assert_int_equal(om_connect(s2.path, &x), OM_ECONN);
 	om_disconnect(b);
-	/* a slot is free again once the server has seen b go: retry until
-	 * it has (bounded; this waits on server state, not on time) */
-	int rc = OM_ECONN;
-	for (int i = 0; i < 1000 && rc == OM_ECONN; i++) {
-		rc = om_connect(s2.path, &x);
-		if (rc)
-			usleep(1000);
-	}
-	assert_int_equal(rc, OM_OK);
+	/* a slot is free again once the server has seen b go */
+	wait_stat(a, connections, 1);
+	expect_ok(a, om_connect(s2.path, &x));
 	om_disconnect(x);
 	/* the memory limit */
 	om_dict *d;
@@ -320,5 +298,5 @@ int main(void)
 		cmocka_unit_test(test_stale_socket),
 		cmocka_unit_test(test_limits),
 	};
-	return RUN(tests, 120, setup, teardown);
+	return RUN(tests, 120, srv_setup, srv_teardown);
 }

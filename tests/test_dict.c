@@ -15,22 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 /* ------------------------------------------------------------- helpers */
 
 static om_dict *new_dict(om_client *c)
@@ -1227,5 +1211,5 @@ int main(void)
 		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_memory_accounting),
 	};
-	return RUN(tests, 60, setup, teardown);
+	return RUN(tests, 60, srv_setup, srv_teardown);
 }

@@ -17,22 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 /* ------------------------------------------------------------- helpers */
 
 /* Append to buf[*len..cap) like snprintf, never past the end. */
@@ -1141,5 +1125,5 @@ int main(void)
 		cmocka_unit_test(test_named_shared),
 		cmocka_unit_test(test_python_sequence),
 	};
-	return RUN(tests, 60, setup, teardown);
+	return RUN(tests, 60, srv_setup, srv_teardown);
 }

@@ -18,23 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct server srv;
-
 enum { NCHILD = 4 };
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -62,58 +46,20 @@ static int send_byte(int fd)
 	return n == 1 ? 0 : -1;
 }
 
-/*
- * Poll the server's statistics until `ok` holds for them (bounded: up to
- * `seconds`). This waits for server state — a dead peer's connection is
- * noticed asynchronously — and asserts nothing about timing.
- */
-static bool poll_stats(om_client *c, bool (*ok)(const om_server_stats *,
-                                               const om_server_stats *),
-                       const om_server_stats *want, om_server_stats *got,
-                       int seconds)
-{
-	double end = now() + seconds;
-	for (;;) {
-		if (om_stats(c, got) == OM_OK && ok(got, want))
-			return true;
-		if (now() > end)
-			return false;
-		usleep(10000);
-	}
-}
-
-static bool only_me(const om_server_stats *got, const om_server_stats *want)
-{
-	(void)want;
-	return got->connections == 1;
-}
-
-static bool same_objects(const om_server_stats *got,
-                         const om_server_stats *want)
-{
-	return got->objects == want->objects && got->bytes == want->bytes;
-}
-
 /* The server's state once every earlier connection (children of earlier
  * tests) has been closed: a baseline to come back to. */
 static void settle(om_client *c, om_server_stats *base)
 {
-	if (!poll_stats(c, only_me, NULL, base, 10))
-		fail_msg("connections stay at %llu, expected 1",
-		         (unsigned long long)base->connections);
+	wait_stat(c, connections, 1);
+	expect_ok(c, om_stats(c, base));
 }
 
-/* Wait until objects and bytes are back to `base`, failing if they do not
- * come back within 10 seconds. */
+/* Wait until objects and bytes are back to `base` (the server frees a dead
+ * session's objects on its own time). */
 static void expect_back_to(om_client *c, const om_server_stats *base)
 {
-	om_server_stats st;
-	if (!poll_stats(c, same_objects, base, &st, 10))
-		fail_msg("objects %llu bytes %llu, expected %llu and %llu",
-		         (unsigned long long)st.objects,
-		         (unsigned long long)st.bytes,
-		         (unsigned long long)base->objects,
-		         (unsigned long long)base->bytes);
+	wait_stat(c, objects, base->objects);
+	wait_stat(c, bytes, base->bytes);
 }
 
 static void reap_all(const pid_t *pids, int n)
@@ -720,5 +666,5 @@ int main(void)
 		cmocka_unit_test(test_child_disconnect),
 		cmocka_unit_test(test_child_keeps_released),
 	};
-	return RUN(tests, 110, setup, teardown);
+	return RUN(tests, 110, srv_setup, srv_teardown);
 }

@@ -19,22 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 /* Wait (bounded) until fd has a byte to read and read it; 0 on success. */
@@ -78,11 +62,11 @@ static void expect_size(om_client *c, om_queue *q, size_t want)
 	assert_int_equal(n, want);
 }
 
-/* Ordering setup only (not a timing assertion): give a child that has
- * announced itself time to reach the server and park. */
-static void let_park(void)
+/* Wait until the server shows `n` parked calls: a child that announced
+ * itself has reached the server and parked (state, not time). */
+static void let_park(om_client *c, uint64_t n)
 {
-	usleep(50000);
+	wait_stat(c, parked, n);
 }
 
 /* ------------------------------------------------------------------ order */
@@ -242,6 +226,7 @@ static void test_parked_put(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
+	let_park(c, 0);
 	om_queue *q;
 	expect_ok(c, om_queue_open(c, NULL, 0, 1, &q));
 	expect_ok(c, om_queue_put(q, om_str("first"), 0));
@@ -250,7 +235,7 @@ static void test_parked_put(void **state)
 	struct park_arg a = {q, p[1]};
 	pid_t pid = spawn_child(child_parked_put, &a);
 	assert_int_equal(wait_byte(p[0], 10), 0);
-	let_park();
+	let_park(c, 1);
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
 	assert_int_equal(it.kind, OM_STR);
@@ -377,6 +362,7 @@ static void test_close_wakes_getter(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
+	let_park(c, 0);
 	om_queue *q;
 	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
 	int p[2];
@@ -384,7 +370,7 @@ static void test_close_wakes_getter(void **state)
 	struct park_arg a = {q, p[1]};
 	pid_t pid = spawn_child(child_parked_get_closed, &a);
 	assert_int_equal(wait_byte(p[0], 10), 0);
-	let_park();
+	let_park(c, 1);
 	expect_ok(c, om_queue_close(q));
 	assert_int_equal(reap(pid, 10), 0);
 	close(p[0]);
@@ -517,6 +503,7 @@ static void test_getters_arrival_order(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
+	let_park(c, 0);
 	om_queue *q;
 	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
 	int p[2];
@@ -532,7 +519,7 @@ static void test_getters_arrival_order(void **state)
 			started++;
 			break;
 		}
-		let_park();
+		let_park(c, (uint64_t)started + 1);
 	}
 	for (int i = 0; ok && i < NGETTERS; i++)
 		expect_ok(c, om_queue_put(q, om_int(i), 0));
@@ -568,6 +555,7 @@ static void test_killed_getter(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
+	let_park(c, 0);
 	om_queue *q;
 	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
 	int p[2];
@@ -575,7 +563,7 @@ static void test_killed_getter(void **state)
 	struct park_arg a = {q, p[1]};
 	pid_t pid = spawn_child(child_get_forever, &a);
 	assert_int_equal(wait_byte(p[0], 10), 0);
-	let_park();
+	let_park(c, 1);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(reap(pid, 10), -1);
 	expect_ok(c, om_queue_put(q, om_int(42), 0));
@@ -671,5 +659,5 @@ int main(void)
 		cmocka_unit_test(test_ref_keeps_alive),
 		cmocka_unit_test(test_bad_args),
 	};
-	return RUN(tests, 110, setup, teardown);
+	return RUN(tests, 110, srv_setup, srv_teardown);
 }

@@ -20,22 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 /* Wait (bounded) until fd has a byte to read and read it; 0 on success. */
@@ -115,20 +99,11 @@ static bool wait_n_waiting(om_barrier *b, unsigned want, int seconds)
 	}
 }
 
-/* Poll until only this test's client is connected (dead children's
- * connections are noticed by the server asynchronously). */
+/* Wait until only this test's client is connected (dead children's
+ * connections are noticed by the server on its own time). */
 static void settle(om_client *c)
 {
-	double end = now() + 10;
-	om_server_stats st;
-	for (;;) {
-		if (om_stats(c, &st) == OM_OK && st.connections == 1)
-			return;
-		if (now() > end)
-			fail_msg("connections stay at %llu, expected 1",
-			         (unsigned long long)st.connections);
-		usleep(10000);
-	}
+	wait_stat(c, connections, 1);
 }
 
 #define expect_elapsed_at_least(t0, secs)                                      \
@@ -363,11 +338,12 @@ static void test_condition_notify(void **state)
 	assert_int_equal(dict_int(a.d, "woken"), 0);
 	expect_ok(c, om_cond_notify(a.cv, 1));
 	expect_ok(c, om_cond_release(a.cv));
-	assert_true(wait_dict(a.d, "woken", 1, 30));
-	usleep(200000); /* give a wrongly woken second waiter a chance */
-	assert_int_equal(dict_int(a.d, "woken"), 1);
-
+	/* A woken waiter queues for the lock at notify time, ahead of our
+	 * next acquire, and counts itself while holding it: once we hold the
+	 * lock again, exactly the one woken waiter has counted (a second,
+	 * wrongly woken one would have too). */
 	expect_ok(c, om_cond_acquire(a.cv, 30));
+	assert_int_equal(dict_int(a.d, "woken"), 1);
 	expect_ok(c, om_cond_notify(a.cv, 1));
 	expect_ok(c, om_cond_release(a.cv));
 	assert_true(wait_dict(a.d, "woken", 2, 30));
@@ -792,9 +768,9 @@ static void test_lock_holder_killed_waiter(void **state)
 	expect_ok(c, om_dict_open(c, NULL, 0, &a.d));
 	pid_t holder;
 	kill_holder(a.l, 1, &holder);
+	wait_stat(c, parked, 0);
 	pid_t waiter = spawn_child(child_lock_waiter, &a);
-	assert_true(wait_dict(a.d, "w", 1, 30));
-	usleep(100000); /* let it park (it is the next acquirer either way) */
+	wait_stat(c, parked, 1); /* the waiter is parked behind the holder */
 	sigkill_reap(holder);
 	assert_int_equal(reap(waiter, 60), 42);
 	expect_ok(c, om_lock_acquire(a.l, 10)); /* released cleanly */
@@ -909,5 +885,5 @@ int main(void)
 		cmocka_unit_test(test_barrier_party_killed),
 		cmocka_unit_test(test_sem_holder_killed),
 	};
-	return RUN(tests, 110, setup, teardown);
+	return RUN(tests, 110, srv_setup, srv_teardown);
 }

@@ -17,22 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct server srv;
-
-static int setup(void **state)
-{
-	(void)state;
-	server_start(&srv, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	server_stop(&srv);
-	return 0;
-}
-
 /* ------------------------------------------------------------- helpers */
 
 /* The item must be an OM_INT equal to v. */
@@ -736,5 +720,5 @@ int main(void)
 		cmocka_unit_test(test_array_ranges),
 		cmocka_unit_test(test_multiproc_adds),
 	};
-	return RUN(tests, 60, setup, teardown);
+	return RUN(tests, 60, srv_setup, srv_teardown);
 }

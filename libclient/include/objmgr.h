@@ -217,6 +217,7 @@ typedef struct om_server_stats {
 	uint64_t connections; /**< connections open (this one included) */
 	uint64_t bytes;       /**< bytes held by stored items */
 	uint64_t requests;    /**< requests served since start */
+	uint64_t parked;      /**< requests waiting in blocking calls now */
 } om_server_stats;
 
 /** Fill `out` with the server's statistics. @return OM_OK or OM_ECONN. */
