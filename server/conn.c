@@ -70,8 +70,6 @@ static void refuse(int fd, int code, const char *msg)
 	close(fd);
 }
 
-extern bool allow_other_users; /* main.c: --allow-other-users */
-
 void conn_accept(int fd)
 {
 	struct ucred cred = {0};

@@ -43,7 +43,11 @@ struct conn {
 	struct conn *flush_next;
 };
 
+/* main.c: the loop, the --allow-other-users flag, and a clean stop
+ * (SHUTDOWN, signals, the spawner's end). */
 extern struct event_base *base;
+extern bool allow_other_users;
+void server_stop(void);
 
 /** Take over an accepted socket. */
 void conn_accept(int fd);

@@ -16,8 +16,6 @@
 #include "conn.h"
 #include "log.h"
 
-void server_stop(void); /* main.c */
-
 /* ------------------------------------------------------------ call helpers */
 
 int call_err(struct call *c, int code, const char *fmt, ...)

@@ -23,8 +23,6 @@
 struct event_base *base;
 bool allow_other_users;
 
-void server_stop(void);
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -206,7 +204,7 @@ int main(int argc, char **argv)
 		log_error("cannot watch signals");
 		goto out_base;
 	}
-	if (registry_init() || listen_start(address))
+	if (listen_start(address))
 		goto out_base;
 	struct event *parent = NULL;
 	if (parent_fd >= 0) {

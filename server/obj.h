@@ -111,7 +111,6 @@ struct server_stats {
 };
 extern struct server_stats stats;
 
-int registry_init(void);
 void registry_free(void);
 
 /** The object with this id, or NULL. */

@@ -61,11 +61,6 @@ const struct type_def *type_by_id(int type)
 	return types[type];
 }
 
-int registry_init(void)
-{
-	return 0;
-}
-
 void registry_free(void)
 {
 	teardown = true;
