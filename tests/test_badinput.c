@@ -34,6 +34,7 @@ enum {
 	ST_EAUTH = 14,
 	ST_EPROTO = 15,
 	ST_ETOOBIG = 16,
+	ST_ENOMEM = 17,
 	ST_EINVAL = 18,
 };
 enum {
@@ -43,12 +44,14 @@ enum {
 	OP_DICT_GET = 101,
 	OP_DICT_LEN = 107,
 	OP_LIST_LEN = 211,
+	OP_QUEUE_GET = 301,
 };
 
 static int setup(void **state)
 {
 	(void)state;
-	static const char *const extra[] = {"--max-frame", "4096", NULL};
+	static const char *const extra[] = {"--max-frame", "4096",
+	                                    "--max-inflight", "2", NULL};
 	server_start(&srv, extra);
 	return 0;
 }
@@ -100,6 +103,16 @@ static void req(struct enc *e, uint64_t id, uint64_t target, uint64_t op)
 	if (target)
 		put_uint(e, 2, target);
 	put_uint(e, 3, op);
+}
+
+/* field of wire type 1 (64-bit): a double, little-endian */
+static void put_double(struct enc *e, unsigned field, double v)
+{
+	put_varint(e, (uint64_t)field << 3 | 1);
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	for (int i = 0; i < 8; i++)
+		e->b[e->n++] = (uint8_t)(bits >> (8 * i));
 }
 
 /* Request.args (4): an Item holding str s (Item field 5). */
@@ -719,6 +732,33 @@ static void test_request_id_zero(void **state)
 	expect_server_ok();
 }
 
+/* More parked calls than --max-inflight (2 here) on one connection: the
+ * one over the limit is refused with ENOMEM, the connection stays, and
+ * the parked ones go with it. Only a pipelining client can get there. */
+static void test_inflight_limit(void **state)
+{
+	(void)state;
+	int fd = raw_session();
+	struct enc e;
+	struct msg m;
+	req(&e, 1, 0, OP_OPEN);
+	put_uint(&e, 5, zigzag(3)); /* QUEUE */
+	arg_int(&e, 0);             /* maxsize */
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	uint64_t q = m.ref_id;
+	for (uint64_t id = 2; id <= 4; id++) {
+		req(&e, id, q, OP_QUEUE_GET);
+		put_double(&e, 7, -1.0); /* forever */
+		raw_frame(fd, e.b, e.n);
+	}
+	raw_read_msg(fd, &m); /* only the third is answered */
+	assert_int_equal(m.f[1], 4);
+	assert_int_equal(m.f[2], ST_ENOMEM);
+	raw_expect_ping(fd, 5);
+	raw_close(fd);
+	expect_server_ok();
+}
+
 /* ------------------------------------------------------------ churn */
 
 static void test_connection_churn(void **state)
@@ -905,6 +945,7 @@ int main(void)
 		T(test_wrong_type),
 		T(test_bad_arguments),
 		T(test_request_id_zero),
+		T(test_inflight_limit),
 		T(test_connection_churn),
 		T(test_pipelined_pings),
 		T(test_eauth),

@@ -640,6 +640,32 @@ static void test_bad_args(void **state)
 	om_disconnect(c);
 }
 
+/* Stopping the server answers parked calls: OM_ESTOPPING, not a hang. */
+static int child_get_stopping(void *p)
+{
+	om_queue *q = p;
+	om_item it;
+	int rc = om_queue_get(q, &it, OM_FOREVER);
+	return rc == OM_ESTOPPING ? 0 : 10 - rc;
+}
+
+static void test_shutdown_answers_parked(void **state)
+{
+	(void)state;
+	struct server s2;
+	server_start(&s2, NULL);
+	om_client *c = client(&s2);
+	om_queue *q;
+	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	pid_t pid = spawn_child(child_get_stopping, q);
+	wait_stat(c, parked, 1);
+	expect_ok(c, om_shutdown(c));
+	assert_int_equal(reap(pid, 10), 0);
+	assert_int_equal(om_queue_put(q, om_int(1), 0), OM_ECONN);
+	om_disconnect(c);
+	server_stop(&s2); /* it has exited by itself: exit status 0 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_killed_getter),
 		cmocka_unit_test(test_ref_keeps_alive),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_shutdown_answers_parked),
 	};
 	return RUN(tests, 110, srv_setup, srv_teardown);
 }
