@@ -221,6 +221,13 @@ int main(int argc, char **argv)
 		close(ready_fd);
 	}
 	event_base_dispatch(base);
+	/* Stopping: a second SIGINT/SIGTERM must not cut the clean stop
+	 * short (the socket file would stay, parked calls go unanswered). */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	log_info("stopping: %llu objects, %llu connections",
 	         (unsigned long long)stats.objects,
 	         (unsigned long long)stats.connections);
