@@ -3,10 +3,11 @@
  * fixed-length array of ints or floats); server/array.c is the other half.
  * Each om_array_* call packs its positions and items into one request (see
  * the ARRAY_* ops in proto/objmgr.proto: positions in num/num2, items in
- * args), runs it with omi_call(), which checks the handle and the items,
- * and copies what the server answered into the caller's outputs. Positions
- * are size_t here and int64 on the wire: one that does not fit is past any
- * end, so OM_EINDEX without a round trip. Outputs are written only on
+ * args) and runs it with omi_call(), which checks the handle and the
+ * items; its completion (done.c) copies what the server answered into the
+ * caller's outputs, at once or, in a pipeline, at om_pipeline_end().
+ * Positions are size_t here and int64 on the wire: one that does not fit is
+ * past any end, so OM_EINDEX without a round trip. Outputs are written only on
  * success; required output pointers that are NULL are OM_EINVAL before any
  * round trip.
  */
@@ -15,26 +16,23 @@
 #include "internal.h"
 
 /* Run the request `a` on array arr. */
-static int array_call(om_array *arr, struct omi_args *a,
-                      Objmgr__Response **r)
+static int array_call(om_array *arr, const struct omi_args *a)
 {
-	return omi_call(arr, OM_TYPE_ARRAY, a, r);
+	return omi_call(arr, OM_TYPE_ARRAY, a);
 }
 
 /* *out = a[i] */
 int om_array_get(om_array *a, size_t i, om_item *out)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_GET};
-	Objmgr__Response *r;
-	int rc;
+	struct omi_args args = {.op = OBJMGR__OP__ARRAY_GET,
+	                        .done = omi_done_item, .out = out};
 
 	if (!out)
 		return OM_EINVAL;
 	if (i > INT64_MAX)
 		return OM_EINDEX;
 	args.num = (int64_t)i;
-	rc = array_call(a, &args, &r);
-	return rc < 0 ? rc : omi_out_item(r, 0, out);
+	return array_call(a, &args);
 }
 
 /* a[i] = it */
@@ -42,55 +40,43 @@ int om_array_set(om_array *a, size_t i, om_item it)
 {
 	struct omi_args args = {.op = OBJMGR__OP__ARRAY_SET, .args = &it,
 	                        .nargs = 1};
-	Objmgr__Response *r;
 
 	if (i > INT64_MAX)
 		return OM_EINDEX;
 	args.num = (int64_t)i;
-	return array_call(a, &args, &r);
+	return array_call(a, &args);
 }
 
 /* a[i] += delta; *out = a[i] (atomic) */
 int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 {
 	struct omi_args args = {.op = OBJMGR__OP__ARRAY_ADD, .args = &delta,
-	                        .nargs = 1};
-	Objmgr__Response *r;
-	int rc;
+	                        .nargs = 1, .done = omi_done_item, .out = out};
 
 	if (i > INT64_MAX)
 		return OM_EINDEX;
 	args.num = (int64_t)i;
-	rc = array_call(a, &args, &r);
-	if (rc < 0 || !out)
-		return rc;
-	return omi_out_item(r, 0, out);
+	return array_call(a, &args);
 }
 
 /* *n = len(a) */
 int om_array_len(om_array *a, size_t *n)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_LEN};
-	Objmgr__Response *r;
-	int rc;
+	struct omi_args args = {.op = OBJMGR__OP__ARRAY_LEN,
+	                        .done = omi_done_size, .out = n};
 
 	if (!n)
 		return OM_EINVAL;
-	rc = array_call(a, &args, &r);
-	if (rc < 0)
-		return rc;
-	if (r->num < 0 || (uint64_t)r->num > SIZE_MAX)
-		return OM_EPROTO;
-	*n = (size_t)r->num;
-	return OM_OK;
+	return array_call(a, &args);
 }
 
 /* *out = a[start:start + n] */
 int om_array_read(om_array *a, size_t start, size_t n, om_items *out)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_READ};
-	Objmgr__Response *r;
-	int rc;
+	/* out2 carries the count the answer must have. */
+	struct omi_args args = {.op = OBJMGR__OP__ARRAY_READ,
+	                        .done = omi_done_items_n, .out = out,
+	                        .out2 = (void *)(uintptr_t)n};
 
 	if (!out)
 		return OM_EINVAL;
@@ -98,12 +84,7 @@ int om_array_read(om_array *a, size_t start, size_t n, om_items *out)
 		return OM_EINDEX;
 	args.num = (int64_t)start;
 	args.num2 = (int64_t)n;
-	rc = array_call(a, &args, &r);
-	if (rc < 0)
-		return rc;
-	if (r->n_results != n)
-		return OM_EPROTO;
-	return omi_out_items(r, 0, 1, out);
+	return array_call(a, &args);
 }
 
 /* a[start:start + n] = items (atomic) */
@@ -111,12 +92,11 @@ int om_array_write(om_array *a, size_t start, const om_item *items, size_t n)
 {
 	struct omi_args args = {.op = OBJMGR__OP__ARRAY_WRITE, .args = items,
 	                        .nargs = n};
-	Objmgr__Response *r;
 
 	if (!items && n > 0)
 		return OM_EINVAL;
 	if (start > INT64_MAX)
 		return OM_EINDEX;
 	args.num = (int64_t)start;
-	return array_call(a, &args, &r);
+	return array_call(a, &args);
 }

@@ -3,102 +3,72 @@
  * the other half. Each om_barrier_* call is one BARRIER_* request (see
  * proto/objmgr.proto) run with omi_call(), which checks the handle; a wait
  * is parked in the server until the round completes or breaks, so this
- * process simply waits for the answer. Outputs are written only on
- * success.
+ * process simply waits for the answer (or, in a pipeline, collects it at
+ * om_pipeline_end()). Outputs are written only on success.
  */
-#include <limits.h>
 #include <math.h>
-#include <stdint.h>
 
 #include "internal.h"
 
-/* Run `op` on barrier b with a timeout. */
+/* Run `op` on barrier b with a timeout; `done` converts the answer into
+ * *out. */
 static int barrier_call(om_barrier *b, int op, double timeout,
-                        Objmgr__Response **r)
+                        omi_done_fn *done, void *out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout};
+	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
+	                     .out = out};
 
-	return omi_call(b, OM_TYPE_BARRIER, &a, r);
-}
-
-/* Run `op`, whose answer is a count, into *out. */
-static int barrier_count(om_barrier *b, int op, unsigned *out)
-{
-	Objmgr__Response *r;
-	int rc;
-
-	if (!out)
-		return OM_EINVAL;
-	rc = barrier_call(b, op, 0, &r);
-	if (rc < 0)
-		return rc;
-	if (r->num < 0 || (uint64_t)r->num > UINT_MAX)
-		return OM_EPROTO;
-	*out = (unsigned)r->num;
-	return OM_OK;
+	return omi_call(b, OM_TYPE_BARRIER, &a);
 }
 
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {
-	Objmgr__Response *r;
-	int rc;
-
 	if (isnan(timeout)) {
 		struct omi_handle *h = omi_handle_get(b);
 
 		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
 		         : OM_EINVAL;
 	}
-	rc = barrier_call(b, OBJMGR__OP__BARRIER_WAIT, timeout, &r);
-	if (rc < 0)
-		return rc;
-	if (r->num < 0 || (uint64_t)r->num > UINT_MAX)
-		return OM_EPROTO;
-	if (index)
-		*index = (unsigned)r->num;
-	return rc;
+	return barrier_call(b, OBJMGR__OP__BARRIER_WAIT, timeout,
+	                    omi_done_unsigned, index);
 }
 
 /* b.reset() */
 int om_barrier_reset(om_barrier *b)
 {
-	Objmgr__Response *r;
-
-	return barrier_call(b, OBJMGR__OP__BARRIER_RESET, 0, &r);
+	return barrier_call(b, OBJMGR__OP__BARRIER_RESET, 0, NULL, NULL);
 }
 
 /* b.abort() */
 int om_barrier_abort(om_barrier *b)
 {
-	Objmgr__Response *r;
-
-	return barrier_call(b, OBJMGR__OP__BARRIER_ABORT, 0, &r);
+	return barrier_call(b, OBJMGR__OP__BARRIER_ABORT, 0, NULL, NULL);
 }
 
 /* *n = b.parties */
 int om_barrier_parties(om_barrier *b, unsigned *n)
 {
-	return barrier_count(b, OBJMGR__OP__BARRIER_PARTIES, n);
+	if (!n)
+		return OM_EINVAL;
+	return barrier_call(b, OBJMGR__OP__BARRIER_PARTIES, 0,
+	                    omi_done_unsigned, n);
 }
 
 /* *n = b.n_waiting */
 int om_barrier_n_waiting(om_barrier *b, unsigned *n)
 {
-	return barrier_count(b, OBJMGR__OP__BARRIER_N_WAITING, n);
+	if (!n)
+		return OM_EINVAL;
+	return barrier_call(b, OBJMGR__OP__BARRIER_N_WAITING, 0,
+	                    omi_done_unsigned, n);
 }
 
 /* *out = b.broken */
 int om_barrier_broken(om_barrier *b, bool *out)
 {
-	Objmgr__Response *r;
-	int rc;
-
 	if (!out)
 		return OM_EINVAL;
-	rc = barrier_call(b, OBJMGR__OP__BARRIER_BROKEN, 0, &r);
-	if (rc < 0)
-		return rc;
-	*out = r->num != 0;
-	return OM_OK;
+	return barrier_call(b, OBJMGR__OP__BARRIER_BROKEN, 0, omi_done_bool,
+	                    out);
 }

@@ -1,9 +1,14 @@
 /*
  * client.c — connections and the RPC path of libobjmgr.
  *
- * One om_client is one connection (one session on the server). Calls are
- * synchronous: pack the request into the client's arena-backed buffer,
- * write it, read frames until the response with the request's id arrives.
+ * One om_client is one connection (one session on the server). A call
+ * packs its request into the client's write buffer (built in the client's
+ * arena), writes it, reads frames until the response with the request's
+ * id arrives, and runs the call's completion (done.c) to fill in the
+ * caller's outputs. In a pipeline (pipeline.c) the packed request is
+ * queued instead, and its completion runs at om_pipeline_end(). Calls that
+ * need their answer at once (opening objects, shutdown) refuse to be
+ * pipelined.
  *
  * fork(): pthread_atfork bumps a generation counter in the child. A client
  * whose generation is old was inherited: its first call in the child closes
@@ -22,8 +27,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-#define CLIENT_MAX_FRAME 0x7fffffffu /* a response larger is garbage */
 
 static uint64_t fork_gen = 1;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -102,7 +105,7 @@ const char *om_errmsg(const om_client *c)
 
 /* ------------------------------------------------------------ raw frames */
 
-static int lose(om_client *c, const char *what, int err)
+int omi_lose(om_client *c, const char *what, int err)
 {
 	c->lost = true;
 	return omi_fail(c, OM_ECONN, "connection to %s lost: %s%s%s", c->path,
@@ -118,7 +121,7 @@ static int send_buf(om_client *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return lose(c, "write", n < 0 ? errno : 0);
+			return omi_lose(c, "write", n < 0 ? errno : 0);
 		b->off += (size_t)n;
 	}
 	b->off = b->len = 0;
@@ -131,13 +134,13 @@ static int read_frame(om_client *c, const uint8_t **body, size_t *len)
 {
 	struct omi_buf *b = &c->rbuf;
 	for (;;) {
-		int rc = omi_buf_frame(b, CLIENT_MAX_FRAME, body, len);
+		int rc = omi_buf_frame(b, OMI_MAX_FRAME, body, len);
 		if (rc == 1) {
 			b->off += OMI_FRAME_HDR + *len;
 			return OM_OK;
 		}
 		if (rc < 0)
-			return lose(c, "oversized frame from the server", 0);
+			return omi_lose(c, "oversized frame from the server", 0);
 		if (b->off == b->len)
 			b->off = b->len = 0;
 		if (omi_buf_reserve(b, 64 * 1024))
@@ -146,7 +149,7 @@ static int read_frame(om_client *c, const uint8_t **body, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return lose(c, n == 0 ? "closed by the server" : "read",
+			return omi_lose(c, n == 0 ? "closed by the server" : "read",
 			            n < 0 ? errno : 0);
 		b->len += (size_t)n;
 	}
@@ -176,7 +179,7 @@ static int dial(om_client *c)
 
 	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
 	hello.version = OMI_PROTO_VERSION;
-	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, CLIENT_MAX_FRAME)))
+	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, OMI_MAX_FRAME)))
 		goto out_close;
 	/* A server that refuses us (EAUTH, connection limit) answers and
 	 * closes at once, so our write may fail: its answer is still there
@@ -245,6 +248,8 @@ static int ready(om_client *c)
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
+		if (c->pipe.gen != fork_gen)
+			omi_pipe_discard(c); /* the parent's, if any */
 		return dial(c);
 	}
 	if (c->lost)
@@ -255,20 +260,40 @@ static int ready(om_client *c)
 
 /* ------------------------------------------------------------------- RPC */
 
-int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
-            Objmgr__Response **resp)
+int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
+                 void *out2)
 {
-	c->errmsg[0] = '\0';
-	int rc = ready(c);
-	if (rc)
-		return rc;
+	int rc = omi_status_to_code(r->status);
+	if (rc >= 0 && done) {
+		int d = done(r, out, out2);
+		if (d < 0)
+			return d;
+	}
+	return rc;
+}
+
+const char *omi_resp_msg(const Objmgr__Response *r, int rc)
+{
+	if (r->status != OBJMGR__STATUS__OK && r->message && *r->message)
+		return r->message;
+	if (rc == OM_EPROTO)
+		return "the server's answer does not have the expected shape";
+	return om_strerror(rc);
+}
+
+/* Check a's items and pack its request for `target` into c->wbuf.
+ * *id gets the request's id. The arena is reset: the request is built in
+ * it, and it is no longer needed once packed. */
+static int pack_request(om_client *c, uint64_t target,
+                        const struct omi_args *a, uint64_t *id)
+{
 	for (size_t i = 0; i < a->nargs; i++)
 		if (!omi_item_valid(&a->args[i]))
 			return omi_fail(c, OM_EINVAL, "argument %zu is not a "
 			                              "valid item", i);
 	omi_arena_reset(&c->arena);
 	Objmgr__Request req = OBJMGR__REQUEST__INIT;
-	req.id = ++c->next_id;
+	req.id = c->next_id + 1;
 	req.target = target;
 	req.op = (Objmgr__Op)a->op;
 	req.num = a->num;
@@ -281,9 +306,28 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
 			return omi_fail(c, OM_ENOMEM, "out of memory");
 		req.n_args = a->nargs;
 	}
-	rc = omi_buf_put_msg(&c->wbuf, &req.base, CLIENT_MAX_FRAME);
+	int rc = omi_buf_put_msg(&c->wbuf, &req.base, OMI_MAX_FRAME);
 	if (rc)
-		return omi_fail(c, rc, "request too large to send");
+		return omi_fail(c, rc, rc == OM_ENOMEM
+		                               ? "out of memory"
+		                               : "request too large to send");
+	*id = ++c->next_id;
+	return OM_OK;
+}
+
+int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
+{
+	c->errmsg[0] = '\0';
+	int rc = ready(c);
+	if (rc)
+		return rc;
+	size_t mark = c->wbuf.len;
+	uint64_t id = 0;
+	if ((rc = pack_request(c, target, a, &id)))
+		return rc;
+	if (omi_piping(c))
+		return omi_pipe_push(c, id, mark, a);
+
 	/* If the write fails, the server may have refused the request and
 	 * closed (a frame over its limit): read its answer, which says why. */
 	int sent = send_buf(c);
@@ -292,33 +336,28 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
 		size_t len;
 		if ((rc = read_frame(c, &body, &len)))
 			return sent ? sent : rc;
+		omi_arena_reset(&c->arena);
 		Objmgr__Response *r =
 		        objmgr__response__unpack(&c->arena.pb, len, body);
 		if (!r)
-			return lose(c, "a response that does not decode", 0);
+			return omi_lose(c, "a response that does not decode", 0);
 		if (r->id == 0) {
 			/* A connection-level error: the server closes. */
 			rc = omi_status_to_code(r->status);
 			c->lost = true;
 			return omi_fail(c, rc < 0 ? rc : OM_EPROTO, "%s",
-			                r->message && *r->message
-			                        ? r->message
-			                        : om_strerror(rc));
+			                omi_resp_msg(r, rc < 0 ? rc : OM_EPROTO));
 		}
-		if (r->id != req.id)
+		if (r->id != id)
 			continue; /* not ours (cannot happen synchronously) */
-		rc = omi_status_to_code(r->status);
+		rc = omi_complete(r, a->done, a->out, a->out2);
 		if (rc < 0)
-			omi_fail(c, rc, "%s",
-			         r->message && *r->message ? r->message
-			                                   : om_strerror(rc));
-		*resp = r;
+			omi_fail(c, rc, "%s", omi_resp_msg(r, rc));
 		return rc;
 	}
 }
 
-int omi_call(const void *handle, int type, const struct omi_args *a,
-             Objmgr__Response **resp)
+int omi_call(const void *handle, int type, const struct omi_args *a)
 {
 	struct omi_handle *h = omi_handle_get(handle);
 	if (!h)
@@ -327,37 +366,42 @@ int omi_call(const void *handle, int type, const struct omi_args *a,
 	if (h->type != type)
 		return omi_fail(c, OM_ETYPE, "handle is not of the expected type");
 	if (h->gen != fork_gen) {
-		/* First use in a forked child: the child's own reference. */
-		struct omi_args ar = {.op = OBJMGR__OP__ADDREF};
-		Objmgr__Response *r;
-		int rc = omi_rpc(c, h->id, &ar, &r);
+		/* First use in a forked child: the child's own reference. In
+		 * a pipeline it is queued ahead of the call, and undone (so
+		 * the next use tries again) if it fails. */
+		struct omi_args ar = {.op = OBJMGR__OP__ADDREF,
+		                      .out = h->value,
+		                      .pend = OMI_PEND_ADDREF};
+		int rc = omi_rpc(c, h->id, &ar);
 		if (rc < 0)
 			return rc;
 		h->gen = fork_gen;
 	}
-	return omi_rpc(c, h->id, a, resp);
+	return omi_rpc(c, h->id, a);
 }
 
 /* ------------------------------------------------------ server requests */
+
+/* OM_EINVAL for a call that cannot be pipelined, made in a pipeline. */
+static int not_in_pipeline(om_client *c, const char *what)
+{
+	return omi_fail(c, OM_EINVAL, "%s cannot be called in a pipeline",
+	                what);
+}
 
 int om_ping(om_client *c)
 {
 	if (!c)
 		return OM_EINVAL;
 	struct omi_args a = {.op = OBJMGR__OP__PING};
-	Objmgr__Response *r;
-	return omi_rpc(c, 0, &a, &r);
+	return omi_rpc(c, 0, &a);
 }
 
-int om_stats(om_client *c, om_server_stats *out)
+/* STATS results [objects, connections, bytes, requests, parked] ->
+ * om_server_stats *out */
+static int stats_done(const Objmgr__Response *r, void *out, void *out2)
 {
-	if (!c || !out)
-		return OM_EINVAL;
-	struct omi_args a = {.op = OBJMGR__OP__STATS};
-	Objmgr__Response *r;
-	int rc = omi_rpc(c, 0, &a, &r);
-	if (rc < 0)
-		return rc;
+	(void)out2;
 	uint64_t v[5] = {0};
 	for (size_t i = 0; i < 5 && i < r->n_results; i++) {
 		om_item it;
@@ -365,12 +409,22 @@ int om_stats(om_client *c, om_server_stats *out)
 			return OM_EPROTO;
 		v[i] = (uint64_t)it.i;
 	}
-	out->objects = v[0];
-	out->connections = v[1];
-	out->bytes = v[2];
-	out->requests = v[3];
-	out->parked = v[4];
+	om_server_stats *st = out;
+	st->objects = v[0];
+	st->connections = v[1];
+	st->bytes = v[2];
+	st->requests = v[3];
+	st->parked = v[4];
 	return OM_OK;
+}
+
+int om_stats(om_client *c, om_server_stats *out)
+{
+	if (!c || !out)
+		return OM_EINVAL;
+	struct omi_args a = {.op = OBJMGR__OP__STATS, .done = stats_done,
+	                     .out = out};
+	return omi_rpc(c, 0, &a);
 }
 
 /* Whether c is the spawner's own client of a server it started. */
@@ -402,9 +456,10 @@ int om_shutdown(om_client *c)
 {
 	if (!c)
 		return OM_EINVAL;
+	if (omi_piping(c))
+		return not_in_pipeline(c, "om_shutdown");
 	struct omi_args a = {.op = OBJMGR__OP__SHUTDOWN};
-	Objmgr__Response *r;
-	int rc = omi_rpc(c, 0, &a, &r);
+	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
 		return rc;
 	c->lost = true; /* the server is going */
@@ -416,11 +471,13 @@ void om_disconnect(om_client *c)
 {
 	if (!c)
 		return;
+	/* A pipeline still open is dropped: its outputs are never written,
+	 * and the server's answers to it are skipped by the SHUTDOWN below. */
+	omi_pipe_discard(c);
 	if (is_spawner(c)) {
 		struct omi_args a = {.op = OBJMGR__OP__SHUTDOWN};
-		Objmgr__Response *r;
 		if (!c->lost)
-			omi_rpc(c, 0, &a, &r);
+			omi_rpc(c, 0, &a);
 		reap_spawned(c);
 	}
 	life_drop(c);
@@ -437,6 +494,32 @@ void om_disconnect(om_client *c)
 
 /* --------------------------------------------------------------- objects */
 
+/* OPEN / ADDREF: the one result must be a Ref -> om_item *out. */
+static int ref_done(const Objmgr__Response *r, void *out, void *out2)
+{
+	(void)out2;
+	om_item ref;
+	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &ref) ||
+	    ref.kind != OM_REF)
+		return OM_EPROTO;
+	*(om_item *)out = ref; /* a ref owns no memory */
+	return OM_OK;
+}
+
+/* A handle on object `id` (of `type`) for c. If there is no memory for
+ * one, the reference just taken is given back. */
+static int adopt(om_client *c, uint64_t id, int type, void **out)
+{
+	void *h = omi_handle_new(c, id, type, fork_gen);
+	if (!h) {
+		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
+		omi_rpc(c, id, &rel);
+		return omi_fail(c, OM_ENOMEM, "out of memory");
+	}
+	*out = h;
+	return OM_OK;
+}
+
 /* OPEN: a handle on a new or named object of `type`. */
 static int open_obj(om_client *c, const char *name, int flags, int type,
                     const om_item *params, size_t nparams, void **out)
@@ -445,6 +528,9 @@ static int open_obj(om_client *c, const char *name, int flags, int type,
 		return OM_EINVAL;
 	if (name && !*name)
 		return omi_fail(c, OM_EINVAL, "empty object name");
+	if (omi_piping(c))
+		return not_in_pipeline(c, "opening an object");
+	om_item ref;
 	struct omi_args a = {
 		.op = OBJMGR__OP__OPEN,
 		.args = params,
@@ -452,25 +538,14 @@ static int open_obj(om_client *c, const char *name, int flags, int type,
 		.num = type,
 		.num2 = flags,
 		.name = name,
+		.done = ref_done,
+		.out = &ref,
 	};
-	Objmgr__Response *r;
-	int rc = omi_rpc(c, 0, &a, &r);
+	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
 		return rc;
-	om_item ref;
-	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &ref) ||
-	    ref.kind != OM_REF)
-		return omi_fail(c, OM_EPROTO, "OPEN answered without a ref");
-	void *h = omi_handle_new(c, ref.ref.id, type, fork_gen);
-	if (!h) {
-		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
-		omi_rpc(c, ref.ref.id, &rel, &r);
-		return omi_fail(c, OM_ENOMEM, "out of memory");
-	}
-	*out = h;
-	return OM_OK;
+	return adopt(c, ref.ref.id, type, out);
 }
-
 int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
 {
 	return open_obj(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
@@ -552,8 +627,7 @@ int om_unlink(om_client *c, const char *name)
 	if (!c || !name || !*name)
 		return c ? omi_fail(c, OM_EINVAL, "no name") : OM_EINVAL;
 	struct omi_args a = {.op = OBJMGR__OP__UNLINK, .name = name};
-	Objmgr__Response *r;
-	return omi_rpc(c, 0, &a, &r);
+	return omi_rpc(c, 0, &a);
 }
 
 int om_open_ref(om_client *c, const om_item *ref, void **out)
@@ -562,23 +636,15 @@ int om_open_ref(om_client *c, const om_item *ref, void **out)
 		return OM_EINVAL;
 	if (ref->kind != OM_REF || !omi_item_valid(ref))
 		return omi_fail(c, OM_EINVAL, "item is not an OM_REF");
-	struct omi_args a = {.op = OBJMGR__OP__ADDREF};
-	Objmgr__Response *r;
-	int rc = omi_rpc(c, ref->ref.id, &a, &r);
+	if (omi_piping(c))
+		return not_in_pipeline(c, "om_open_ref");
+	om_item got; /* the server's word on the type, not the item's */
+	struct omi_args a = {.op = OBJMGR__OP__ADDREF, .done = ref_done,
+	                     .out = &got};
+	int rc = omi_rpc(c, ref->ref.id, &a);
 	if (rc < 0)
 		return rc;
-	om_item got; /* the server's word on the type, not the item's */
-	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &got) ||
-	    got.kind != OM_REF)
-		return omi_fail(c, OM_EPROTO, "ADDREF answered without a ref");
-	void *h = omi_handle_new(c, ref->ref.id, got.ref.type, fork_gen);
-	if (!h) {
-		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
-		omi_rpc(c, ref->ref.id, &rel, &r);
-		return omi_fail(c, OM_ENOMEM, "out of memory");
-	}
-	*out = h;
-	return OM_OK;
+	return adopt(c, ref->ref.id, got.ref.type, out);
 }
 
 void om_release(void *handle)
@@ -588,11 +654,12 @@ void om_release(void *handle)
 		return;
 	om_client *c = h->c;
 	/* Only a reference this process took is given back; a child that
-	 * never used an inherited handle holds none. */
+	 * never used an inherited handle holds none. In a pipeline the
+	 * RELEASE is queued (after the calls already made on the handle). */
 	if (h->gen == fork_gen && c->gen == fork_gen && !c->lost) {
-		struct omi_args a = {.op = OBJMGR__OP__RELEASE};
-		Objmgr__Response *r;
-		omi_rpc(c, h->id, &a, &r);
+		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
+		                     .pend = OMI_PEND_QUIET};
+		omi_rpc(c, h->id, &a);
 	}
 	omi_handle_free(h);
 }

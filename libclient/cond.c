@@ -15,9 +15,8 @@
 static int cond_call(om_cond *cv, int op, int64_t num, double timeout)
 {
 	struct omi_args a = {.op = op, .num = num, .timeout = timeout};
-	Objmgr__Response *r;
 
-	return omi_call(cv, OM_TYPE_COND, &a, &r);
+	return omi_call(cv, OM_TYPE_COND, &a);
 }
 
 /* OM_EINVAL for a NaN timeout, with a message if the handle is valid. */

@@ -5,6 +5,12 @@
  * Handles are not pointers to memory: a handle value encodes a slot in a
  * process-wide table plus the slot's generation (handle.c), so a released
  * or garbage handle is detected (OM_EINVAL) instead of being dereferenced.
+ *
+ * Every call is a request plus a completion (omi_done_fn) that turns the
+ * response into the caller's outputs. Synchronously, omi_rpc() runs the
+ * completion as soon as the answer is there; in a pipeline (pipeline.c) the
+ * request is queued with its completion and outputs, and the completion
+ * runs at om_pipeline_end().
  */
 #ifndef OMI_INTERNAL_H
 #define OMI_INTERNAL_H
@@ -19,6 +25,44 @@
 
 struct omi_handle;
 
+#define OMI_MAX_FRAME 0x7fffffffu /* a frame larger is garbage */
+
+/**
+ * A completion: turn a successful response into the caller's outputs
+ * `out` and `out2` (what they point to is the completion's business).
+ * Runs only when the response's status is a success, and writes outputs
+ * only when it returns OM_OK. @return OM_OK, OM_EPROTO for an answer of
+ * the wrong shape, or OM_ENOMEM.
+ */
+typedef int omi_done_fn(const Objmgr__Response *r, void *out, void *out2);
+
+/** What a pipeline entry is (struct omi_args.pend). */
+enum omi_pend_kind {
+	OMI_PEND_CALL = 0, /* a user's call: a place in rcs and the result */
+	OMI_PEND_QUIET,    /* internal (a RELEASE): waited for, not counted */
+	OMI_PEND_ADDREF,   /* a forked child's first ADDREF of handle `out` */
+};
+
+/** One queued request of a pipeline, waiting for its answer. */
+struct omi_pending {
+	uint64_t id; /* the request's id */
+	omi_done_fn *done;
+	void *out, *out2;
+	int rc;             /* the call's code, once answered */
+	unsigned char kind; /* an omi_pend_kind */
+	bool answered;
+};
+
+/** A client's pipeline (pipeline.c). */
+struct omi_pipe {
+	bool on;               /* between om_pipeline_begin and _end */
+	uint64_t gen;          /* the fork generation that began it */
+	struct omi_pending *v; /* in request (= call) order */
+	size_t n, cap;
+	size_t left;           /* entries still without an answer */
+	size_t failed;         /* index of the first failed call seen */
+};
+
 struct om_client {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -32,6 +76,7 @@ struct om_client {
 	pid_t spawner;     /* the process that spawned the server */
 	char *spawn_dir;   /* private socket directory to remove */
 	struct omi_handle *handles; /* every handle handed out (a list) */
+	struct omi_pipe pipe;
 };
 
 struct omi_handle {
@@ -68,8 +113,15 @@ void omi_handle_free(struct omi_handle *h);
 int omi_fail(om_client *c, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/** Mark c's connection lost (`what` failed, errno `err` or 0) and return
+ *  OM_ECONN with the reason in c->errmsg. */
+int omi_lose(om_client *c, const char *what, int err);
+
 /**
- * The arguments of one call. `args`/`nargs` are borrowed for the call.
+ * The arguments of one call. `args`/`nargs` and `name` are borrowed for
+ * the call only (a pipelined request is packed at once). `out`/`out2` are
+ * the caller's outputs, handed to `done` (NULL: nothing to convert); in a
+ * pipeline they must stay valid until om_pipeline_end().
  */
 struct omi_args {
 	int op;              /* OBJMGR__OP__* */
@@ -78,26 +130,81 @@ struct omi_args {
 	int64_t num, num2;
 	double timeout;
 	const char *name;    /* OPEN, UNLINK */
+	omi_done_fn *done;   /* the completion, or NULL */
+	void *out, *out2;
+	int pend;            /* in a pipeline: an omi_pend_kind */
 };
 
 /**
- * Run one request on client c against object `target` (0: the server) and
- * wait for its response, valid until the next call on c.
+ * Run one request on client c against object `target` (0: the server).
+ * Synchronously: wait for its response and run a->done on it. In a
+ * pipeline (omi_piping): queue it and return OM_OK.
  * Handles fork (reconnects in a child) and a lost connection (OM_ECONN).
- * @return the response's status as a C code (its message in c->errmsg).
+ * @return the call's final code: the response's status as a C code (its
+ *         message in c->errmsg), or the completion's error.
  */
-int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a,
-            Objmgr__Response **resp);
+int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 
 /**
- * Run one request on the object behind `handle`, which must be of `type`:
+ * omi_rpc() on the object behind `handle`, which must be of `type`:
  * OM_EINVAL for a NULL, released or garbage handle, OM_ETYPE for one of
- * another type. In a forked child, first takes the child's reference.
+ * another type. In a forked child, first takes the child's reference
+ * (queued ahead of the call in a pipeline).
  */
-int omi_call(const void *handle, int type, const struct omi_args *a,
-             Objmgr__Response **resp);
+int omi_call(const void *handle, int type, const struct omi_args *a);
 
-/* --------------------------------------------------------------- outputs */
+/**
+ * The code of response r (which answers a call with completion `done` and
+ * outputs out, out2): its status, or done's error. Runs done on success.
+ */
+int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
+                 void *out2);
+/** The text to report for a response r whose code is `rc` (< 0). */
+const char *omi_resp_msg(const Objmgr__Response *r, int rc);
+
+/* -------------------------------------------------------------- pipeline */
+
+/** Whether c is in a pipeline begun by this process. */
+bool omi_piping(const om_client *c);
+/**
+ * Queue request `id`, just packed into c->wbuf (whose length was
+ * `wbuf_mark` before), with a's completion and outputs; writes early
+ * (reading answers meanwhile) when wbuf grows large.
+ * @return OM_OK, or OM_ENOMEM (the request is then taken back out).
+ */
+int omi_pipe_push(om_client *c, uint64_t id, size_t wbuf_mark,
+                  const struct omi_args *a);
+/** Forget c's pipeline (inherited from a parent, or at disconnect): no
+ *  output is written, nothing is waited for. */
+void omi_pipe_discard(om_client *c);
+
+/* ----------------------------------------------------------- completions */
+
+/*
+ * The shared completions (done.c). Each takes the response and the
+ * caller's outputs; what handed-out memory they write is owned by the
+ * caller (free it with om_item_free / om_items_free).
+ */
+
+/** results[0] -> om_item *out (NULL: checked, not copied). */
+omi_done_fn omi_done_item;
+/** results[0] -> om_item *out, results[1] -> om_item *out2 (both). */
+omi_done_fn omi_done_item2;
+/** Every result -> om_items *out; num -> size_t *out2 (may be NULL). */
+omi_done_fn omi_done_items;
+/** Every result -> om_items *out, which must be exactly
+ *  (size_t)(uintptr_t)out2 of them. */
+omi_done_fn omi_done_items_n;
+/** Even results -> om_items *out, odd ones -> om_items *out2. */
+omi_done_fn omi_done_split;
+/** num -> size_t *out (OM_EPROTO if negative). */
+omi_done_fn omi_done_size;
+/** num != 0 -> bool *out (NULL: ignored). */
+omi_done_fn omi_done_bool;
+/** num -> int64_t *out (OM_EPROTO if negative). */
+omi_done_fn omi_done_pos;
+/** num -> unsigned *out (OM_EPROTO out of range; out NULL: checked). */
+omi_done_fn omi_done_unsigned;
 
 /** Copy results[i] to *out (owned by the caller). OM_EPROTO if absent. */
 int omi_out_item(const Objmgr__Response *r, size_t i, om_item *out);

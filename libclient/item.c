@@ -121,35 +121,3 @@ bool omi_item_valid(const om_item *it)
 	}
 	return false;
 }
-
-int omi_out_item(const Objmgr__Response *r, size_t i, om_item *out)
-{
-	om_item it;
-	if (i >= r->n_results || omi_item_from_pb(r->results[i], &it))
-		return OM_EPROTO;
-	om_item copy;
-	int rc = omi_item_dup(&copy, &it);
-	if (rc == OM_OK)
-		*out = copy; /* outputs are written only on success */
-	return rc;
-}
-
-int omi_out_items(const Objmgr__Response *r, size_t first, size_t step,
-                  om_items *out)
-{
-	size_t n = r->n_results > first ? (r->n_results - first + step - 1) / step
-	                                : 0;
-	om_items res = {NULL, 0};
-	if (n && !(res.v = calloc(n, sizeof *res.v)))
-		return OM_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int rc = omi_out_item(r, first + i * step, &res.v[i]);
-		if (rc) {
-			om_items_free(&res);
-			return rc;
-		}
-		res.n++;
-	}
-	*out = res;
-	return OM_OK;
-}

@@ -5,26 +5,19 @@
  * args), runs it with omi_call(), which checks the handle and the items,
  * and copies what the server answered into the caller's outputs. Python's
  * index rules (negative from the end, clamped slices) are applied by the
- * server. Outputs are written only on success; required output pointers
- * that are NULL are OM_EINVAL before any round trip.
+ * server. The call's completion (done.c) fills in the outputs, at once
+ * or, in a pipeline, at om_pipeline_end(). Outputs are written only on
+ * success; required output pointers that are NULL are OM_EINVAL before any
+ * round trip.
  */
 #include <stdint.h>
 
 #include "internal.h"
 
 /* Run the request `a` on list l. */
-static int list_call(om_list *l, struct omi_args *a, Objmgr__Response **r)
+static int list_call(om_list *l, const struct omi_args *a)
 {
-	return omi_call(l, OM_TYPE_LIST, a, r);
-}
-
-/* A non-negative count in r->num -> *out (OM_EPROTO if it does not fit). */
-static int out_size(const Objmgr__Response *r, size_t *out)
-{
-	if (r->num < 0 || (uint64_t)r->num > SIZE_MAX)
-		return OM_EPROTO;
-	*out = (size_t)r->num;
-	return OM_OK;
+	return omi_call(l, OM_TYPE_LIST, a);
 }
 
 /* l.append(it) */
@@ -32,9 +25,8 @@ int om_list_append(om_list *l, om_item it)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_APPEND, .args = &it,
 	                     .nargs = 1};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* l.extend(items) */
@@ -42,11 +34,10 @@ int om_list_extend(om_list *l, const om_item *items, size_t n)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_EXTEND, .args = items,
 	                     .nargs = n};
-	Objmgr__Response *r;
 
 	if (!items && n > 0)
 		return OM_EINVAL;
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* l.insert(i, it) */
@@ -54,22 +45,19 @@ int om_list_insert(om_list *l, int64_t i, om_item it)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_INSERT, .args = &it,
 	                     .nargs = 1, .num = i};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* *out = l[i] */
 int om_list_get(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_GET, .num = i};
-	Objmgr__Response *r;
-	int rc;
+	struct omi_args a = {.op = OBJMGR__OP__LIST_GET, .num = i,
+	                     .done = omi_done_item, .out = out};
 
 	if (!out)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	return rc < 0 ? rc : omi_out_item(r, 0, out);
+	return list_call(l, &a);
 }
 
 /* l[i] = it */
@@ -77,31 +65,25 @@ int om_list_set(om_list *l, int64_t i, om_item it)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_SET, .args = &it,
 	                     .nargs = 1, .num = i};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* del l[i] */
 int om_list_del(om_list *l, int64_t i)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_DEL, .num = i};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* *out = l.pop(i) */
 int om_list_pop(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_POP, .num = i};
-	Objmgr__Response *r;
-	int rc;
+	struct omi_args a = {.op = OBJMGR__OP__LIST_POP, .num = i,
+	                     .done = omi_done_item, .out = out};
 
-	rc = list_call(l, &a, &r);
-	if (rc < 0 || !out)
-		return rc;
-	return omi_out_item(r, 0, out);
+	return list_call(l, &a);
 }
 
 /* l.remove(it) */
@@ -109,90 +91,68 @@ int om_list_remove(om_list *l, om_item it)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_REMOVE, .args = &it,
 	                     .nargs = 1};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* *pos = l.index(it) */
 int om_list_index(om_list *l, om_item it, int64_t *pos)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_INDEX, .args = &it,
-	                     .nargs = 1};
-	Objmgr__Response *r;
-	int rc;
+	                     .nargs = 1, .done = omi_done_pos, .out = pos};
 
 	if (!pos)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	if (rc < 0)
-		return rc;
-	if (r->num < 0)
-		return OM_EPROTO;
-	*pos = r->num;
-	return OM_OK;
+	return list_call(l, &a);
 }
 
 /* *n = l.count(it) */
 int om_list_count(om_list *l, om_item it, size_t *n)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_COUNT, .args = &it,
-	                     .nargs = 1};
-	Objmgr__Response *r;
-	int rc;
+	                     .nargs = 1, .done = omi_done_size, .out = n};
 
 	if (!n)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	return rc < 0 ? rc : out_size(r, n);
+	return list_call(l, &a);
 }
 
 /* *out = it in l */
 int om_list_contains(om_list *l, om_item it, bool *out)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_CONTAINS, .args = &it,
-	                     .nargs = 1};
-	Objmgr__Response *r;
-	int rc;
+	                     .nargs = 1, .done = omi_done_bool, .out = out};
 
 	if (!out)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	if (rc < 0)
-		return rc;
-	*out = r->num != 0;
-	return OM_OK;
+	return list_call(l, &a);
 }
 
 /* *n = len(l) */
 int om_list_len(om_list *l, size_t *n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_LEN};
-	Objmgr__Response *r;
-	int rc;
+	struct omi_args a = {.op = OBJMGR__OP__LIST_LEN,
+	                     .done = omi_done_size, .out = n};
 
 	if (!n)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	return rc < 0 ? rc : out_size(r, n);
+	return list_call(l, &a);
 }
 
 /* l.clear() */
 int om_list_clear(om_list *l)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_CLEAR};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* l.reverse() */
 int om_list_reverse(om_list *l)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_REVERSE};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* l.sort(reverse=reverse) */
@@ -200,23 +160,19 @@ int om_list_sort(om_list *l, bool reverse)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_SORT,
 	                     .num = reverse ? 1 : 0};
-	Objmgr__Response *r;
 
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }
 
 /* *out = l[start:stop] */
 int om_list_slice(om_list *l, int64_t start, int64_t stop, om_items *out)
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_SLICE, .num = start,
-	                     .num2 = stop};
-	Objmgr__Response *r;
-	int rc;
+	                     .num2 = stop, .done = omi_done_items, .out = out};
 
 	if (!out)
 		return OM_EINVAL;
-	rc = list_call(l, &a, &r);
-	return rc < 0 ? rc : omi_out_items(r, 0, 1, out);
+	return list_call(l, &a);
 }
 
 /* l[start:stop] = items */
@@ -225,9 +181,8 @@ int om_list_splice(om_list *l, int64_t start, int64_t stop,
 {
 	struct omi_args a = {.op = OBJMGR__OP__LIST_SPLICE, .args = items,
 	                     .nargs = n, .num = start, .num2 = stop};
-	Objmgr__Response *r;
 
 	if (!items && n > 0)
 		return OM_EINVAL;
-	return list_call(l, &a, &r);
+	return list_call(l, &a);
 }

@@ -9,46 +9,38 @@
 
 #include "internal.h"
 
-/* Run `op` on lock l with `timeout`. */
-static int lock_call(om_lock *l, int op, double timeout, Objmgr__Response **r)
+/* Run `op` on lock l with `timeout`; `done` converts the answer into
+ * *out. */
+static int lock_call(om_lock *l, int op, double timeout, omi_done_fn *done,
+                     void *out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout};
+	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
+	                     .out = out};
 
-	return omi_call(l, OM_TYPE_LOCK, &a, r);
+	return omi_call(l, OM_TYPE_LOCK, &a);
 }
 
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {
-	Objmgr__Response *r;
-
 	if (isnan(timeout)) {
 		struct omi_handle *h = omi_handle_get(l);
 		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
 		         : OM_EINVAL;
 	}
-	return lock_call(l, OBJMGR__OP__LOCK_ACQUIRE, timeout, &r);
+	return lock_call(l, OBJMGR__OP__LOCK_ACQUIRE, timeout, NULL, NULL);
 }
 
 /* l.release() | ENOTOWNER */
 int om_lock_release(om_lock *l)
 {
-	Objmgr__Response *r;
-
-	return lock_call(l, OBJMGR__OP__LOCK_RELEASE, 0, &r);
+	return lock_call(l, OBJMGR__OP__LOCK_RELEASE, 0, NULL, NULL);
 }
 
 /* *out = l.locked() */
 int om_lock_locked(om_lock *l, bool *out)
 {
-	Objmgr__Response *r;
-	int rc;
-
 	if (!out)
 		return OM_EINVAL;
-	rc = lock_call(l, OBJMGR__OP__LOCK_LOCKED, 0, &r);
-	if (rc < 0)
-		return rc;
-	*out = r->num != 0;
-	return OM_OK;
+	return lock_call(l, OBJMGR__OP__LOCK_LOCKED, 0, omi_done_bool, out);
 }

@@ -1,9 +1,10 @@
 /*
  * queue.c — the client side of the queue type (Python's queue.Queue,
- * LifoQueue, PriorityQueue and JoinableQueue, plus close); server/queue.c
- * is the other half. Each om_queue_* call packs its item, integers and
- * timeout into one request (see the QUEUE_* ops in proto/objmgr.proto) and
- * runs it with omi_call(), which checks the handle and the item. A blocking
+ * LifoQueue, PriorityQueue and JoinableQueue, plus close and batch
+ * put/get); server/queue.c is the other half. Each om_queue_* call packs
+ * its items, integers and timeout into one request (see the QUEUE_* ops in
+ * proto/objmgr.proto) and runs it with omi_call(), which checks the handle
+ * and the items; its completion (done.c) fills in the outputs. A blocking
  * call waits in the server, not here: the server answers when it can
  * complete or at the deadline, so the timeout travels in the request.
  * Outputs are written only on success; required output pointers that are
@@ -14,129 +15,114 @@
 
 #include "internal.h"
 
-/* Run `op` on queue q with an optional item, a number and a timeout. */
-static int queue_call(om_queue *q, int op, const om_item *it, int64_t num,
-                      double timeout, Objmgr__Response **r)
+/* Run `op` on queue q with `nargs` items, a number and a timeout; `done`
+ * converts the answer into *out. */
+static int queue_call(om_queue *q, int op, const om_item *items,
+                      size_t nargs, int64_t num, double timeout,
+                      omi_done_fn *done, void *out)
 {
 	struct omi_args a = {.op = op,
-	                     .args = it,
-	                     .nargs = it ? 1 : 0,
+	                     .args = items,
+	                     .nargs = nargs,
 	                     .num = num,
-	                     .timeout = timeout};
+	                     .timeout = timeout,
+	                     .done = done,
+	                     .out = out};
 
 	if (isnan(timeout))
 		return OM_EINVAL;
-	return omi_call(q, OM_TYPE_QUEUE, &a, r);
-}
-
-/* Run a query op whose answer is Response.num. */
-static int queue_num(om_queue *q, int op, int64_t *out)
-{
-	Objmgr__Response *r;
-	int rc;
-
-	rc = queue_call(q, op, NULL, 0, 0, &r);
-	if (rc < 0)
-		return rc;
-	*out = r->num;
-	return OM_OK;
+	return omi_call(q, OM_TYPE_QUEUE, &a);
 }
 
 /* q.put(it, timeout) */
 int om_queue_put(om_queue *q, om_item it, double timeout)
 {
-	Objmgr__Response *r;
-
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 0, timeout, &r);
+	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, 0, timeout, NULL,
+	                  NULL);
 }
 
 /* q.put((prio, it), timeout) on a priority queue */
 int om_queue_put_prio(om_queue *q, int64_t prio, om_item it, double timeout)
 {
-	Objmgr__Response *r;
-
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, prio, timeout, &r);
+	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, prio, timeout,
+	                  NULL, NULL);
 }
 
 /* *out = q.get(timeout) */
 int om_queue_get(om_queue *q, om_item *out, double timeout)
 {
-	Objmgr__Response *r;
-	int rc;
-
 	if (!out)
 		return OM_EINVAL;
-	rc = queue_call(q, OBJMGR__OP__QUEUE_GET, NULL, 0, timeout, &r);
-	return rc < 0 ? rc : omi_out_item(r, 0, out);
+	return queue_call(q, OBJMGR__OP__QUEUE_GET, NULL, 0, 0, timeout,
+	                  omi_done_item, out);
+}
+
+/* for it in items: q.put(it, timeout), all or nothing, in one round trip */
+int om_queue_put_many(om_queue *q, const om_item *items, size_t n,
+                      double timeout)
+{
+	if (!items && n > 0)
+		return OM_EINVAL;
+	return queue_call(q, OBJMGR__OP__QUEUE_PUT_MANY, items, n, 0, timeout,
+	                  NULL, NULL);
+}
+
+/* *out = [q.get(timeout)] + up to max - 1 more items already there */
+int om_queue_get_many(om_queue *q, size_t max, om_items *out,
+                      double timeout)
+{
+	if (!out || max == 0)
+		return OM_EINVAL;
+	if (max > INT64_MAX)
+		max = INT64_MAX; /* as good as unlimited */
+	return queue_call(q, OBJMGR__OP__QUEUE_GET_MANY, NULL, 0, (int64_t)max,
+	                  timeout, omi_done_items, out);
 }
 
 /* *n = q.qsize() */
 int om_queue_size(om_queue *q, size_t *n)
 {
-	int64_t v;
-	int rc;
-
 	if (!n)
 		return OM_EINVAL;
-	rc = queue_num(q, OBJMGR__OP__QUEUE_SIZE, &v);
-	if (rc < 0)
-		return rc;
-	if (v < 0 || (uint64_t)v > SIZE_MAX)
-		return OM_EPROTO;
-	*n = (size_t)v;
-	return OM_OK;
+	return queue_call(q, OBJMGR__OP__QUEUE_SIZE, NULL, 0, 0, 0,
+	                  omi_done_size, n);
 }
 
 /* *out = q.empty() */
 int om_queue_empty(om_queue *q, bool *out)
 {
-	int64_t v;
-	int rc;
-
 	if (!out)
 		return OM_EINVAL;
-	rc = queue_num(q, OBJMGR__OP__QUEUE_EMPTY, &v);
-	if (rc < 0)
-		return rc;
-	*out = v != 0;
-	return OM_OK;
+	return queue_call(q, OBJMGR__OP__QUEUE_EMPTY, NULL, 0, 0, 0,
+	                  omi_done_bool, out);
 }
 
 /* *out = q.full() */
 int om_queue_full(om_queue *q, bool *out)
 {
-	int64_t v;
-	int rc;
-
 	if (!out)
 		return OM_EINVAL;
-	rc = queue_num(q, OBJMGR__OP__QUEUE_FULL, &v);
-	if (rc < 0)
-		return rc;
-	*out = v != 0;
-	return OM_OK;
+	return queue_call(q, OBJMGR__OP__QUEUE_FULL, NULL, 0, 0, 0,
+	                  omi_done_bool, out);
 }
 
 /* q.task_done() */
 int om_queue_task_done(om_queue *q)
 {
-	Objmgr__Response *r;
-
-	return queue_call(q, OBJMGR__OP__QUEUE_TASK_DONE, NULL, 0, 0, &r);
+	return queue_call(q, OBJMGR__OP__QUEUE_TASK_DONE, NULL, 0, 0, 0, NULL,
+	                  NULL);
 }
 
 /* q.join(timeout) */
 int om_queue_join(om_queue *q, double timeout)
 {
-	Objmgr__Response *r;
-
-	return queue_call(q, OBJMGR__OP__QUEUE_JOIN, NULL, 0, timeout, &r);
+	return queue_call(q, OBJMGR__OP__QUEUE_JOIN, NULL, 0, 0, timeout, NULL,
+	                  NULL);
 }
 
 /* q.close(): puts fail from now on, gets drain then fail */
 int om_queue_close(om_queue *q)
 {
-	Objmgr__Response *r;
-
-	return queue_call(q, OBJMGR__OP__QUEUE_CLOSE, NULL, 0, 0, &r);
+	return queue_call(q, OBJMGR__OP__QUEUE_CLOSE, NULL, 0, 0, 0, NULL,
+	                  NULL);
 }

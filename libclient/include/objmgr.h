@@ -229,6 +229,48 @@ OM_EXPORT int om_stats(om_client *c, om_server_stats *out);
  */
 OM_EXPORT const char *om_errmsg(const om_client *c);
 
+/* ------------------------------------------------------------ pipelining */
+
+/**
+ * Start a pipeline on c: the calls made on c (and on its handles) until
+ * om_pipeline_end() are queued instead of waited for. Each returns OM_OK
+ * at once (or an error it can see without the server, such as OM_EINVAL);
+ * its outputs are not written yet. A call that fails at once is not
+ * queued: it has no place in om_pipeline_end()'s rcs and does not count in
+ * its result. Arguments are copied when the call is made; output pointers
+ * must stay valid until om_pipeline_end(). The requests go out in as few
+ * writes as possible (a long pipeline is written in parts as it grows,
+ * reading answers meanwhile; they are kept until om_pipeline_end()).
+ *
+ * Every object call may be pipelined, blocking ones included, and so may
+ * om_ping(), om_stats(), om_unlink() and om_release() (the handle is
+ * invalid at once; its RELEASE is queued and has no place in rcs). Calls
+ * that need their answer at once are refused with OM_EINVAL (and a message
+ * in om_errmsg()): opening objects (om_*_open, om_open_ref) and
+ * om_shutdown(). om_disconnect() drops a pipeline still open: its outputs
+ * are never written. A pipeline belongs to the process that began it: a
+ * forked child's calls on an inherited client are not part of the
+ * parent's pipeline (the child may begin its own).
+ * @return OM_OK; OM_EINVAL if c is NULL or already in a pipeline.
+ */
+OM_EXPORT int om_pipeline_begin(om_client *c);
+
+/**
+ * Send what is queued, wait for every answer, and fill in each call's
+ * outputs (the pointer arguments given to it, which must stay valid until
+ * now) as its answer arrives. Blocking calls in a pipeline are allowed:
+ * they are answered as they complete, in any order, and this waits for
+ * them. rcs (may be NULL) gets each queued call's return code, in call
+ * order, for the first n calls. The pipeline is over when this returns,
+ * whatever it returns; om_errmsg() tells about the first failed call (or
+ * the lost connection).
+ * @return OM_OK if every call succeeded (rc >= 0), else the first failing
+ *         call's code; OM_EINVAL if no pipeline was begun; OM_ECONN if the
+ *         connection was lost (calls without an answer get OM_ECONN; calls
+ *         answered before that keep their codes and outputs).
+ */
+OM_EXPORT int om_pipeline_end(om_client *c, int *rcs, size_t n);
+
 /* --------------------------------------------------------------- objects */
 
 typedef struct om_dict om_dict;
@@ -357,6 +399,11 @@ OM_EXPORT int om_dict_update(om_dict *d, const om_item *keys,
                              const om_item *values, size_t n);
 /** d.clear(). */
 OM_EXPORT int om_dict_clear(om_dict *d);
+/** Look up n keys in one round trip: values->v[i] is d[keys[i]], or an
+ *  OM_NIL item where the key is missing; *found (may be NULL) counts the
+ *  keys present. */
+OM_EXPORT int om_dict_get_many(om_dict *d, const om_item *keys, size_t n,
+                               om_items *values, size_t *found);
 /**
  * Atomic d[key] += delta; a missing key counts as 0. int + int stays int
  * (OM_EVALUE on overflow), int + float is a float. *out (may be NULL) gets
@@ -471,6 +518,17 @@ OM_EXPORT int om_queue_put_prio(om_queue *q, int64_t prio, om_item it,
 /** *out = q.get(timeout). @return OM_OK; OM_EEMPTY if still empty at the
  *  deadline; OM_ECLOSED if closed and drained. */
 OM_EXPORT int om_queue_get(om_queue *q, om_item *out, double timeout);
+/** Put n items in one round trip, all or nothing: waits (up to timeout)
+ *  until there is room for all of them. @return OM_OK, OM_EFULL,
+ *  OM_ECLOSED, or OM_EINVAL if n is more than a bounded queue's maxsize. */
+OM_EXPORT int om_queue_put_many(om_queue *q, const om_item *items, size_t n,
+                                double timeout);
+/** Get between 1 and max items in one round trip: waits (up to timeout)
+ *  for the first, then takes what is there. *out is a list to free with
+ *  om_items_free(). @return OM_OK, OM_EEMPTY, OM_ECLOSED, or OM_EINVAL if
+ *  max is 0. */
+OM_EXPORT int om_queue_get_many(om_queue *q, size_t max, om_items *out,
+                                double timeout);
 /** *n = q.qsize(). */
 OM_EXPORT int om_queue_size(om_queue *q, size_t *n);
 /** *out = q.empty(). */
