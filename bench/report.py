@@ -177,7 +177,9 @@ def chart(table, workloads, out):
     gp = ["set terminal pngcairo size %d,%d font ',9'" % (cols * 420, rows * 320),
           "set output '%s.png'" % out,
           "set multiplot layout %d,%d title 'ops/s by client processes (depth 1)'" % (rows, cols),
-          "set logscale xy", "set key left top font ',7'", "set grid",
+          "set termoption noenhanced",  # workload names have underscores
+          "set logscale xy", "set xrange [0.8:100]",
+          "set key left top font ',7'", "set grid",
           "set xlabel 'clients'", "set format y '%.0s%c'"]
     for wi, w in enumerate(names):
         plots = []
