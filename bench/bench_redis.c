@@ -276,6 +276,13 @@ static int redis_run(void *ctx, const struct bench_opts *o, long i, int n)
 			 * list empty. */
 			redisAppendCommand(c->rc, "RPUSH " QUEUE_KEY " %b",
 			                   c->value, vlen);
+			if (n == 1) {
+				/* Depth 1: the pair is two round trips, as
+				 * for every other peer (a put, then a get). */
+				if (redis_drain(c->rc, 1))
+					return -1;
+				replies--;
+			}
 			redisAppendCommand(c->rc, "LPOP " QUEUE_KEY);
 			replies++;
 			break;
