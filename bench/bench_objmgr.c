@@ -26,33 +26,10 @@
 
 #include "common.h"
 
-/* The workloads, parsed once from the name. */
-enum workload {
-	W_DICT_SET, W_DICT_GET, W_DICT_INCR, W_LIST_APPEND, W_QUEUE_PAIR,
-	W_LOCK_PAIR, W_VALUE_ADD, W_LOCKED_RMW,
-};
-
-static const char *const workload_names[] = {
-	[W_DICT_SET] = "dict_set",         [W_DICT_GET] = "dict_get",
-	[W_DICT_INCR] = "dict_incr",       [W_LIST_APPEND] = "list_append",
-	[W_QUEUE_PAIR] = "queue_pair",     [W_LOCK_PAIR] = "lock_pair",
-	[W_VALUE_ADD] = "value_add",       [W_LOCKED_RMW] = "locked_rmw",
-};
-
-static enum workload parse_workload(const char *name)
-{
-	for (size_t i = 0; i < sizeof workload_names / sizeof *workload_names;
-	     i++)
-		if (strcmp(name, workload_names[i]) == 0)
-			return (enum workload)i;
-	/* bench_parse() has checked the name against BENCH_WORKLOADS. */
-	abort();
-}
-
 /* One client's connection and the handle its workload uses. */
 struct ctx {
 	om_client *c;
-	enum workload w;
+	enum bench_workload w;
 	int client;
 	void *obj;       /* om_dict, om_list, om_queue, om_lock or om_value */
 	char *value;     /* --value-size bytes, the stored value */
@@ -67,7 +44,7 @@ static int fail(om_client *c, const char *what, int rc)
 }
 
 /* Open the workload's object on c by name; flags as for om_*_open. */
-static int open_obj(om_client *c, enum workload w, int flags, void **obj)
+static int open_obj(om_client *c, enum bench_workload w, int flags, void **obj)
 {
 	switch (w) {
 	case W_DICT_SET:
@@ -85,6 +62,8 @@ static int open_obj(om_client *c, enum workload w, int flags, void **obj)
 	case W_LOCKED_RMW:
 		return om_value_open(c, "bench.value", flags, om_int(0),
 		                     (om_value **)obj);
+	case W_COUNT:
+		break;
 	}
 	return OM_EINVAL;
 }
@@ -93,7 +72,7 @@ static bool supports(const struct bench_opts *o, const char **why)
 {
 	/* Acquire/release pairs queued by one client say nothing about a
 	 * lock: every acquire but the first would wait on its own holder. */
-	if (parse_workload(o->workload) == W_LOCK_PAIR && o->depth > 1) {
+	if (o->w == W_LOCK_PAIR && o->depth > 1) {
 		*why = "lock-pairs-cannot-pipeline";
 		return false;
 	}
@@ -109,7 +88,7 @@ static bool supports(const struct bench_opts *o, const char **why)
  */
 static int prepare(const struct bench_opts *o)
 {
-	enum workload w = parse_workload(o->workload);
+	enum bench_workload w = o->w;
 	om_client *c;
 	void *obj;
 	int rc = om_connect(o->address, &c);
@@ -174,7 +153,7 @@ static void *connect_client(const struct bench_opts *o, int client)
 	struct ctx *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
-	x->w = parse_workload(o->workload);
+	x->w = o->w;
 	x->client = client;
 	x->value = malloc((size_t)o->value_size + 1);
 	x->out = calloc((size_t)o->depth, sizeof *x->out);
@@ -233,6 +212,9 @@ static int one_op(struct ctx *x, const struct bench_opts *o, long i,
 	case W_VALUE_ADD:
 	case W_LOCKED_RMW:
 		return om_value_add(x->obj, om_int(1), NULL);
+	case W_COUNT:
+		rc = OM_EINVAL;
+		break;
 	}
 	return OM_EINVAL;
 }
@@ -258,7 +240,7 @@ static int run(void *ctx, const struct bench_opts *o, long i, int n)
 	for (int k = 0; k < n; k++)
 		om_item_free(&x->out[k]);
 	if (rc < 0)
-		return fail(x->c, workload_names[x->w], rc);
+		return fail(x->c, bench_workload_names[x->w], rc);
 	return 0;
 }
 

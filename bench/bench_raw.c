@@ -276,9 +276,10 @@ struct raw_ctx {
 	unsigned char *recv;
 };
 
-static bool pair_workload(const char *w)
+/* The workloads objmgr serves with two calls (put+get, acquire+release). */
+static bool pair_workload(enum bench_workload w)
 {
-	return strcmp(w, "queue_pair") == 0 || strcmp(w, "lock_pair") == 0;
+	return w == W_QUEUE_PAIR || w == W_LOCK_PAIR;
 }
 
 static bool supports(const struct bench_opts *o, const char **why)
@@ -289,7 +290,7 @@ static bool supports(const struct bench_opts *o, const char **why)
 	}
 	/* As for objmgr: pipelined lock pairs mean nothing, and there is no
 	 * objmgr figure to compare with. */
-	if (strcmp(o->workload, "lock_pair") == 0 && o->depth > 1) {
+	if (o->w == W_LOCK_PAIR && o->depth > 1) {
 		*why = "lock-pairs-cannot-pipeline";
 		return false;
 	}
@@ -305,7 +306,7 @@ static void *connect_client(const struct bench_opts *o, int client)
 	struct raw_ctx *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
-	x->frames_per_op = pair_workload(o->workload) ? 2 : 1;
+	x->frames_per_op = pair_workload(o->w) ? 2 : 1;
 	size_t payload = (size_t)o->value_size + REQUEST_OVERHEAD;
 	x->frame = 4 + payload;
 	size_t bytes = x->frame * (size_t)o->depth * (size_t)x->frames_per_op;

@@ -35,34 +35,6 @@
 #define LOCK_KEY "bench:lock"
 #define VALUE_KEY "bench:v"
 
-enum workload {
-	W_DICT_SET,
-	W_DICT_GET,
-	W_DICT_INCR,
-	W_LIST_APPEND,
-	W_QUEUE_PAIR,
-	W_LOCK_PAIR,
-	W_VALUE_ADD,
-	W_LOCKED_RMW,
-};
-
-static const char *const workload_names[] = {
-	[W_DICT_SET] = "dict_set",       [W_DICT_GET] = "dict_get",
-	[W_DICT_INCR] = "dict_incr",     [W_LIST_APPEND] = "list_append",
-	[W_QUEUE_PAIR] = "queue_pair",   [W_LOCK_PAIR] = "lock_pair",
-	[W_VALUE_ADD] = "value_add",     [W_LOCKED_RMW] = "locked_rmw",
-};
-
-/* The workload's number, or -1 for an unknown name. */
-static int workload_of(const char *name)
-{
-	for (size_t w = 0; w < sizeof workload_names / sizeof *workload_names;
-	     w++)
-		if (strcmp(name, workload_names[w]) == 0)
-			return (int)w;
-	return -1;
-}
-
 /* One client process's connection. */
 struct redis_client {
 	redisContext *rc;
@@ -119,12 +91,7 @@ static int redis_drain(redisContext *rc, int n)
 
 static bool redis_supports(const struct bench_opts *o, const char **why)
 {
-	int w = workload_of(o->workload);
-	if (w < 0) {
-		*why = "unknown-workload";
-		return false;
-	}
-	if (w == W_LOCK_PAIR && o->depth > 1) {
+	if (o->w == W_LOCK_PAIR && o->depth > 1) {
 		/* The SET NX must be retried until it succeeds, which needs
 		 * its reply before the DEL: nothing to pipeline. */
 		*why = "lock-pair-cannot-be-pipelined";
@@ -138,7 +105,7 @@ static bool redis_supports(const struct bench_opts *o, const char **why)
  * whatever ran before on this server. Done in one pipeline. */
 static int redis_prepare(const struct bench_opts *o)
 {
-	int w = workload_of(o->workload);
+	int w = o->w;
 	redisContext *rc = redis_open(o);
 	if (rc == NULL)
 		return -1;
@@ -197,7 +164,7 @@ static void *redis_connect(const struct bench_opts *o, int client)
 	struct redis_client *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	c->workload = workload_of(o->workload);
+	c->workload = o->w;
 	if (c->workload < 0) { /* supports() should have said so */
 		free(c);
 		return NULL;
@@ -337,7 +304,7 @@ static int redis_verify(const struct bench_opts *o)
 	long long want = (long long)o->clients * o->ops;
 	const char *cmd;
 
-	switch (workload_of(o->workload)) {
+	switch (o->w) {
 	case W_LIST_APPEND:
 		cmd = "LLEN " LIST_KEY;
 		break;

@@ -36,34 +36,6 @@
 #define LIST_CAP 4096    /* list entries before appends wrap around */
 #define RING_CAP 4096    /* queue entries; more than any client count */
 
-enum workload {
-	W_DICT_SET,
-	W_DICT_GET,
-	W_DICT_INCR,
-	W_LIST_APPEND,
-	W_QUEUE_PAIR,
-	W_LOCK_PAIR,
-	W_VALUE_ADD,
-	W_LOCKED_RMW,
-};
-
-static const char *const workload_names[] = {
-	[W_DICT_SET] = "dict_set",       [W_DICT_GET] = "dict_get",
-	[W_DICT_INCR] = "dict_incr",     [W_LIST_APPEND] = "list_append",
-	[W_QUEUE_PAIR] = "queue_pair",   [W_LOCK_PAIR] = "lock_pair",
-	[W_VALUE_ADD] = "value_add",     [W_LOCKED_RMW] = "locked_rmw",
-};
-
-/* The workload's number, or -1 for an unknown name. */
-static int workload_of(const char *name)
-{
-	for (size_t w = 0; w < sizeof workload_names / sizeof *workload_names;
-	     w++)
-		if (strcmp(name, workload_names[w]) == 0)
-			return (int)w;
-	return -1;
-}
-
 /* One hash table slot; slots are slot_size bytes apart, the value bytes
  * following the fixed part. */
 struct slot {
@@ -164,10 +136,6 @@ static void shm_cleanup(void)
 
 static bool shm_supports(const struct bench_opts *o, const char **why)
 {
-	if (workload_of(o->workload) < 0) {
-		*why = "unknown-workload";
-		return false;
-	}
 	if (o->depth > 1) {
 		*why = "no-pipelining-without-a-server";
 		return false;
@@ -251,7 +219,7 @@ static int shm_prepare(const struct bench_opts *o)
 	region->list_off = list_off;
 	region->ring_off = ring_off;
 
-	if (workload_of(o->workload) == W_DICT_GET) {
+	if (o->w == W_DICT_GET) {
 		/* bench_key() names keys "k<number>" over o->keys numbers;
 		 * dict_get fails on a missing key, so a mismatch shows. */
 		char key[KEY_MAX + 1];
@@ -277,7 +245,7 @@ static void *shm_connect(const struct bench_opts *o, int client)
 	struct shm_client *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	c->workload = workload_of(o->workload);
+	c->workload = o->w;
 	c->client = client;
 	c->value = malloc((size_t)o->value_size + 1);
 	c->out = malloc(region->value_cap);
@@ -447,7 +415,7 @@ static int shm_verify(const struct bench_opts *o)
 {
 	int64_t want = (int64_t)o->clients * o->ops, got = want;
 
-	switch (workload_of(o->workload)) {
+	switch (o->w) {
 	case W_DICT_INCR:
 		got = 0;
 		for (uint32_t idx = 0; idx < region->table_cap; idx++) {

@@ -110,33 +110,34 @@ static double server_cpu(pid_t pid)
 
 /* ---------------------------------------------------------------- options */
 
+const char *const bench_workload_names[W_COUNT] = {
+	[W_DICT_SET] = "dict_set",     [W_DICT_GET] = "dict_get",
+	[W_DICT_INCR] = "dict_incr",   [W_LIST_APPEND] = "list_append",
+	[W_QUEUE_PAIR] = "queue_pair", [W_LOCK_PAIR] = "lock_pair",
+	[W_VALUE_ADD] = "value_add",   [W_LOCKED_RMW] = "locked_rmw",
+};
+
 static void usage(const char *argv0, int status)
 {
 	fprintf(status ? stderr : stdout,
 	        "usage: %s --workload W [--clients N] [--depth D] [--ops K]\n"
 	        "       [--address A] [--server-pid P] [--keys K]"
 	        " [--value-size B]\n"
-	        "workloads: %s\n"
+	        "workloads: dict_set dict_get dict_incr list_append queue_pair\n"
+	        "           lock_pair value_add locked_rmw\n"
 	        "defaults: --clients 1 --depth 1 --ops 10000 --keys 1000"
 	        " --value-size 16\n",
-	        argv0, BENCH_WORKLOADS);
+	        argv0);
 	exit(status);
 }
 
-/* Whether `w` is one word of BENCH_WORKLOADS. */
-static bool known_workload(const char *w)
+/* The workload named `w`, or -1. */
+static int workload_of(const char *w)
 {
-	static const char all[] = BENCH_WORKLOADS;
-	size_t len = strlen(w);
-	const char *s = all;
-	while (len && (s = strstr(s, w)) != NULL) {
-		bool starts = s == all || s[-1] == ' ';
-		bool ends = s[len] == ' ' || s[len] == '\0';
-		if (starts && ends)
-			return true;
-		s += len;
-	}
-	return false;
+	for (int i = 0; i < W_COUNT; i++)
+		if (strcmp(w, bench_workload_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 /* A whole decimal number in [min, max], or usage. */
@@ -216,11 +217,12 @@ void bench_parse(int argc, char **argv, struct bench_opts *o)
 		        argv[optind]);
 		usage(argv0, 2);
 	}
-	if (!o->workload || !known_workload(o->workload)) {
+	if (!o->workload || workload_of(o->workload) < 0) {
 		fprintf(stderr, "%s: %s --workload\n", argv0,
 		        o->workload ? "unknown" : "missing");
 		usage(argv0, 2);
 	}
+	o->w = (enum bench_workload)workload_of(o->workload);
 }
 
 int bench_key(const struct bench_opts *o, int client, long i, char *buf,

@@ -25,14 +25,25 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Workloads (the names on the command line). */
-#define BENCH_WORKLOADS                                                        \
-	"dict_set dict_get dict_incr list_append queue_pair lock_pair "        \
-	"value_add locked_rmw"
+/* Workloads: bench_parse() turns the name on the command line into the
+ * number every driver switches on (bench_opts.w). */
+enum bench_workload {
+	W_DICT_SET,
+	W_DICT_GET,
+	W_DICT_INCR,
+	W_LIST_APPEND,
+	W_QUEUE_PAIR,
+	W_LOCK_PAIR,
+	W_VALUE_ADD,
+	W_LOCKED_RMW,
+	W_COUNT
+};
+extern const char *const bench_workload_names[W_COUNT];
 
 struct bench_opts {
 	const char *peer;     /* for the RESULT line */
-	const char *workload; /* one of BENCH_WORKLOADS */
+	const char *workload; /* its name, for output */
+	enum bench_workload w;
 	const char *address;  /* server address (socket path), if any */
 	int clients;          /* client processes */
 	int depth;            /* operations in flight per client (pipeline) */
