@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,29 @@ void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
 			         (unsigned long long)want);
 		usleep(2000);
 	}
+}
+
+int send_byte(int fd)
+{
+	ssize_t n;
+	while ((n = write(fd, "x", 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : -1;
+}
+
+int wait_byte(int fd, int seconds)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+	while ((r = poll(&p, 1, seconds * 1000)) < 0 && errno == EINTR)
+		;
+	if (r <= 0)
+		return -1;
+	char b;
+	ssize_t n;
+	while ((n = read(fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : -1;
 }
 
 double now(void)

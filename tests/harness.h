@@ -63,6 +63,12 @@ int reap(pid_t pid, int seconds);
 	wait_stat_(c, offsetof(om_server_stats, field), #field, want)
 void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want);
 
+/** Pipes between a test and its children: send_byte() writes one byte;
+ *  wait_byte() waits up to `seconds` for one and reads it. Both return 0,
+ *  or -1 (closed, timed out, failed). Safe to use in children. */
+int send_byte(int fd);
+int wait_byte(int fd, int seconds);
+
 /** Seconds since some fixed point (CLOCK_MONOTONIC). */
 double now(void);
 

@@ -22,30 +22,6 @@ enum { NCHILD = 4 };
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Wait (bounded) until fd has a byte to read and read it; 0 on success. */
-static int wait_byte(int fd, int seconds)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r;
-	while ((r = poll(&p, 1, seconds * 1000)) < 0 && errno == EINTR)
-		;
-	if (r <= 0)
-		return -1;
-	char b;
-	ssize_t n;
-	while ((n = read(fd, &b, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
-}
-
-static int send_byte(int fd)
-{
-	ssize_t n;
-	while ((n = write(fd, "x", 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
-}
-
 /* The server's state once every earlier connection (children of earlier
  * tests) has been closed: a baseline to come back to. */
 static void settle(om_client *c, om_server_stats *base)

@@ -75,22 +75,6 @@ static void expect_all(const int *rcs, size_t n, int rc)
 	}
 }
 
-/* Wait (bounded) until fd has a byte to read and read it; 0 on success. */
-static int wait_byte(int fd, int seconds)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r;
-	while ((r = poll(&p, 1, seconds * 1000)) < 0 && errno == EINTR)
-		;
-	if (r <= 0)
-		return -1;
-	char b;
-	ssize_t n;
-	while ((n = read(fd, &b, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
-}
-
 /* ------------------------------------------------------- sets then gets */
 
 static void test_sets_then_gets(void **state)

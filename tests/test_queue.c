@@ -21,30 +21,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Wait (bounded) until fd has a byte to read and read it; 0 on success. */
-static int wait_byte(int fd, int seconds)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r;
-	while ((r = poll(&p, 1, seconds * 1000)) < 0 && errno == EINTR)
-		;
-	if (r <= 0)
-		return -1;
-	char b;
-	ssize_t n;
-	while ((n = read(fd, &b, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
-}
-
-static int send_byte(int fd)
-{
-	ssize_t n;
-	while ((n = write(fd, "x", 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
-}
-
 /* Get one int item and check its value (parent side). */
 static void expect_get_int(om_client *c, om_queue *q, int64_t want)
 {
