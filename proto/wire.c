@@ -44,6 +44,26 @@ int omi_code_to_status(int code)
 	return code <= 0 ? -code : OBJMGR__STATUS__OK;
 }
 
+/* ------------------------------------------------------------------ types */
+
+/* The wire's Type numbers are om_type's: checked from the one type table. */
+#define OMI_CHECK_(NAME, code, stem)                                           \
+	_Static_assert(OBJMGR__TYPE__##NAME == (code),                         \
+	               "wire type " #NAME " drifted from OM_TYPE_" #NAME);
+OM_TYPE_MAP(OMI_CHECK_)
+#undef OMI_CHECK_
+
+bool omi_type_valid(int type)
+{
+	switch (type) {
+#define OMI_CASE_(NAME, code, stem) case OM_TYPE_##NAME:
+		OM_TYPE_MAP(OMI_CASE_)
+#undef OMI_CASE_
+		return true;
+	}
+	return false;
+}
+
 /* -------------------------------------------------------------- addresses */
 
 int omi_resolve_address(const char *address, char *path, size_t n)
@@ -258,8 +278,8 @@ int omi_item_from_pb(const Objmgr__Item *pb, om_item *out)
 		return OM_OK;
 	}
 	case OBJMGR__ITEM__V_REF:
-		if (!pb->ref || pb->ref->id == 0 || (int)pb->ref->type < (int)OM_TYPE_DICT ||
-		    (int)pb->ref->type > (int)OM_TYPE_ARRAY)
+		if (!pb->ref || pb->ref->id == 0 ||
+		    !omi_type_valid((int)pb->ref->type))
 			return OM_EINVAL;
 		out->kind = OM_REF;
 		out->ref.id = pb->ref->id;

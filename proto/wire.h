@@ -27,6 +27,11 @@ int omi_status_to_code(int status);
 /** C return code -> wire status. */
 int omi_code_to_status(int code);
 
+/* ------------------------------------------------------------------ types */
+
+/** Whether `type` is an om_type (a row of OM_TYPE_MAP). */
+bool omi_type_valid(int type);
+
 /* -------------------------------------------------------------- addresses */
 
 /**

@@ -8,7 +8,8 @@
  *
  * This header is the contract. Anything not declared here is not API.
  *
- * Conventions (see also docs/API.md in the source tree):
+ * Conventions (README.md shows them at work; docs/DESIGN.md says how the
+ * library and the server implement them):
  * - Every call returns int: OM_OK (0), a negative OM_E* error, or, only where
  *   stated, a positive warning that still means success. rc < 0 is failure.
  * - Outputs go through pointer arguments owned by the caller. They are
@@ -99,18 +100,29 @@ typedef enum {
 	OM_REF,   /**< a managed object (nested objects) */
 } om_kind;
 
+/*
+ * The one table of object types: X(NAME, code, stem). It generates om_type
+ * here; the server's type registry (stem##_type, defined in server/STEM.c)
+ * and the wire protocol's Type numbers (checked at compile time) follow
+ * from it. A new type is one row here.
+ */
+#define OM_TYPE_MAP(X)                                                         \
+	X(DICT, 1, dict)                                                       \
+	X(LIST, 2, list)                                                       \
+	X(QUEUE, 3, queue)                                                     \
+	X(LOCK, 4, lock)                                                       \
+	X(SEM, 5, sem)                                                         \
+	X(COND, 6, cond)                                                       \
+	X(EVENT, 7, event)                                                     \
+	X(BARRIER, 8, barrier)                                                 \
+	X(VALUE, 9, value)                                                     \
+	X(ARRAY, 10, array)
+
 /** Object types: the `type` of an OM_REF item. */
 typedef enum {
-	OM_TYPE_DICT = 1,
-	OM_TYPE_LIST = 2,
-	OM_TYPE_QUEUE = 3,
-	OM_TYPE_LOCK = 4,
-	OM_TYPE_SEM = 5,
-	OM_TYPE_COND = 6,
-	OM_TYPE_EVENT = 7,
-	OM_TYPE_BARRIER = 8,
-	OM_TYPE_VALUE = 9,
-	OM_TYPE_ARRAY = 10,
+#define OM_X_(NAME, code, stem) OM_TYPE_##NAME = (code),
+	OM_TYPE_MAP(OM_X_)
+#undef OM_X_
 } om_type;
 
 /** A value. Build with the constructors below; read by `kind`. */
