@@ -12,11 +12,12 @@
  * negative indexing here. An int array accepts ints and bools (as 0/1); a
  * float array accepts any number, converted. Every operation checks all of
  * its arguments before it writes anything, so an error changes nothing.
- * Dispatch holds the object's lock around each operation.
  */
 #include <stdlib.h>
 
 #include "obj.h"
+
+/* Defined at the end, with the op table; create() needs it first. */
 
 /* Longer than any memory could hold; keeps length * sizeof(om_item) (the
  * scratch array of a whole-array READ) far from overflowing. */
@@ -117,15 +118,10 @@ static int array_get(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
 	int64_t i = c->req->num;
-	om_item it;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!in_range(a, i))
 		return call_err(c, OM_EINDEX, "array index %lld out of range",
 		                (long long)i);
-	it = get_item(a, (size_t)i);
+	om_item it = get_item(a, (size_t)i);
 	return call_result(c, &it);
 }
 
@@ -134,16 +130,12 @@ static int array_set(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
 	int64_t i = c->req->num;
-	union elem e;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!in_range(a, i))
 		return call_err(c, OM_EINDEX,
 		                "array assignment index %lld out of range",
 		                (long long)i);
-	rc = to_elem(c, a, &c->args[0], &e);
+	union elem e;
+	int rc = to_elem(c, a, &c->args[0], &e);
 	if (rc != OM_OK)
 		return rc;
 	put_elem(a, (size_t)i, e);
@@ -155,30 +147,15 @@ static int array_add(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
 	int64_t i = c->req->num;
-	const om_item *delta;
-	om_item cur, sum;
-	union elem e;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!in_range(a, i))
 		return call_err(c, OM_EINDEX, "array index %lld out of range",
 		                (long long)i);
-	delta = &c->args[0];
-	cur = get_item(a, (size_t)i);
-	rc = omi_item_add(&cur, delta, &sum);
-	if (rc == OM_ETYPE)
-		return call_err(c, rc,
-		                "unsupported operand type(s) for +=: "
-		                "'%s' and '%s'",
-		                omi_kind_name(&cur), omi_kind_name(delta));
+	om_item cur = get_item(a, (size_t)i), sum;
+	int rc = call_add(c, &cur, &c->args[0], &sum);
 	if (rc != OM_OK)
-		return call_err(c, rc, "int64 overflow in %lld + %lld",
-		                (long long)cur.i,
-		                (long long)(delta->kind == OM_BOOL ? delta->b
-		                                                   : delta->i));
+		return rc;
 	/* int + float is a float, which an int array cannot hold. */
+	union elem e;
 	rc = to_elem(c, a, &sum, &e);
 	if (rc != OM_OK)
 		return rc;
@@ -191,10 +168,6 @@ static int array_add(struct obj *o, struct call *c)
 static int array_len(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	call_num(c, (int64_t)a->len);
 	return OM_OK;
 }
@@ -204,11 +177,6 @@ static int array_read(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
 	int64_t start = c->req->num, n = c->req->num2;
-	om_item *items;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!range_ok(a, start, n))
 		return call_err(c, OM_EINDEX,
 		                "array read of %lld items at %lld out of range "
@@ -217,7 +185,7 @@ static int array_read(struct obj *o, struct call *c)
 	if (n == 0)
 		return OM_OK;
 	/* One scratch block for all the items, freed with the request. */
-	items = call_alloc(c, (size_t)n * sizeof(*items));
+	om_item *items = call_alloc(c, (size_t)n * sizeof *items);
 	if (!items)
 		return call_err(c, OM_ENOMEM, "out of memory for %lld items",
 		                (long long)n);
@@ -231,9 +199,6 @@ static int array_write(struct obj *o, struct call *c)
 {
 	struct array *a = (struct array *)o;
 	int64_t start = c->req->num;
-	union elem e;
-	int rc;
-
 	if (c->nargs > (uint64_t)INT64_MAX ||
 	    !range_ok(a, start, (int64_t)c->nargs))
 		return call_err(c, OM_EINDEX,
@@ -241,8 +206,9 @@ static int array_write(struct obj *o, struct call *c)
 		                "(length %zu)",
 		                c->nargs, (long long)start, a->len);
 	/* Check every item before writing any, so an error changes nothing. */
+	union elem e;
 	for (size_t k = 0; k < c->nargs; k++) {
-		rc = to_elem(c, a, &c->args[k], &e);
+		int rc = to_elem(c, a, &c->args[k], &e);
 		if (rc != OM_OK)
 			return rc;
 	}
@@ -256,16 +222,8 @@ static int array_write(struct obj *o, struct call *c)
 /* OPEN creation: args [int kind (OM_INT or OM_FLOAT), int length] */
 static int array_create(struct call *c, struct obj **out)
 {
-	struct array *a;
-	const om_item *kind, *len;
-	int rc = call_nargs(c, 2);
-
-	if (rc != OM_OK)
-		return rc;
-	kind = &c->args[0];
-	len = &c->args[1];
-	if (kind->kind != OM_INT ||
-	    (kind->i != OM_INT && kind->i != OM_FLOAT))
+	const om_item *kind = &c->args[0], *len = &c->args[1];
+	if (kind->kind != OM_INT || (kind->i != OM_INT && kind->i != OM_FLOAT))
 		return call_err(c, OM_EINVAL,
 		                "array kind must be OM_INT (%d) or "
 		                "OM_FLOAT (%d)",
@@ -274,10 +232,10 @@ static int array_create(struct call *c, struct obj **out)
 		return call_err(c, OM_EINVAL,
 		                "array length must be an int in [0, %lld]",
 		                (long long)ARRAY_MAX_LEN);
-	rc = store_charge(c, storage((size_t)len->i));
+	int rc = store_charge(c, storage((size_t)len->i));
 	if (rc != OM_OK)
 		return rc;
-	a = calloc(1, sizeof(*a));
+	struct array *a = calloc(1, sizeof *a);
 	if (!a)
 		goto out_refund;
 	/* calloc(0) may return NULL: keep one element's room for length 0. */
@@ -301,27 +259,28 @@ out_refund:
 static void array_destroy(struct obj *o)
 {
 	struct array *a = (struct array *)o;
-
 	store_refund(storage(a->len));
 	free(a->p);
 	free(a);
 }
 
-static const op_fn ops[] = {
-	[OBJMGR__OP__ARRAY_GET - OBJMGR__OP__ARRAY_GET] = array_get,
-	[OBJMGR__OP__ARRAY_SET - OBJMGR__OP__ARRAY_GET] = array_set,
-	[OBJMGR__OP__ARRAY_ADD - OBJMGR__OP__ARRAY_GET] = array_add,
-	[OBJMGR__OP__ARRAY_LEN - OBJMGR__OP__ARRAY_GET] = array_len,
-	[OBJMGR__OP__ARRAY_READ - OBJMGR__OP__ARRAY_GET] = array_read,
-	[OBJMGR__OP__ARRAY_WRITE - OBJMGR__OP__ARRAY_GET] = array_write,
+/* Tables indented with tabs like the rest of the file. */
+static const struct op_def array_ops[] = {
+        OP(ARRAY_GET, array_get, 0, 0),
+        OP(ARRAY_SET, array_set, 1, 0),
+        OP(ARRAY_ADD, array_add, 1, 0),
+        OP(ARRAY_LEN, array_len, 0, 0),
+        OP(ARRAY_READ, array_read, 0, 0),
+        OP(ARRAY_WRITE, array_write, OP_VARARGS, 0),
 };
 
 const struct type_def array_type = {
-	.name = "array",
-	.type = OM_TYPE_ARRAY,
-	.op_base = OBJMGR__OP__ARRAY_GET,
-	.nops = sizeof(ops) / sizeof(ops[0]),
-	.ops = ops,
-	.create = array_create,
-	.destroy = array_destroy,
+        .name = "array",
+        .type = OM_TYPE_ARRAY,
+        .ops = array_ops,
+        .nops = ARRAY_LEN(array_ops),
+        .open_nargs = 2,
+        .open_flags = 0,
+        .create = array_create,
+        .destroy = array_destroy,
 };

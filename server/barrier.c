@@ -11,12 +11,9 @@
  * (waiter.h), so the wait list is exactly the current round: a round ends
  * either by completing or by breaking, and both answer everyone parked.
  * Hence the number of parties waiting is the list's length, and a
- * waiter's index is the list's length when it arrived, which we keep in
- * its num2 to send back with the answer. Dispatch holds the object's lock
- * around each operation and the waiter timers take it too, so nothing here
- * locks.
+ * waiter's index is the list's length when it arrived, which its
+ * barrier_waiter keeps to send back with the answer.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,6 +24,12 @@ struct barrier {
 	uint32_t parties;
 	bool broken;
 	struct wait_list waiters; /* this round's parked parties, in order */
+};
+
+/* A parked party. */
+struct barrier_waiter {
+	struct waiter w;
+	uint32_t index; /* its arrival index, the answer to its wait */
 };
 
 /* Break the barrier: every parked party gets OM_EBROKEN, and so does
@@ -43,7 +46,6 @@ static void barrier_break(struct barrier *b)
 static bool drop_dead(struct barrier *b)
 {
 	bool found = false;
-
 	for (struct waiter *w = b->waiters.head, *next; w; w = next) {
 		next = w->next;
 		if (!conn_alive(w->conn)) {
@@ -59,10 +61,10 @@ static void release_all(struct barrier *b)
 {
 	while (b->waiters.head) {
 		struct waiter *w = b->waiters.head;
-		Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-
-		resp.num = w->num2;
-		waiter_reply(w, OM_OK, &resp);
+		struct call c;
+		waiter_call(w, &c);
+		call_num(&c, container_of(w, struct barrier_waiter, w)->index);
+		waiter_finish(w, &c, OM_OK);
 	}
 }
 
@@ -70,28 +72,17 @@ static void release_all(struct barrier *b)
  * barrier for everyone; the party that timed out is told ETIMEOUT. */
 static void wait_timeout(struct obj *o, struct waiter *w)
 {
-	struct barrier *b = (struct barrier *)o;
-
-	waiter_answer(w, OM_ETIMEOUT);
-	barrier_break(b);
+	waiter_expire(o, w);
+	barrier_break((struct barrier *)o);
 }
 
 /* BARRIER_WAIT timeout -> num index | EBROKEN, ETIMEOUT */
 static int barrier_wait(struct obj *o, struct call *c)
 {
 	struct barrier *b = (struct barrier *)o;
-	double timeout = c->req->timeout;
-	struct waiter *w;
-	uint32_t index;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	if (isnan(timeout))
-		return call_err(c, OM_EINVAL, "timeout is NaN");
 	if (b->broken)
 		return call_err(c, OM_EBROKEN, "the barrier is broken");
-	index = (uint32_t)b->waiters.n;
+	uint32_t index = (uint32_t)b->waiters.n;
 	if (index + 1 == b->parties) {
 		/* A party that died while waiting breaks the round, even if
 		 * its hang-up has not been read yet. */
@@ -104,26 +95,26 @@ static int barrier_wait(struct obj *o, struct call *c)
 		call_num(c, index);
 		return OM_OK;
 	}
+	double timeout = c->req->timeout;
 	if (timeout == 0) {
 		barrier_break(b);
 		return call_err(c, OM_ETIMEOUT,
 		                "not all parties arrived; the barrier is now "
 		                "broken");
 	}
-	rc = waiter_park(c, o, &b->waiters, timeout, NULL, wait_timeout, &w);
+	struct waiter *w;
+	int rc = waiter_park(c, o, &b->waiters, timeout, wait_timeout,
+	                     sizeof(struct barrier_waiter), &w);
 	if (rc == CALL_PARKED)
-		w->num2 = index;
+		container_of(w, struct barrier_waiter, w)->index = index;
 	return rc;
 }
 
 /* BARRIER_RESET: parked parties get EBROKEN; the barrier is whole again */
 static int barrier_reset(struct obj *o, struct call *c)
 {
+	(void)c;
 	struct barrier *b = (struct barrier *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	wait_list_answer_all(&b->waiters, OM_EBROKEN);
 	b->broken = false;
 	return OM_OK;
@@ -132,48 +123,29 @@ static int barrier_reset(struct obj *o, struct call *c)
 /* BARRIER_ABORT: break it until a reset */
 static int barrier_abort(struct obj *o, struct call *c)
 {
-	struct barrier *b = (struct barrier *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	barrier_break(b);
+	(void)c;
+	barrier_break((struct barrier *)o);
 	return OM_OK;
 }
 
 /* BARRIER_PARTIES -> num */
 static int barrier_parties(struct obj *o, struct call *c)
 {
-	struct barrier *b = (struct barrier *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	call_num(c, b->parties);
+	call_num(c, ((struct barrier *)o)->parties);
 	return OM_OK;
 }
 
 /* BARRIER_N_WAITING -> num */
 static int barrier_n_waiting(struct obj *o, struct call *c)
 {
-	struct barrier *b = (struct barrier *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	call_num(c, (int64_t)b->waiters.n);
+	call_num(c, (int64_t)((struct barrier *)o)->waiters.n);
 	return OM_OK;
 }
 
 /* BARRIER_BROKEN -> num 0/1 */
 static int barrier_broken(struct obj *o, struct call *c)
 {
-	struct barrier *b = (struct barrier *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	call_num(c, b->broken);
+	call_num(c, ((struct barrier *)o)->broken);
 	return OM_OK;
 }
 
@@ -182,35 +154,20 @@ static int barrier_broken(struct obj *o, struct call *c)
 static void barrier_conn_gone(struct obj *o, struct conn *conn)
 {
 	struct barrier *b = (struct barrier *)o;
-	size_t before = b->waiters.n;
-
-	wait_list_drop_conn(&b->waiters, conn);
-	if (b->waiters.n != before)
+	if (wait_list_drop_conn(&b->waiters, conn))
 		barrier_break(b);
 }
 
 /* OPEN BARRIER: args [int parties (1..UINT32_MAX)] */
 static int barrier_create(struct call *c, struct obj **out)
 {
-	const int64_t allowed = OM_CREATE | OM_EXCL;
-	int64_t flags = c->req->num2;
-	const om_item *parties;
-	struct barrier *b;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	if (flags & ~allowed)
-		return call_err(c, OM_EINVAL,
-		                "flags 0x%llx do not apply to a barrier",
-		                (unsigned long long)(flags & ~allowed));
-	parties = &c->args[0];
+	const om_item *parties = &c->args[0];
 	if (parties->kind != OM_INT || parties->i < 1 ||
 	    parties->i > UINT32_MAX)
 		return call_err(c, OM_EINVAL,
 		                "barrier parties must be an int in [1, %lu]",
 		                (unsigned long)UINT32_MAX);
-	b = calloc(1, sizeof(*b));
+	struct barrier *b = calloc(1, sizeof *b);
 	if (!b)
 		return call_err(c, OM_ENOMEM, "out of memory for a barrier");
 	obj_init(&b->o, &barrier_type);
@@ -222,32 +179,28 @@ static int barrier_create(struct call *c, struct obj **out)
 static void barrier_destroy(struct obj *o)
 {
 	struct barrier *b = (struct barrier *)o;
-
 	/* Parked parties watch the object, so none is left by now. */
 	wait_list_answer_all(&b->waiters, OM_ECLOSED);
 	free(b);
 }
 
-/* clang-format off */
-#define OP(name) [OBJMGR__OP__##name - OBJMGR__OP__BARRIER_WAIT]
-static const op_fn ops[] = {
-	OP(BARRIER_WAIT) = barrier_wait,
-	OP(BARRIER_RESET) = barrier_reset,
-	OP(BARRIER_ABORT) = barrier_abort,
-	OP(BARRIER_PARTIES) = barrier_parties,
-	OP(BARRIER_N_WAITING) = barrier_n_waiting,
-	OP(BARRIER_BROKEN) = barrier_broken,
+static const struct op_def barrier_ops[] = {
+        OP(BARRIER_WAIT, barrier_wait, 0, OPF_TIMEOUT),
+        OP(BARRIER_RESET, barrier_reset, 0, 0),
+        OP(BARRIER_ABORT, barrier_abort, 0, 0),
+        OP(BARRIER_PARTIES, barrier_parties, 0, 0),
+        OP(BARRIER_N_WAITING, barrier_n_waiting, 0, 0),
+        OP(BARRIER_BROKEN, barrier_broken, 0, 0),
 };
-#undef OP
 
 const struct type_def barrier_type = {
-	.name = "barrier",
-	.type = OM_TYPE_BARRIER,
-	.op_base = OBJMGR__OP__BARRIER_WAIT,
-	.nops = sizeof(ops) / sizeof(ops[0]),
-	.ops = ops,
-	.create = barrier_create,
-	.destroy = barrier_destroy,
-	.conn_gone = barrier_conn_gone,
+        .name = "barrier",
+        .type = OM_TYPE_BARRIER,
+        .ops = barrier_ops,
+        .nops = ARRAY_LEN(barrier_ops),
+        .open_nargs = 1,
+        .open_flags = 0,
+        .create = barrier_create,
+        .destroy = barrier_destroy,
+        .conn_gone = barrier_conn_gone,
 };
-/* clang-format on */

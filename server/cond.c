@@ -11,13 +11,7 @@
  * holds the lock again, at its old depth. A waiter whose deadline comes
  * first is requeued the same way and answered OM_ETIMEOUT then, so WAIT
  * always returns with the lock held, as in Python.
- *
- * Locking: dispatch holds the condition's mutex; an operation that touches
- * a LOCK object's state takes that object's mutex too, always in the order
- * condition then lock. Lock operations never take a condition's mutex, so
- * the order cannot invert.
  */
-#include <math.h>
 #include <stdlib.h>
 
 #include "lock.h"
@@ -27,83 +21,35 @@ struct cond {
 	om_item ref;          /* OM_REF to the LOCK used, or OM_NIL */
 	struct obj *lock_obj; /* that LOCK, or NULL: `own` is the lock */
 	struct lock_state own;
-	struct wait_list waiters; /* WAITs not yet notified, in arrival order */
+	/* WAITs not yet notified, in arrival order: lock_waiters, with the
+	 * depth to restore, ready for lock_requeue(). */
+	struct wait_list waiters;
 };
 
-/* The condition's lock state, with the LOCK object's mutex taken if the
- * lock is one; lock_leave() undoes it. */
-static struct lock_state *lock_enter(struct cond *cv)
+/* The condition's lock: the LOCK object's state, or its own. */
+static struct lock_state *lock_of(struct cond *cv)
 {
-	if (!cv->lock_obj)
-		return &cv->own;
-	pthread_mutex_lock(&cv->lock_obj->mu);
-	return lock_state_of(cv->lock_obj);
-}
-
-static void lock_leave(struct cond *cv)
-{
-	if (cv->lock_obj)
-		pthread_mutex_unlock(&cv->lock_obj->mu);
-}
-
-/* A COND_ACQUIRE's deadline. */
-static void acquire_timeout(struct obj *o, struct waiter *w)
-{
-	struct cond *cv = (struct cond *)o;
-
-	lock_enter(cv);
-	waiter_answer(w, OM_ETIMEOUT);
-	lock_leave(cv);
-}
-
-/* The deadline of a waiter already queued for the lock: no longer matters,
- * since it must hold the lock again before it is answered. */
-static void requeued_timeout(struct obj *o, struct waiter *w)
-{
-	(void)o;
-	(void)w;
+	return cv->lock_obj ? lock_state_of(cv->lock_obj) : &cv->own;
 }
 
 /* A WAIT not notified by its deadline: it wants the lock back, and is
  * answered OM_ETIMEOUT once it holds it. */
 static void wait_timeout(struct obj *o, struct waiter *w)
 {
-	struct cond *cv = (struct cond *)o;
-	struct lock_state *l = lock_enter(cv);
-
-	w->on_timeout = requeued_timeout;
-	lock_requeue(l, w, (uint64_t)w->num, OM_ETIMEOUT);
-	lock_leave(cv);
+	lock_requeue(lock_of((struct cond *)o),
+	             container_of(w, struct lock_waiter, w), OM_ETIMEOUT);
 }
 
 /* COND_ACQUIRE timeout -> OK | OWNER_DIED | ETIMEOUT */
 static int cond_acquire(struct obj *o, struct call *c)
 {
-	struct cond *cv = (struct cond *)o;
-	struct lock_state *l;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	l = lock_enter(cv);
-	rc = lock_acquire(l, o, c, acquire_timeout);
-	lock_leave(cv);
-	return rc;
+	return lock_acquire(lock_of((struct cond *)o), o, c);
 }
 
 /* COND_RELEASE | ENOTOWNER */
 static int cond_release(struct obj *o, struct call *c)
 {
-	struct cond *cv = (struct cond *)o;
-	struct lock_state *l;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	l = lock_enter(cv);
-	rc = lock_release(l, c);
-	lock_leave(cv);
-	return rc;
+	return lock_release(lock_of((struct cond *)o), c);
 }
 
 /* COND_WAIT timeout -> OK | OWNER_DIED | ETIMEOUT | ENOTOWNER */
@@ -111,42 +57,27 @@ static int cond_wait(struct obj *o, struct call *c)
 {
 	struct cond *cv = (struct cond *)o;
 	double timeout = c->req->timeout;
-	struct lock_state *l;
-	struct waiter *w;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	if (isnan(timeout))
-		return call_err(c, OM_EINVAL, "timeout is not a number");
-	l = lock_enter(cv);
-	if (l->holder != c->conn) {
-		rc = call_err(c, OM_ENOTOWNER,
-		              "cannot wait on un-acquired lock");
-		goto out_leave;
-	}
+	struct lock_state *l = lock_of(cv);
+	if (l->holder != c->conn)
+		return call_err(c, OM_ENOTOWNER,
+		                "cannot wait on un-acquired lock");
 	/* wait(0) releases and re-acquires at once: with nobody queued for
 	 * the lock, that is keeping it. */
-	if (timeout == 0 && l->acquirers.n == 0) {
-		rc = OM_ETIMEOUT;
-		goto out_leave;
-	}
+	if (timeout == 0 && l->acquirers.n == 0)
+		return OM_ETIMEOUT;
 	/* Park first: if that fails, the caller still holds the lock. A
 	 * wait(0) parks without a deadline, straight into the lock's queue,
 	 * behind those it lets go first. */
-	rc = waiter_park(c, o, &cv->waiters, timeout == 0 ? -1 : timeout, NULL,
-	                 wait_timeout, &w);
+	struct waiter *w;
+	int rc = waiter_park(c, o, &cv->waiters, timeout == 0 ? -1 : timeout,
+	                     wait_timeout, sizeof(struct lock_waiter), &w);
 	if (rc != CALL_PARKED)
-		goto out_leave;
-	w->num = (int64_t)l->depth;
-	if (timeout == 0) {
-		w->on_timeout = requeued_timeout;
-		lock_requeue(l, w, l->depth, OM_ETIMEOUT);
-	}
+		return rc;
+	struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
+	lw->depth = l->depth;
+	if (timeout == 0)
+		lock_requeue(l, lw, OM_ETIMEOUT);
 	lock_release_all(l);
-
-out_leave:
-	lock_leave(cv);
 	return rc;
 }
 
@@ -155,37 +86,25 @@ out_leave:
  * count, so a notify is not wasted on it. */
 static int notify(struct cond *cv, struct call *c, uint64_t n)
 {
-	struct lock_state *l = lock_enter(cv);
+	struct lock_state *l = lock_of(cv);
+	if (l->holder != c->conn)
+		return call_err(c, OM_ENOTOWNER,
+		                "cannot notify on un-acquired lock");
 	struct waiter *w;
-	int rc = OM_OK;
-
-	if (l->holder != c->conn) {
-		rc = call_err(c, OM_ENOTOWNER,
-		              "cannot notify on un-acquired lock");
-		goto out_leave;
-	}
 	while (n > 0 && (w = cv->waiters.head)) {
 		if (!conn_alive(w->conn)) {
 			waiter_drop(w);
 			continue;
 		}
-		w->on_timeout = requeued_timeout;
-		lock_requeue(l, w, (uint64_t)w->num, OM_OK);
+		lock_requeue(l, container_of(w, struct lock_waiter, w), OM_OK);
 		n--;
 	}
-
-out_leave:
-	lock_leave(cv);
-	return rc;
+	return OM_OK;
 }
 
 /* COND_NOTIFY num=n | ENOTOWNER */
 static int cond_notify(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (c->req->num < 0)
 		return call_err(c, OM_EINVAL,
 		                "cannot notify %lld waiters (negative)",
@@ -196,10 +115,6 @@ static int cond_notify(struct obj *o, struct call *c)
 /* COND_NOTIFY_ALL | ENOTOWNER */
 static int cond_notify_all(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	return notify((struct cond *)o, c, UINT64_MAX);
 }
 
@@ -210,17 +125,8 @@ static int cond_create(struct call *c, struct obj **out)
 	int64_t flags = c->req->num2;
 	om_item ref = {.kind = OM_NIL};
 	struct obj *lock_obj = NULL;
-	const om_item *arg;
-	struct cond *cv;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	if (flags & ~(int64_t)(OM_CREATE | OM_EXCL | OM_RECURSIVE))
-		return call_err(c, OM_EINVAL,
-		                "flags 0x%llx not valid for a condition",
-		                (unsigned long long)flags);
-	arg = &c->args[0];
+	const om_item *arg = &c->args[0];
+	int rc;
 	if (arg->kind == OM_REF) {
 		lock_obj = obj_lookup(arg->ref.id);
 		if (!lock_obj)
@@ -242,7 +148,7 @@ static int cond_create(struct call *c, struct obj **out)
 		                "a condition's lock must be a lock reference "
 		                "or nil");
 	}
-	cv = calloc(1, sizeof(*cv));
+	struct cond *cv = calloc(1, sizeof *cv);
 	if (!cv) {
 		rc = call_err(c, OM_ENOMEM, "out of memory for a condition");
 		goto out_ref;
@@ -277,31 +183,29 @@ static void cond_destroy(struct obj *o)
 static void cond_conn_gone(struct obj *o, struct conn *conn)
 {
 	struct cond *cv = (struct cond *)o;
-	struct lock_state *l = lock_enter(cv);
-
+	struct lock_state *l = lock_of(cv);
 	wait_list_drop_conn(&cv->waiters, conn);
 	if (cv->lock_obj)
 		wait_list_drop_conn(&l->acquirers, conn);
 	else
 		lock_conn_gone(l, conn);
-	lock_leave(cv);
 }
 
-static const op_fn ops[] = {
-        [OBJMGR__OP__COND_ACQUIRE - OBJMGR__OP__COND_ACQUIRE] = cond_acquire,
-        [OBJMGR__OP__COND_RELEASE - OBJMGR__OP__COND_ACQUIRE] = cond_release,
-        [OBJMGR__OP__COND_WAIT - OBJMGR__OP__COND_ACQUIRE] = cond_wait,
-        [OBJMGR__OP__COND_NOTIFY - OBJMGR__OP__COND_ACQUIRE] = cond_notify,
-        [OBJMGR__OP__COND_NOTIFY_ALL - OBJMGR__OP__COND_ACQUIRE] =
-                cond_notify_all,
+static const struct op_def cond_ops[] = {
+        OP(COND_ACQUIRE, cond_acquire, 0, OPF_TIMEOUT),
+        OP(COND_RELEASE, cond_release, 0, 0),
+        OP(COND_WAIT, cond_wait, 0, OPF_TIMEOUT),
+        OP(COND_NOTIFY, cond_notify, 0, 0),
+        OP(COND_NOTIFY_ALL, cond_notify_all, 0, 0),
 };
 
 const struct type_def cond_type = {
         .name = "condition",
         .type = OM_TYPE_COND,
-        .op_base = OBJMGR__OP__COND_ACQUIRE,
-        .nops = sizeof(ops) / sizeof(ops[0]),
-        .ops = ops,
+        .ops = cond_ops,
+        .nops = ARRAY_LEN(cond_ops),
+        .open_nargs = 1,
+        .open_flags = OM_RECURSIVE,
         .create = cond_create,
         .destroy = cond_destroy,
         .conn_gone = cond_conn_gone,

@@ -5,8 +5,9 @@
  * The request path is kept to the three system calls an RPC needs:
  * epoll_wait (the loop), one read of everything the socket holds, and one
  * write of every response that burst produced. Responses are appended to
- * the connection's out buffer and written at the end of the event callback
- * (conns_flush), so a pipelined burst of requests costs one write; write
+ * the connection's out buffer and written once per loop iteration
+ * (conns_flush, main.c), so a pipelined burst of requests costs one write;
+ * write
  * readiness is armed only when the socket is full. A client that stops
  * reading its responses is paused (no more reads) until they drain, so its
  * buffer cannot grow without bound.
@@ -60,7 +61,7 @@ static void refuse(int fd, int code, const char *msg)
 	hello.status = (Objmgr__Status)omi_code_to_status(code);
 	hello.message = (char *)msg;
 	struct omi_buf b = {0};
-	if (!omi_buf_put_msg(&b, &hello.base, limits.max_frame)) {
+	if (!omi_buf_put_msg(&b, &hello.base, omi_srv.limits.max_frame)) {
 		/* Best effort: the socket is new and empty, so the small
 		 * frame fits; a peer that is gone just misses it. */
 		ssize_t n = send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -79,15 +80,17 @@ void conn_accept(int fd)
 		refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
 		return;
 	}
-	if (!allow_other_users && cred.uid != geteuid()) {
+	if (!omi_srv.allow_other_users && cred.uid != geteuid()) {
 		log_warn("refused pid %d: uid %u is not the server's uid %u",
-		         (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
-		refuse(fd, OM_EAUTH, "peer uid does not match the server's uid");
+		         (int)cred.pid, (unsigned)cred.uid,
+		         (unsigned)geteuid());
+		refuse(fd, OM_EAUTH,
+		       "peer uid does not match the server's uid");
 		return;
 	}
-	if (stats.connections >= limits.max_conns) {
+	if (omi_srv.stats.connections >= omi_srv.limits.max_conns) {
 		log_warn("refused pid %d: %u connections open", (int)cred.pid,
-		         limits.max_conns);
+		         omi_srv.limits.max_conns);
 		refuse(fd, OM_ECONN, "server connection limit reached");
 		return;
 	}
@@ -100,17 +103,19 @@ void conn_accept(int fd)
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
 	conn->serial = ++serials;
 	omi_arena_init(&conn->arena);
-	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, conn);
-	conn->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, conn);
+	conn->rev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_read,
+	                      conn);
+	conn->wev = event_new(omi_srv.base, fd, EV_WRITE | EV_PERSIST, on_write,
+	                      conn);
 	if (!conn->rev || !conn->wev || event_add(conn->rev, NULL))
 		goto out_free;
 	conn->next = all;
 	if (all)
 		all->prev = conn;
 	all = conn;
-	stats.connections++;
-	log_debug("conn %llu: pid %d connected", (unsigned long long)conn->serial,
-	          (int)cred.pid);
+	omi_srv.stats.connections++;
+	log_debug("conn %llu: pid %d connected",
+	          (unsigned long long)conn->serial, (int)cred.pid);
 	return;
 
 out_free:
@@ -138,13 +143,15 @@ void conn_send(struct conn *conn, Objmgr__Response *resp)
 {
 	if (conn->dead)
 		return;
-	int rc = omi_buf_put_msg(&conn->out, &resp->base, limits.max_frame);
+	int rc = omi_buf_put_msg(&conn->out, &resp->base,
+	                         omi_srv.limits.max_frame);
 	if (rc == OM_ETOOBIG) {
 		Objmgr__Response err = OBJMGR__RESPONSE__INIT;
 		err.id = resp->id;
 		err.status = OBJMGR__STATUS__ETOOBIG;
 		err.message = "response over the server's frame limit";
-		rc = omi_buf_put_msg(&conn->out, &err.base, limits.max_frame);
+		rc = omi_buf_put_msg(&conn->out, &err.base,
+		                     omi_srv.limits.max_frame);
 	}
 	if (rc) {
 		conn_close(conn, "out of memory for a response");
@@ -157,15 +164,15 @@ void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello)
 {
 	if (conn->dead)
 		return;
-	if (omi_buf_put_msg(&conn->out, &hello->base, limits.max_frame)) {
+	if (omi_buf_put_msg(&conn->out, &hello->base,
+	                    omi_srv.limits.max_frame)) {
 		conn_close(conn, "out of memory for a hello");
 		return;
 	}
 	queue_flush(conn);
 }
 
-void conn_send_status(struct conn *conn, uint64_t id, int code,
-                      const char *msg)
+void conn_send_status(struct conn *conn, uint64_t id, int code, const char *msg)
 {
 	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
 	resp.id = id;
@@ -228,12 +235,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct conn *conn = arg;
-	conn_incref(conn);
-	flush_one(conn);
-	conns_flush();
-	obj_reap();
-	conn_decref(conn);
+	flush_one(arg);
 }
 
 /* Serve every whole frame in the input buffer. */
@@ -243,13 +245,14 @@ static void serve_frames(struct conn *conn)
 	for (;;) {
 		const uint8_t *body;
 		size_t len;
-		int rc = omi_buf_frame(in, limits.max_frame, &body, &len);
+		int rc = omi_buf_frame(in, omi_srv.limits.max_frame, &body,
+		                       &len);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
 			log_warn("conn %llu: frame over the %zu-byte limit",
 			         (unsigned long long)conn->serial,
-			         limits.max_frame);
+			         omi_srv.limits.max_frame);
 			conn_send_status(conn, 0, OM_ETOOBIG,
 			                 "frame over the server's limit");
 			conn->closing = true;
@@ -257,7 +260,6 @@ static void serve_frames(struct conn *conn)
 		}
 		in->off += OMI_FRAME_HDR + len;
 		dispatch_frame(conn, body, len);
-		obj_reap();
 		if (conn->closing || conn->dead)
 			break;
 	}
@@ -297,8 +299,6 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (conn->closing && !conn->dead)
 		event_del(conn->rev); /* read nothing more; flush, then close */
-	conns_flush();
-	obj_reap();
 	conn_decref(conn);
 }
 
@@ -411,25 +411,24 @@ static void conn_close(struct conn *conn, const char *why)
 		all = conn->next;
 	if (conn->next)
 		conn->next->prev = conn->prev;
-	stats.connections--;
+	omi_srv.stats.connections--;
 
 	struct u64map watch = conn->watch, refs = conn->refs;
 	memset(&conn->watch, 0, sizeof conn->watch);
 	memset(&conn->refs, 0, sizeof conn->refs);
 	for (size_t i = 0; watch.v && i <= watch.mask; i++) {
-		struct obj *o = watch.v[i].key ? obj_lookup(watch.v[i].key) : NULL;
+		struct obj *o =
+		        watch.v[i].key ? obj_lookup(watch.v[i].key) : NULL;
 		if (!o)
 			continue;
-		if (o->type->conn_gone) {
-			pthread_mutex_lock(&o->mu);
+		if (o->type->conn_gone)
 			o->type->conn_gone(o, conn);
-			pthread_mutex_unlock(&o->mu);
-		}
 		for (uintptr_t n = (uintptr_t)watch.v[i].val; n > 0; n--)
 			obj_decref(o);
 	}
 	for (size_t i = 0; refs.v && i <= refs.mask; i++) {
-		struct obj *o = refs.v[i].key ? obj_lookup(refs.v[i].key) : NULL;
+		struct obj *o =
+		        refs.v[i].key ? obj_lookup(refs.v[i].key) : NULL;
 		if (o)
 			obj_decref(o);
 	}
@@ -443,6 +442,4 @@ void conns_close_all(void)
 {
 	while (all)
 		conn_close(all, "server stopping");
-	conns_flush();
-	obj_reap();
 }

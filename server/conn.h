@@ -27,11 +27,11 @@ struct conn {
 	struct event *rev, *wev;
 	struct omi_buf in, out;
 	struct omi_arena arena;
-	bool hello;         /* Hello exchanged */
-	bool closing;       /* close once `out` is flushed */
-	bool dead;          /* socket closed; the struct waits for refcnt 0 */
-	bool flush_queued;  /* on the flush list */
-	bool write_armed;   /* wev added: the socket was full */
+	bool hello;          /* Hello exchanged */
+	bool closing;        /* close once `out` is flushed */
+	bool dead;           /* socket closed; the struct waits for refcnt 0 */
+	bool flush_queued;   /* on the flush list */
+	bool write_armed;    /* wev added: the socket was full */
 	struct u64map refs;  /* obj id -> handle count (as a pointer value) */
 	struct u64map watch; /* obj id -> watch count (as a pointer value) */
 	struct u64map taken; /* obj id -> refs handed over by take ops that
@@ -42,12 +42,6 @@ struct conn {
 	struct conn *prev, *next;
 	struct conn *flush_next;
 };
-
-/* main.c: the loop, the --allow-other-users flag, and a clean stop
- * (SHUTDOWN, signals, the spawner's end). */
-extern struct event_base *base;
-extern bool allow_other_users;
-void server_stop(void);
 
 /** Take over an accepted socket. */
 void conn_accept(int fd);
@@ -65,8 +59,8 @@ void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello);
 void conn_send_status(struct conn *conn, uint64_t id, int code,
                       const char *msg);
 
-/** Write every connection's queued responses. Called by the loop at the
- *  end of each event callback. */
+/** Write every connection's queued responses. Run by the loop once per
+ *  iteration (main.c), after every callback of that iteration. */
 void conns_flush(void);
 
 /** False if the peer is known to be gone (closed, killed): a value handed
@@ -99,7 +93,9 @@ void conn_decref(struct conn *conn);
 /** Close every connection (server stopping). */
 void conns_close_all(void);
 
-/* dispatch.c: serve one frame that arrived on `conn`. */
+/* dispatch.c: index every op table (once, at start), and serve one frame
+ * that arrived on `conn`. */
+void dispatch_init(void);
 void dispatch_frame(struct conn *conn, const uint8_t *body, size_t len);
 
 #endif /* CONN_H */

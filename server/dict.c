@@ -19,8 +19,7 @@
  * Items are kept with store_item() / store_clear(); the table's own block
  * is charged with store_charge() and refunded when it is replaced or the
  * dict dies. Operations that change several entries store every new item
- * first and commit only when nothing can fail any more. Dispatch holds the
- * object's lock around each operation, so nothing here locks.
+ * first and commit only when nothing can fail any more.
  */
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +28,8 @@
 #include <string.h>
 
 #include "obj.h"
+
+/* Defined at the end, with the op table; create() needs it first. */
 
 /* Index slot values besides entry numbers. A dummy marks a deleted key:
  * it must not end a probe, as keys inserted after it may lie beyond. */
@@ -69,17 +70,9 @@ struct dict {
 	bool wide; /* int64 index slots */
 };
 
-/* An int or bool as a C integer, for overflow messages. */
-static long long as_int(const om_item *it)
-{
-	return it->kind == OM_BOOL ? (long long)it->b : (long long)it->i;
-}
-
 /* Python's repr() of a key, shortened, for KeyError-like messages. */
 static const char *key_repr(const om_item *k, char *buf, size_t size)
 {
-	size_t n = 0, i;
-
 	switch (k->kind) {
 	case OM_NIL:
 		return "None";
@@ -108,10 +101,12 @@ static const char *key_repr(const om_item *k, char *buf, size_t size)
 	default:
 		return "?";
 	}
-	/* Room for a 4-byte escape, the closing quote, "..." and the NUL. */
+	size_t n = 0;
 	if (k->kind == OM_BYTES)
 		buf[n++] = 'b';
 	buf[n++] = '\'';
+	/* Room for a 4-byte escape, the closing quote, "..." and the NUL. */
+	size_t i;
 	for (i = 0; i < k->s.len && n + 9 < size; i++) {
 		unsigned char ch = (unsigned char)k->s.ptr[i];
 		if (ch == '\'' || ch == '\\')
@@ -133,9 +128,8 @@ static const char *key_repr(const om_item *k, char *buf, size_t size)
 static int no_key(struct call *c, const om_item *key)
 {
 	char buf[96];
-
 	return call_err(c, OM_ENOKEY, "key %s not found",
-	                key_repr(key, buf, sizeof(buf)));
+	                key_repr(key, buf, sizeof buf));
 }
 
 /* ------------------------------------------------------------ the table */
@@ -192,12 +186,11 @@ static inline bool key_eq(const om_item *a, const om_item *b)
 static int64_t lookup(const struct dict *d, const om_item *key, uint64_t h,
                       size_t *slot)
 {
-	size_t mask = d->mask, i;
-	uint64_t perturb = h;
-
 	if (d->used == 0)
 		return -1;
-	for (i = h & mask;; i = (i * 5 + perturb + 1) & mask) {
+	size_t mask = d->mask;
+	uint64_t perturb = h;
+	for (size_t i = h & mask;; i = (i * 5 + perturb + 1) & mask) {
 		int64_t ix = ix_get(d, i);
 		if (ix == IX_EMPTY)
 			return -1;
@@ -217,7 +210,6 @@ static size_t slot_of(const struct dict *d, int64_t ix)
 {
 	size_t mask = d->mask, i;
 	uint64_t perturb = d->ents[ix].hash;
-
 	for (i = perturb & mask; ix_get(d, i) != ix;
 	     i = (i * 5 + perturb + 1) & mask)
 		perturb >>= PERTURB_SHIFT;
@@ -230,7 +222,6 @@ static size_t free_slot(const struct dict *d, uint64_t h)
 {
 	size_t mask = d->mask, i;
 	uint64_t perturb = h;
-
 	for (i = h & mask; ix_get(d, i) >= 0; i = (i * 5 + perturb + 1) & mask)
 		perturb >>= PERTURB_SHIFT;
 	return i;
@@ -243,24 +234,20 @@ static size_t free_slot(const struct dict *d, uint64_t h)
  */
 static int resize(struct dict *d, struct call *c, size_t want)
 {
-	size_t size = MIN_SIZE, cap, ixbytes, bytes, n = 0;
-	struct entry *ents;
-	struct dict nd;
-	int rc;
-
+	size_t size = MIN_SIZE;
 	while (usable_of(size) < want) {
 		if (size > SIZE_MAX / 4 / (sizeof(struct entry) + 8))
 			return call_err(c, OM_ENOMEM, "dict too large");
 		size *= 2;
 	}
-	cap = usable_of(size);
-	nd = (struct dict){.mask = size - 1, .wide = cap > INT32_MAX};
-	ixbytes = size * (nd.wide ? sizeof(int64_t) : sizeof(int32_t));
-	bytes = cap * sizeof(struct entry) + ixbytes;
-	rc = store_charge(c, bytes);
+	size_t cap = usable_of(size);
+	struct dict nd = {.mask = size - 1, .wide = cap > INT32_MAX};
+	size_t ixbytes = size * (nd.wide ? sizeof(int64_t) : sizeof(int32_t));
+	size_t bytes = cap * sizeof(struct entry) + ixbytes;
+	int rc = store_charge(c, bytes);
 	if (rc != OM_OK)
 		return rc;
-	ents = malloc(bytes);
+	struct entry *ents = malloc(bytes);
 	if (!ents) {
 		store_refund(bytes);
 		return call_err(c, OM_ENOMEM, "out of memory growing a dict");
@@ -268,6 +255,7 @@ static int resize(struct dict *d, struct call *c, size_t want)
 	nd.ents = ents;
 	nd.index = ents + cap;
 	memset(nd.index, 0xff, ixbytes); /* every slot IX_EMPTY */
+	size_t n = 0;
 	for (size_t k = 0; k < d->nents; k++) {
 		if (d->ents[k].key.kind == DEAD)
 			continue;
@@ -293,13 +281,11 @@ static int resize(struct dict *d, struct call *c, size_t want)
  * deletes and inserts alternate and the entries fill with tombstones. */
 static int reserve(struct dict *d, struct call *c, size_t extra)
 {
-	size_t want;
-
 	if (d->usable >= extra)
 		return OM_OK;
 	if (extra > SIZE_MAX / 4 - d->used)
 		return call_err(c, OM_ENOMEM, "dict too large");
-	want = d->used + extra;
+	size_t want = d->used + extra;
 	if (want < d->used * 2)
 		want = d->used * 2;
 	return resize(d, c, want);
@@ -311,7 +297,6 @@ static struct entry *insert(struct dict *d, uint64_t h, const om_item *key,
                             const om_item *val)
 {
 	struct entry *e = &d->ents[d->nents];
-
 	ix_set(d, free_slot(d, h), (int64_t)d->nents);
 	e->hash = h;
 	e->key = *key;
@@ -327,11 +312,10 @@ static int insert_copy(struct dict *d, struct call *c, uint64_t h,
                        const om_item *key, const om_item *val,
                        struct entry **out)
 {
-	om_item k, v;
 	int rc = reserve(d, c, 1);
-
 	if (rc != OM_OK)
 		return rc;
+	om_item k, v;
 	rc = store_item(c, &k, key);
 	if (rc != OM_OK)
 		return rc;
@@ -341,20 +325,6 @@ static int insert_copy(struct dict *d, struct call *c, uint64_t h,
 		return rc;
 	}
 	*out = insert(d, h, &k, &v);
-	return OM_OK;
-}
-
-/* Replace an entry's value with a copy of val; the entry is unchanged if
- * the copy fails. */
-static int replace(struct call *c, struct entry *e, const om_item *val)
-{
-	om_item v;
-	int rc = store_item(c, &v, val);
-
-	if (rc != OM_OK)
-		return rc;
-	store_clear(&e->val);
-	e->val = v;
 	return OM_OK;
 }
 
@@ -397,19 +367,17 @@ enum { WANT_KEYS = 1, WANT_VALUES = 2 };
 
 static int results_all(struct dict *d, struct call *c, int want)
 {
-	size_t per = (want & WANT_KEYS ? 1 : 0) + (want & WANT_VALUES ? 1 : 0);
-	size_t n = 0;
-	om_item *out;
-
 	if (d->used == 0)
 		return OM_OK;
+	size_t per = (want & WANT_KEYS ? 1 : 0) + (want & WANT_VALUES ? 1 : 0);
 	if (d->used > SIZE_MAX / sizeof(om_item) / per)
 		return call_err(c, OM_ENOMEM, "dict too large to send");
-	out = call_alloc(c, d->used * per * sizeof(om_item));
+	om_item *out = call_alloc(c, d->used * per * sizeof *out);
 	if (!out)
 		return call_err(c, OM_ENOMEM, "out of memory listing a dict");
 	/* Shallow copies: the bytes stay the dict's until the response is
-	 * packed, which happens before the lock drops. */
+	 * packed, which happens before anything can change the dict. */
+	size_t n = 0;
 	for (size_t k = 0; k < d->nents; k++) {
 		const struct entry *e = &d->ents[k];
 		if (e->key.kind == DEAD)
@@ -428,19 +396,19 @@ static int results_all(struct dict *d, struct call *c, int want)
 static int dict_set(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	struct entry *e;
+	uint64_t h = key_hash(d, &c->args[0]);
 	size_t slot;
-	uint64_t h;
-	int64_t ix;
-	int rc = call_nargs(c, 2);
-
-	if (rc != OM_OK)
-		return rc;
-	h = key_hash(d, &c->args[0]);
-	ix = lookup(d, &c->args[0], h, &slot);
+	int64_t ix = lookup(d, &c->args[0], h, &slot);
 	if (ix >= 0) /* keeps the first key and its place, as Python */
-		return replace(c, &d->ents[ix], &c->args[1]);
+		return store_replace(c, &d->ents[ix].val, &c->args[1]);
+	struct entry *e;
 	return insert_copy(d, c, h, &c->args[0], &c->args[1], &e);
+}
+
+/* The entry of the key in args[0] (*slot: its index slot), or -1. */
+static int64_t lookup_arg(struct dict *d, struct call *c, size_t *slot)
+{
+	return lookup(d, &c->args[0], key_hash(d, &c->args[0]), slot);
 }
 
 /* DICT_GET key -> value | ENOKEY */
@@ -448,79 +416,57 @@ static int dict_get(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
 	size_t slot;
-	int64_t ix;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
+	int64_t ix = lookup_arg(d, c, &slot);
 	if (ix < 0)
 		return no_key(c, &c->args[0]);
 	return call_result(c, &d->ents[ix].val);
 }
 
+/* DICT_DEL and DICT_POP: remove the entry of the key in args[0], handing
+ * its value out first if `take` (a value that cannot be sent stays). */
+static int remove_key(struct dict *d, struct call *c, bool take)
+{
+	size_t slot;
+	int64_t ix = lookup_arg(d, c, &slot);
+	if (ix < 0)
+		return no_key(c, &c->args[0]);
+	struct entry *e = &d->ents[ix];
+	if (take) {
+		int rc = call_result_take(c, &e->val);
+		if (rc != OM_OK)
+			return rc;
+	} else {
+		store_clear(&e->val);
+	}
+	store_clear(&e->key);
+	remove_at(d, slot, ix);
+	return OM_OK;
+}
+
 /* DICT_DEL key | ENOKEY */
 static int dict_del(struct obj *o, struct call *c)
 {
-	struct dict *d = (struct dict *)o;
-	struct entry *e;
-	size_t slot;
-	int64_t ix;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
-	if (ix < 0)
-		return no_key(c, &c->args[0]);
-	e = &d->ents[ix];
-	store_clear(&e->key);
-	store_clear(&e->val);
-	remove_at(d, slot, ix);
-	return OM_OK;
+	return remove_key((struct dict *)o, c, false);
 }
 
 /* DICT_POP key -> value | ENOKEY */
 static int dict_pop(struct obj *o, struct call *c)
 {
-	struct dict *d = (struct dict *)o;
-	struct entry *e;
-	size_t slot;
-	int64_t ix;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
-	if (ix < 0)
-		return no_key(c, &c->args[0]);
-	e = &d->ents[ix];
-	rc = call_result_take(c, &e->val);
-	if (rc != OM_OK)
-		return rc;
-	store_clear(&e->key);
-	remove_at(d, slot, ix);
-	return OM_OK;
+	return remove_key((struct dict *)o, c, true);
 }
 
 /* DICT_POPITEM -> key value (the last inserted) | ENOKEY */
 static int dict_popitem(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	struct entry *e;
-	int64_t ix;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (d->used == 0)
 		return call_err(c, OM_ENOKEY, "popitem(): dictionary is empty");
 	/* remove_at() trims trailing tombstones, so this is the last. */
-	ix = (int64_t)d->nents - 1;
+	int64_t ix = (int64_t)d->nents - 1;
 	while (d->ents[ix].key.kind == DEAD)
 		ix--;
-	e = &d->ents[ix];
-	rc = call_result_take(c, &e->key);
+	struct entry *e = &d->ents[ix];
+	int rc = call_result_take(c, &e->key);
 	if (rc != OM_OK)
 		return rc;
 	/* The key has left: if the value cannot follow (out of scratch
@@ -536,20 +482,14 @@ static int dict_popitem(struct obj *o, struct call *c)
 static int dict_setdefault(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	struct entry *e;
+	uint64_t h = key_hash(d, &c->args[0]);
 	size_t slot;
-	uint64_t h;
-	int64_t ix;
-	int rc = call_nargs(c, 2);
-
-	if (rc != OM_OK)
-		return rc;
-	h = key_hash(d, &c->args[0]);
-	ix = lookup(d, &c->args[0], h, &slot);
+	int64_t ix = lookup(d, &c->args[0], h, &slot);
+	struct entry *e;
 	if (ix >= 0) {
 		e = &d->ents[ix];
 	} else {
-		rc = insert_copy(d, c, h, &c->args[0], &c->args[1], &e);
+		int rc = insert_copy(d, c, h, &c->args[0], &c->args[1], &e);
 		if (rc != OM_OK)
 			return rc;
 	}
@@ -559,15 +499,8 @@ static int dict_setdefault(struct obj *o, struct call *c)
 /* DICT_CONTAINS key -> num 0/1 */
 static int dict_contains(struct obj *o, struct call *c)
 {
-	struct dict *d = (struct dict *)o;
 	size_t slot;
-	int64_t ix;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	ix = lookup(d, &c->args[0], key_hash(d, &c->args[0]), &slot);
-	call_num(c, ix >= 0);
+	call_num(c, lookup_arg((struct dict *)o, c, &slot) >= 0);
 	return OM_OK;
 }
 
@@ -575,10 +508,6 @@ static int dict_contains(struct obj *o, struct call *c)
 static int dict_len(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	call_num(c, (int64_t)d->used);
 	return OM_OK;
 }
@@ -586,30 +515,18 @@ static int dict_len(struct obj *o, struct call *c)
 /* DICT_KEYS -> keys in insertion order */
 static int dict_keys(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	return results_all((struct dict *)o, c, WANT_KEYS);
 }
 
 /* DICT_VALUES -> values in insertion order */
 static int dict_values(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	return results_all((struct dict *)o, c, WANT_VALUES);
 }
 
 /* DICT_ITEMS -> k0 v0 k1 v1 ... in insertion order */
 static int dict_items(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	return results_all((struct dict *)o, c, WANT_KEYS | WANT_VALUES);
 }
 
@@ -631,27 +548,25 @@ struct pending {
 static int dict_update(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	struct pending *p;
-	size_t n = c->nargs / 2, i, done = 0, needed = 0, slot;
-	int64_t ix;
-	int rc = OM_OK;
-
 	if (c->nargs % 2)
 		return call_err(c, OM_EINVAL,
 		                "dict update takes key, value pairs, not %zu "
 		                "items",
 		                c->nargs);
+	size_t n = c->nargs / 2;
 	if (n == 0)
 		return OM_OK;
-	if (n > SIZE_MAX / sizeof(*p))
+	struct pending *p;
+	if (n > SIZE_MAX / sizeof *p)
 		return call_err(c, OM_ENOMEM, "dict update too large");
-	p = call_alloc(c, n * sizeof(*p));
+	p = call_alloc(c, n * sizeof *p);
 	if (!p)
 		return call_err(c, OM_ENOMEM, "out of memory updating a dict");
+	size_t done = 0, needed = 0, slot;
+	int rc = OM_OK;
 	for (; done < n; done++) {
 		const om_item *key = &c->args[2 * done];
 		struct pending *q = &p[done];
-
 		q->hash = key_hash(d, key);
 		q->own_key = lookup(d, key, q->hash, &slot) < 0;
 		q->key.kind = OM_NIL;
@@ -670,8 +585,8 @@ static int dict_update(struct obj *o, struct call *c)
 	rc = reserve(d, c, needed);
 	if (rc != OM_OK)
 		goto out_clear;
-	for (i = 0; i < n; i++) {
-		ix = lookup(d, &c->args[2 * i], p[i].hash, &slot);
+	for (size_t i = 0; i < n; i++) {
+		int64_t ix = lookup(d, &c->args[2 * i], p[i].hash, &slot);
 		if (ix < 0) {
 			insert(d, p[i].hash, &p[i].key, &p[i].val);
 		} else {
@@ -685,7 +600,7 @@ static int dict_update(struct obj *o, struct call *c)
 	return OM_OK;
 
 out_clear:
-	for (i = 0; i < done; i++) {
+	for (size_t i = 0; i < done; i++) {
 		store_clear(&p[i].key);
 		store_clear(&p[i].val);
 	}
@@ -695,10 +610,7 @@ out_clear:
 /* DICT_CLEAR */
 static int dict_clear(struct obj *o, struct call *c)
 {
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
+	(void)c;
 	release_all((struct dict *)o);
 	return OM_OK;
 }
@@ -709,33 +621,17 @@ static int dict_incr(struct obj *o, struct call *c)
 {
 	static const om_item zero = {.kind = OM_INT, .i = 0};
 	struct dict *d = (struct dict *)o;
-	const om_item *key, *delta, *base;
-	struct entry *e;
-	om_item sum;
+	const om_item *key = &c->args[0];
+	uint64_t h = key_hash(d, key);
 	size_t slot;
-	uint64_t h;
-	int64_t ix;
-	int rc = call_nargs(c, 2);
-
+	int64_t ix = lookup(d, key, h, &slot);
+	struct entry *e = ix >= 0 ? &d->ents[ix] : NULL;
+	om_item sum;
+	int rc = call_add(c, e ? &e->val : &zero, &c->args[1], &sum);
 	if (rc != OM_OK)
 		return rc;
-	key = &c->args[0];
-	delta = &c->args[1];
-	h = key_hash(d, key);
-	ix = lookup(d, key, h, &slot);
-	e = ix >= 0 ? &d->ents[ix] : NULL;
-	base = e ? &e->val : &zero;
-	rc = omi_item_add(base, delta, &sum);
-	if (rc == OM_ETYPE)
-		return call_err(c, rc,
-		                "unsupported operand type(s) for +=: '%s' and "
-		                "'%s'",
-		                omi_kind_name(base), omi_kind_name(delta));
-	if (rc != OM_OK)
-		return call_err(c, rc, "int64 overflow in %lld + %lld",
-		                as_int(base), as_int(delta));
 	if (e)
-		rc = replace(c, e, &sum);
+		rc = store_replace(c, &e->val, &sum);
 	else
 		rc = insert_copy(d, c, h, key, &sum, &e);
 	if (rc != OM_OK)
@@ -747,18 +643,18 @@ static int dict_incr(struct obj *o, struct call *c)
 static int dict_get_many(struct obj *o, struct call *c)
 {
 	struct dict *d = (struct dict *)o;
-	size_t n = c->nargs, found = 0, slot;
-	om_item *out;
-
+	size_t n = c->nargs;
 	if (n == 0) {
 		call_num(c, 0);
 		return OM_OK;
 	}
-	if (n > SIZE_MAX / sizeof(*out))
+	om_item *out;
+	if (n > SIZE_MAX / sizeof *out)
 		return call_err(c, OM_ENOMEM, "too many keys");
-	out = call_alloc(c, n * sizeof(*out));
+	out = call_alloc(c, n * sizeof *out);
 	if (!out)
 		return call_err(c, OM_ENOMEM, "out of memory reading a dict");
+	size_t found = 0, slot;
 	for (size_t i = 0; i < n; i++) {
 		const om_item *key = &c->args[i];
 		int64_t ix = lookup(d, key, key_hash(d, key), &slot);
@@ -779,12 +675,7 @@ static int dict_get_many(struct obj *o, struct call *c)
  * memory for its table until the first insert. */
 static int dict_create(struct call *c, struct obj **out)
 {
-	struct dict *d;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	d = calloc(1, sizeof(*d));
+	struct dict *d = calloc(1, sizeof *d);
 	if (!d)
 		return call_err(c, OM_ENOMEM, "out of memory creating a dict");
 	obj_init(&d->o, &dict_type);
@@ -795,40 +686,36 @@ static int dict_create(struct call *c, struct obj **out)
 static void dict_destroy(struct obj *o)
 {
 	struct dict *d = (struct dict *)o;
-
 	release_all(d);
 	free(d);
 }
 
 /* Tables indented with tabs like the rest of the file. */
-/* clang-format off */
-#define OP(name) [OBJMGR__OP__##name - OBJMGR__OP__DICT_SET]
-static const op_fn ops[] = {
-	OP(DICT_SET) = dict_set,
-	OP(DICT_GET) = dict_get,
-	OP(DICT_DEL) = dict_del,
-	OP(DICT_POP) = dict_pop,
-	OP(DICT_POPITEM) = dict_popitem,
-	OP(DICT_SETDEFAULT) = dict_setdefault,
-	OP(DICT_CONTAINS) = dict_contains,
-	OP(DICT_LEN) = dict_len,
-	OP(DICT_KEYS) = dict_keys,
-	OP(DICT_VALUES) = dict_values,
-	OP(DICT_ITEMS) = dict_items,
-	OP(DICT_UPDATE) = dict_update,
-	OP(DICT_CLEAR) = dict_clear,
-	OP(DICT_INCR) = dict_incr,
-	OP(DICT_GET_MANY) = dict_get_many,
+static const struct op_def dict_ops[] = {
+        OP(DICT_SET, dict_set, 2, 0),
+        OP(DICT_GET, dict_get, 1, 0),
+        OP(DICT_DEL, dict_del, 1, 0),
+        OP(DICT_POP, dict_pop, 1, 0),
+        OP(DICT_POPITEM, dict_popitem, 0, 0),
+        OP(DICT_SETDEFAULT, dict_setdefault, 2, 0),
+        OP(DICT_CONTAINS, dict_contains, 1, 0),
+        OP(DICT_LEN, dict_len, 0, 0),
+        OP(DICT_KEYS, dict_keys, 0, 0),
+        OP(DICT_VALUES, dict_values, 0, 0),
+        OP(DICT_ITEMS, dict_items, 0, 0),
+        OP(DICT_UPDATE, dict_update, OP_VARARGS, 0),
+        OP(DICT_CLEAR, dict_clear, 0, 0),
+        OP(DICT_INCR, dict_incr, 2, 0),
+        OP(DICT_GET_MANY, dict_get_many, OP_VARARGS, 0),
 };
-#undef OP
 
 const struct type_def dict_type = {
-	.name = "dict",
-	.type = OM_TYPE_DICT,
-	.op_base = OBJMGR__OP__DICT_SET,
-	.nops = sizeof(ops) / sizeof(ops[0]),
-	.ops = ops,
-	.create = dict_create,
-	.destroy = dict_destroy,
+        .name = "dict",
+        .type = OM_TYPE_DICT,
+        .ops = dict_ops,
+        .nops = ARRAY_LEN(dict_ops),
+        .open_nargs = 0,
+        .open_flags = 0,
+        .create = dict_create,
+        .destroy = dict_destroy,
 };
-/* clang-format on */

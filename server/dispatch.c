@@ -1,108 +1,217 @@
 /*
- * dispatch.c — from a decoded frame to an operation and back.
+ * dispatch.c — from a decoded frame to an operation and back, and the
+ * server's own operations (PING, STATS, SHUTDOWN, and OPEN, UNLINK,
+ * ADDREF, RELEASE: a session's view of the registry).
  *
- * The first frame of a connection is its Hello; every later one is a
- * Request. Server-level operations (PING, STATS, SHUTDOWN, OPEN, UNLINK,
- * ADDREF, RELEASE) are served here or by the registry; an object's
- * operation is looked up in its type's table (op - op_base) and run under
- * the object's lock, and its response is packed before the lock drops, so
- * results may borrow the object's bytes. Everything a request allocates
- * lives in the connection's arena, reset after each frame.
+ * Every operation is a row of an op table (obj.h): the server's below, a
+ * type's in its file. dispatch_init() indexes every row by op number once,
+ * so serving a request is one array lookup, then the checks every row
+ * declares (argument count, timeout, target and its type), done here once
+ * with one message each, then the operation. The first frame of a
+ * connection is its Hello; every later one is a Request. Everything a
+ * request allocates lives in the connection's arena, reset after each
+ * frame, once the response is packed.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
 
-/* ------------------------------------------------------------ call helpers */
+enum {
+	NAME_MAX_LEN = 1024,
+	OP_LIMIT = 1100, /* op numbers are below this (checked at start) */
+};
 
-int call_err(struct call *c, int code, const char *fmt, ...)
+/* ---------------------------------------------------------- server ops */
+
+static int result_ref(struct call *c, const struct obj *o)
 {
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return code;
-	char *msg = omi_arena_alloc(c->arena, (size_t)n + 1 > sizeof tmp
-	                                              ? sizeof tmp
-	                                              : (size_t)n + 1);
-	if (msg) {
-		memcpy(msg, tmp, strlen(tmp) + 1);
-		c->resp->message = msg;
-	}
-	return code;
+	om_item ref = {.kind = OM_REF};
+	ref.ref.id = o->id;
+	ref.ref.type = o->type->type;
+	return call_result(c, &ref);
 }
 
-int call_nargs(struct call *c, size_t want)
+/* The OPEN flags that `t` accepts. Unknown flags are refused for every
+ * type, whether or not the object exists already. */
+static int check_open(struct call *c, const struct type_def *t, int64_t flags)
 {
-	if (c->nargs == want)
-		return OM_OK;
-	return call_err(c, OM_EINVAL, "expected %zu argument%s, got %zu", want,
-	                want == 1 ? "" : "s", c->nargs);
-}
-
-void *call_alloc(struct call *c, size_t n)
-{
-	return omi_arena_alloc(c->arena, n ? n : 1);
-}
-
-int call_results(struct call *c, const om_item *items, size_t n)
-{
-	if (n == 0)
-		return OM_OK;
-	Objmgr__Item **v = omi_items_to_pb(c->arena, items, n);
-	if (!v)
-		return call_err(c, OM_ENOMEM, "out of memory");
-	Objmgr__Response *r = c->resp;
-	if (r->n_results == 0) {
-		r->results = v;
-	} else {
-		Objmgr__Item **all = omi_arena_alloc(
-		        c->arena, (r->n_results + n) * sizeof *all);
-		if (!all)
-			return call_err(c, OM_ENOMEM, "out of memory");
-		memcpy(all, r->results, r->n_results * sizeof *all);
-		memcpy(all + r->n_results, v, n * sizeof *all);
-		r->results = all;
-	}
-	r->n_results += n;
+	int64_t bad = flags & ~(int64_t)(OM_CREATE | OM_EXCL | t->open_flags);
+	if (bad)
+		return call_err(c, OM_EINVAL, "flags 0x%llx not valid for a %s",
+		                (unsigned long long)bad, t->name);
+	if ((flags & OM_EXCL) && !(flags & OM_CREATE))
+		return call_err(c, OM_EINVAL, "OM_EXCL needs OM_CREATE");
 	return OM_OK;
 }
 
-int call_result(struct call *c, const om_item *it)
+/* OPEN name type flags params... -> Ref */
+static int serve_open(struct obj *unused, struct call *c)
 {
-	return call_results(c, it, 1);
-}
-
-int call_result_take(struct call *c, om_item *it)
-{
-	om_item copy = *it;
-	if (it->kind == OM_STR || it->kind == OM_BYTES) {
-		char *p = omi_arena_alloc(c->arena, it->s.len + 1);
-		if (!p)
-			return call_err(c, OM_ENOMEM, "out of memory");
-		memcpy(p, it->s.ptr, it->s.len + 1);
-		copy.s.ptr = p;
-	}
-	int rc = call_result(c, &copy);
+	(void)unused;
+	const char *name = c->req->name && *c->req->name ? c->req->name : NULL;
+	int64_t flags = c->req->num2;
+	const struct type_def *t = c->req->num > 0 && c->req->num <= 255
+	                                   ? type_by_id((int)c->req->num)
+	                                   : NULL;
+	if (!t)
+		return call_err(c, OM_EINVAL, "unknown object type %lld",
+		                (long long)c->req->num);
+	int rc = check_open(c, t, flags);
 	if (rc)
 		return rc;
-	if (it->kind == OM_REF) {
-		struct obj *o = obj_lookup(it->ref.id);
-		if (o && conn_ref_take(c->conn, o))
+	if (name && strlen(name) > NAME_MAX_LEN)
+		return call_err(c, OM_EINVAL, "name longer than %d bytes",
+		                NAME_MAX_LEN);
+
+	struct obj *o = name ? obj_named(name) : NULL;
+	if (o) {
+		if (flags & OM_EXCL)
+			return call_err(c, OM_EEXIST, "object '%s' exists",
+			                name);
+		if (o->type != t)
+			return call_err(c, OM_ETYPE,
+			                "object '%s' is a %s, not a %s", name,
+			                o->type->name, t->name);
+		if (conn_ref_add(c->conn, o))
 			return call_err(c, OM_ENOMEM, "out of memory");
+		return result_ref(c, o);
 	}
-	store_clear(it);
+	if (name && !(flags & OM_CREATE))
+		return call_err(c, OM_ENOENT, "no object named '%s'", name);
+	/* Creation arguments matter only to a new object. */
+	if (c->nargs != (size_t)t->open_nargs)
+		return call_err(c, OM_EINVAL,
+		                "a %s takes %d creation argument%s, got %zu",
+		                t->name, t->open_nargs,
+		                t->open_nargs == 1 ? "" : "s", c->nargs);
+	if ((rc = t->create(c, &o)))
+		return rc;
+	if (obj_register(o, name))
+		return call_err(c, OM_ENOMEM, "out of memory");
+	if (conn_ref_add(c->conn, o)) {
+		/* Cannot hand it out: undo, through the normal path (an
+		 * anonymous object's count is 0 but it is not doomed yet). */
+		if (o->name) {
+			obj_unname(o->name);
+		} else {
+			obj_incref(o);
+			obj_decref(o);
+		}
+		return call_err(c, OM_ENOMEM, "out of memory");
+	}
+	return result_ref(c, o);
+}
+
+/* UNLINK name */
+static int serve_unlink(struct obj *unused, struct call *c)
+{
+	(void)unused;
+	const char *name = c->req->name ? c->req->name : "";
+	if (!*name || !obj_unname(name))
+		return call_err(c, OM_ENOENT, "no object named '%s'", name);
 	return OM_OK;
 }
 
-void call_num(struct call *c, int64_t n)
+/* ADDREF target -> Ref */
+static int serve_addref(struct obj *o, struct call *c)
 {
-	c->resp->num = n;
+	if (!conn_ref_adopt(c->conn, o) && conn_ref_add(c->conn, o))
+		return call_err(c, OM_ENOMEM, "out of memory");
+	return result_ref(c, o);
+}
+
+/* RELEASE target: of an object that is gone too, EINVAL (not ENOENT):
+ * what matters is that this session holds no reference. */
+static int serve_release(struct obj *unused, struct call *c)
+{
+	(void)unused;
+	struct obj *o = obj_lookup(c->req->target);
+	if (!o || conn_ref_drop(c->conn, o))
+		return call_err(c, OM_EINVAL,
+		                "this connection holds no reference on object "
+		                "%llu",
+		                (unsigned long long)c->req->target);
+	return OM_OK;
+}
+
+static int serve_ping(struct obj *unused, struct call *c)
+{
+	(void)unused;
+	(void)c;
+	return OM_OK;
+}
+
+/* STATS -> [objects, connections, bytes, requests, parked] */
+static int serve_stats(struct obj *unused, struct call *c)
+{
+	(void)unused;
+	const struct server_stats *st = &omi_srv.stats;
+	om_item v[] = {
+	        {.kind = OM_INT, .i = (int64_t)st->objects},
+	        {.kind = OM_INT, .i = (int64_t)st->connections},
+	        {.kind = OM_INT, .i = (int64_t)st->bytes},
+	        {.kind = OM_INT, .i = (int64_t)st->requests},
+	        {.kind = OM_INT, .i = (int64_t)st->parked},
+	};
+	return call_results(c, v, ARRAY_LEN(v));
+}
+
+static int serve_shutdown(struct obj *unused, struct call *c)
+{
+	(void)unused;
+	log_info("shutdown requested by pid %d", (int)c->conn->pid);
+	server_stop();
+	return OM_OK;
+}
+
+/* A server row's fn gets o == NULL, except with OPF_ANY_TARGET: ADDREF's
+ * target is checked like any operation's, of any type. */
+enum { OPF_ANY_TARGET = 1u << 8 };
+
+static const struct op_def server_ops[] = {
+        OP(PING, serve_ping, 0, 0),
+        OP(STATS, serve_stats, 0, 0),
+        OP(SHUTDOWN, serve_shutdown, 0, 0),
+        OP(OPEN, serve_open, OP_VARARGS, 0),
+        OP(UNLINK, serve_unlink, 0, 0),
+        OP(ADDREF, serve_addref, 0, OPF_ANY_TARGET),
+        OP(RELEASE, serve_release, 0, 0),
+};
+
+/* ------------------------------------------------------------ the index */
+
+struct op_entry {
+	const struct op_def *def;
+	const struct type_def *type; /* NULL: a server operation */
+};
+static struct op_entry by_op[OP_LIMIT];
+
+static void index_ops(const struct op_def *ops, size_t n,
+                      const struct type_def *t)
+{
+	for (size_t i = 0; i < n; i++) {
+		int op = ops[i].op;
+		/* A programming error, caught on the first start. */
+		if (op <= 0 || op >= OP_LIMIT || by_op[op].def) {
+			log_error("op table: op %d out of range or twice", op);
+			abort();
+		}
+		by_op[op] = (struct op_entry){&ops[i], t};
+	}
+}
+
+void dispatch_init(void)
+{
+	index_ops(server_ops, ARRAY_LEN(server_ops), NULL);
+	for (int type = 1; type_by_id(type); type++) {
+		const struct type_def *t = type_by_id(type);
+		index_ops(t->ops, t->nops, t);
+	}
 }
 
 /* ------------------------------------------------------------------ hello */
@@ -112,8 +221,7 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 	Objmgr__Hello out = OBJMGR__HELLO__INIT;
 	out.version = OMI_PROTO_VERSION;
 	out.server_pid = (uint32_t)getpid();
-	Objmgr__Hello *in =
-	        objmgr__hello__unpack(&conn->arena.pb, len, body);
+	Objmgr__Hello *in = objmgr__hello__unpack(&conn->arena.pb, len, body);
 	char msg[128];
 	if (!in) {
 		out.status = OBJMGR__STATUS__EPROTO;
@@ -135,70 +243,47 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 	conn_send_hello(conn, &out);
 }
 
-/* ------------------------------------------------------- server operations */
+/* ---------------------------------------------------------------- request */
 
-/* STATS -> [objects, connections, bytes, requests, parked] */
-static int serve_stats(struct call *c)
+/* Decode the arguments, check what the row declares, find the target, run
+ * the operation. */
+static int serve(struct call *c)
 {
-	om_item v[5] = {
-		{.kind = OM_INT, .i = (int64_t)stats.objects},
-		{.kind = OM_INT, .i = (int64_t)stats.connections},
-		{.kind = OM_INT, .i = (int64_t)stats.bytes},
-		{.kind = OM_INT, .i = (int64_t)stats.requests},
-		{.kind = OM_INT, .i = (int64_t)stats.parked},
-	};
-	return call_results(c, v, 5);
-}
-
-static int serve_server_op(struct call *c)
-{
-	switch (c->req->op) {
-	case OBJMGR__OP__PING:
-		return OM_OK;
-	case OBJMGR__OP__STATS:
-		return serve_stats(c);
-	case OBJMGR__OP__SHUTDOWN:
-		log_info("shutdown requested by pid %d", (int)c->conn->pid);
-		server_stop();
-		return OM_OK;
-	case OBJMGR__OP__OPEN:
-		return registry_open(c);
-	case OBJMGR__OP__UNLINK:
-		return registry_unlink(c);
-	case OBJMGR__OP__ADDREF:
-		return registry_addref(c);
-	case OBJMGR__OP__RELEASE:
-		return registry_release(c);
-	default:
-		return call_err(c, OM_EINVAL, "unknown operation %d",
-		                (int)c->req->op);
+	const Objmgr__Request *req = c->req;
+	if (req->n_args) {
+		om_item *args = call_alloc(c, req->n_args * sizeof *args);
+		if (!args)
+			return call_err(c, OM_ENOMEM, "out of memory");
+		for (size_t i = 0; i < req->n_args; i++)
+			if (omi_item_from_pb(req->args[i], &args[i]) != OM_OK)
+				return call_err(
+				        c, OM_EINVAL,
+				        "argument %zu is not a valid item", i);
+		c->args = args;
 	}
-}
-
-/* An object's operation: the type's table entry, under the object's lock.
- * Op numbers are grouped by hundreds in the order of the types (DICT_* is
- * 1xx, LIST_* 2xx, ...), which tells a wrong-type call from an unknown op. */
-static int serve_obj_op(struct call *c, struct obj **locked)
-{
-	int op = (int)c->req->op;
-	const struct type_def *group = type_by_id(op / 100);
-	if (!group)
+	if (req->id == 0)
+		return call_err(c, OM_EINVAL, "request id 0 is reserved");
+	int op = (int)req->op;
+	const struct op_entry *e = op > 0 && op < OP_LIMIT ? &by_op[op] : NULL;
+	if (!e || !e->def)
 		return call_err(c, OM_EINVAL, "unknown operation %d", op);
-	struct obj *o = obj_lookup(c->req->target);
+	const struct op_def *def = e->def;
+	if (def->nargs != OP_VARARGS && c->nargs != (size_t)def->nargs)
+		return call_err(c, OM_EINVAL, "expected %d argument%s, got %zu",
+		                def->nargs, def->nargs == 1 ? "" : "s",
+		                c->nargs);
+	if ((def->flags & OPF_TIMEOUT) && isnan(req->timeout))
+		return call_err(c, OM_EINVAL, "timeout is NaN");
+	if (!e->type && !(def->flags & OPF_ANY_TARGET))
+		return def->fn(NULL, c);
+	struct obj *o = obj_lookup(req->target);
 	if (!o)
 		return call_err(c, OM_ENOENT, "no object with id %llu",
-		                (unsigned long long)c->req->target);
-	const struct type_def *t = o->type;
-	if (group != t)
+		                (unsigned long long)req->target);
+	if (e->type && o->type != e->type)
 		return call_err(c, OM_ETYPE, "a %s operation on a %s object",
-		                group->name, t->name);
-	size_t i = (size_t)(op - t->op_base);
-	if (op < t->op_base || i >= t->nops || !t->ops[i])
-		return call_err(c, OM_EINVAL, "unknown %s operation %d",
-		                t->name, op);
-	pthread_mutex_lock(&o->mu);
-	*locked = o;
-	return t->ops[i](o, c);
+		                e->type->name, o->type->name);
+	return def->fn(o, c);
 }
 
 static void serve_request(struct conn *conn, const uint8_t *body, size_t len)
@@ -213,48 +298,18 @@ static void serve_request(struct conn *conn, const uint8_t *body, size_t len)
 		conn->closing = true;
 		return;
 	}
-	stats.requests++;
-	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-	resp.id = req->id;
+	omi_srv.stats.requests++;
 	struct call c = {
-		.conn = conn,
-		.req = req,
-		.nargs = req->n_args,
-		.resp = &resp,
-		.arena = &conn->arena,
+	        .conn = conn,
+	        .req = req,
+	        .nargs = req->n_args,
+	        .resp = OBJMGR__RESPONSE__INIT,
+	        .arena = &conn->arena,
 	};
-	struct obj *locked = NULL;
-	int rc = OM_OK;
-	if (req->n_args) {
-		om_item *args = omi_arena_alloc(&conn->arena,
-		                                req->n_args * sizeof *args);
-		if (!args) {
-			rc = call_err(&c, OM_ENOMEM, "out of memory");
-			goto out_send;
-		}
-		for (size_t i = 0; i < req->n_args; i++) {
-			if (omi_item_from_pb(req->args[i], &args[i]) != OM_OK) {
-				rc = call_err(&c, OM_EINVAL,
-				              "argument %zu is not a valid item", i);
-				goto out_send;
-			}
-		}
-		c.args = args;
-	}
-	if (req->id == 0)
-		rc = call_err(&c, OM_EINVAL, "request id 0 is reserved");
-	else if (req->op < 100)
-		rc = serve_server_op(&c);
-	else
-		rc = serve_obj_op(&c, &locked);
-
-out_send:
-	if (rc != CALL_PARKED) {
-		resp.status = (Objmgr__Status)omi_code_to_status(rc);
-		conn_send(conn, &resp);
-	}
-	if (locked)
-		pthread_mutex_unlock(&locked->mu);
+	c.resp.id = req->id;
+	int rc = serve(&c);
+	if (rc != CALL_PARKED)
+		call_send(&c, rc);
 }
 
 void dispatch_frame(struct conn *conn, const uint8_t *body, size_t len)

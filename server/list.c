@@ -9,14 +9,15 @@
  * store_charge() as it grows and refunded as it shrinks or dies; the items'
  * bytes are charged by store_item() like everywhere else. Updates that add
  * items store every new item first and only then change the list, so a
- * failure (size or memory limit, dead REF) leaves it as it was. Dispatch
- * holds the object's lock around each operation, so nothing here locks.
+ * failure (size or memory limit, dead REF) leaves it as it was.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "obj.h"
+
+/* Defined at the end, with the op table; create() needs it first. */
 
 /* Smallest array kept once something was stored; below it we never shrink,
  * so a list that hovers around a few items does not realloc on every op. */
@@ -37,21 +38,17 @@ struct list {
  * taken. The list is unchanged on error. */
 static int reserve(struct list *l, struct call *c, size_t need)
 {
-	size_t ncap;
-	om_item *nv;
-	int rc;
-
 	if (need <= l->cap)
 		return OM_OK;
 	if (need > SIZE_MAX / 2 / sizeof(om_item))
 		return call_err(c, OM_ENOMEM, "list too long");
-	ncap = l->cap < LIST_MIN_CAP ? LIST_MIN_CAP : l->cap * 2;
+	size_t ncap = l->cap < LIST_MIN_CAP ? LIST_MIN_CAP : l->cap * 2;
 	if (ncap < need)
 		ncap = need;
-	rc = store_charge(c, (ncap - l->cap) * sizeof(om_item));
+	int rc = store_charge(c, (ncap - l->cap) * sizeof(om_item));
 	if (rc != OM_OK)
 		return rc;
-	nv = realloc(l->v, ncap * sizeof(om_item));
+	om_item *nv = realloc(l->v, ncap * sizeof(om_item));
 	if (!nv) {
 		store_refund((ncap - l->cap) * sizeof(om_item));
 		return call_err(c, OM_ENOMEM, "out of memory growing a list");
@@ -68,13 +65,10 @@ static int reserve(struct list *l, struct call *c, size_t need)
  * realloc keeps the old array. */
 static void maybe_shrink(struct list *l)
 {
-	size_t ncap;
-	om_item *nv;
-
 	if (l->cap <= LIST_MIN_CAP || l->len >= l->cap / 4)
 		return;
-	ncap = l->cap / 2;
-	nv = realloc(l->v, ncap * sizeof(om_item));
+	size_t ncap = l->cap / 2;
+	om_item *nv = realloc(l->v, ncap * sizeof(om_item));
 	if (!nv)
 		return;
 	store_refund((l->cap - ncap) * sizeof(om_item));
@@ -92,6 +86,18 @@ static void remove_at(struct list *l, size_t pos)
 	maybe_shrink(l);
 }
 
+/* Release every item and the array: the list is empty and holds nothing
+ * (LIST_CLEAR gives all its memory back, as destroy does). */
+static void release_all(struct list *l)
+{
+	for (size_t i = 0; i < l->len; i++)
+		store_clear(&l->v[i]);
+	free(l->v);
+	store_refund(l->cap * sizeof(om_item));
+	l->v = NULL;
+	l->len = l->cap = 0;
+}
+
 /* ---------------------------------------------------------------- indexes */
 
 /* Python's item index: negative counts from the end. False if out of range
@@ -99,7 +105,6 @@ static void remove_at(struct list *l, size_t pos)
 static bool item_index(const struct list *l, int64_t i, size_t *pos)
 {
 	int64_t n = (int64_t)l->len;
-
 	if (i < 0)
 		i += n;
 	if (i < 0 || i >= n)
@@ -113,7 +118,6 @@ static bool item_index(const struct list *l, int64_t i, size_t *pos)
 static size_t clamp_index(const struct list *l, int64_t i)
 {
 	int64_t n = (int64_t)l->len;
-
 	if (i < 0) {
 		i += n;
 		if (i < 0)
@@ -167,7 +171,6 @@ static int order_class(const om_item *it)
 static bool before(const om_item *a, const om_item *b, bool rev)
 {
 	int r = 0;
-
 	if (omi_item_cmp(a, b, &r) != OM_OK)
 		return false;
 	return rev ? r > 0 : r < 0;
@@ -178,7 +181,6 @@ static void insertion_sort(om_item *a, size_t n, bool rev)
 	for (size_t i = 1; i < n; i++) {
 		om_item x = a[i];
 		size_t j = i;
-
 		while (j > 0 && before(&x, &a[j - 1], rev)) {
 			a[j] = a[j - 1];
 			j--;
@@ -192,12 +194,11 @@ static void insertion_sort(om_item *a, size_t n, bool rev)
  * the unread part of the right half. */
 static void merge_sort(om_item *a, om_item *tmp, size_t n, bool rev)
 {
-	size_t h = n / 2, i = 0, j = h, k = 0;
-
 	if (n <= SORT_RUN) {
 		insertion_sort(a, n, rev);
 		return;
 	}
+	size_t h = n / 2, i = 0, j = h, k = 0;
 	merge_sort(a, tmp, h, rev);
 	merge_sort(a + h, tmp, n - h, rev);
 	if (!before(&a[h], &a[h - 1], rev))
@@ -219,11 +220,7 @@ static void merge_sort(om_item *a, om_item *tmp, size_t n, bool rev)
 static int list_append(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	rc = reserve(l, c, l->len + 1);
+	int rc = reserve(l, c, l->len + 1);
 	if (rc != OM_OK)
 		return rc;
 	rc = store_item(c, &l->v[l->len], &c->args[0]);
@@ -237,18 +234,16 @@ static int list_append(struct obj *o, struct call *c)
 static int list_extend(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	size_t i;
-	int rc;
-
 	if (c->nargs == 0)
 		return OM_OK;
 	if (c->nargs > SIZE_MAX - l->len)
 		return call_err(c, OM_ENOMEM, "list too long");
-	rc = reserve(l, c, l->len + c->nargs);
+	int rc = reserve(l, c, l->len + c->nargs);
 	if (rc != OM_OK)
 		return rc;
 	/* The slots past len are ours and unseen: stage the items there and
 	 * publish them all by moving len at the end. */
+	size_t i;
 	for (i = 0; i < c->nargs; i++) {
 		rc = store_item(c, &l->v[l->len + i], &c->args[i]);
 		if (rc != OM_OK)
@@ -268,14 +263,10 @@ static int list_insert(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	size_t pos = clamp_index(l, c->req->num);
+	int rc = reserve(l, c, l->len + 1);
+	if (rc != OM_OK)
+		return rc;
 	om_item tmp;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	rc = reserve(l, c, l->len + 1);
-	if (rc != OM_OK)
-		return rc;
 	rc = store_item(c, &tmp, &c->args[0]);
 	if (rc != OM_OK)
 		return rc;
@@ -290,10 +281,6 @@ static int list_get(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	size_t pos;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!item_index(l, c->req->num, &pos))
 		return call_err(c, OM_EINDEX, "list index out of range");
 	return call_result(c, &l->v[pos]);
@@ -304,20 +291,10 @@ static int list_set(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	size_t pos;
-	om_item tmp;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!item_index(l, c->req->num, &pos))
 		return call_err(c, OM_EINDEX,
 		                "list assignment index out of range");
-	rc = store_item(c, &tmp, &c->args[0]);
-	if (rc != OM_OK)
-		return rc;
-	store_clear(&l->v[pos]);
-	l->v[pos] = tmp;
-	return OM_OK;
+	return store_replace(c, &l->v[pos], &c->args[0]);
 }
 
 /* LIST_DEL index | EINDEX */
@@ -325,10 +302,6 @@ static int list_del(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	size_t pos;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (!item_index(l, c->req->num, &pos))
 		return call_err(c, OM_EINDEX,
 		                "list assignment index out of range");
@@ -341,16 +314,12 @@ static int list_del(struct obj *o, struct call *c)
 static int list_pop(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	size_t pos;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (l->len == 0)
 		return call_err(c, OM_EINDEX, "pop from empty list");
+	size_t pos;
 	if (!item_index(l, c->req->num, &pos))
 		return call_err(c, OM_EINDEX, "pop index out of range");
-	rc = call_result_take(c, &l->v[pos]);
+	int rc = call_result_take(c, &l->v[pos]);
 	if (rc != OM_OK)
 		return rc;
 	remove_at(l, pos);
@@ -361,12 +330,7 @@ static int list_pop(struct obj *o, struct call *c)
 static int list_remove(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	int64_t pos;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	pos = find(l, &c->args[0]);
+	int64_t pos = find(l, &c->args[0]);
 	if (pos < 0)
 		return call_err(c, OM_EVALUE, "list.remove(x): x not in list");
 	store_clear(&l->v[pos]);
@@ -378,12 +342,7 @@ static int list_remove(struct obj *o, struct call *c)
 static int list_index(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	int64_t pos;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	pos = find(l, &c->args[0]);
+	int64_t pos = find(l, &c->args[0]);
 	if (pos < 0)
 		return call_err(c, OM_EVALUE, "x is not in list");
 	call_num(c, pos);
@@ -395,10 +354,6 @@ static int list_count(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	int64_t n = 0;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
 	for (size_t i = 0; i < l->len; i++)
 		n += omi_item_eq(&l->v[i], &c->args[0]);
 	call_num(c, n);
@@ -409,10 +364,6 @@ static int list_count(struct obj *o, struct call *c)
 static int list_contains(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
 	call_num(c, find(l, &c->args[0]) >= 0);
 	return OM_OK;
 }
@@ -421,10 +372,6 @@ static int list_contains(struct obj *o, struct call *c)
 static int list_len(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	call_num(c, (int64_t)l->len);
 	return OM_OK;
 }
@@ -432,31 +379,18 @@ static int list_len(struct obj *o, struct call *c)
 /* LIST_CLEAR */
 static int list_clear(struct obj *o, struct call *c)
 {
-	struct list *l = (struct list *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	for (size_t i = 0; i < l->len; i++)
-		store_clear(&l->v[i]);
-	free(l->v);
-	store_refund(l->cap * sizeof(om_item));
-	l->v = NULL;
-	l->len = l->cap = 0;
+	(void)c;
+	release_all((struct list *)o);
 	return OM_OK;
 }
 
 /* LIST_REVERSE */
 static int list_reverse(struct obj *o, struct call *c)
 {
+	(void)c;
 	struct list *l = (struct list *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	for (size_t i = 0, j = l->len; i + 1 < j; i++, j--) {
 		om_item t = l->v[i];
-
 		l->v[i] = l->v[j - 1];
 		l->v[j - 1] = t;
 	}
@@ -468,27 +402,23 @@ static int list_sort(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	bool rev = c->req->num != 0;
-	om_item *tmp = NULL;
-	int cls;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (l->len < 2)
 		return OM_OK; /* Python compares nothing: any kinds sort */
 	/* Check every pair can be compared before moving anything, so a
 	 * TypeError leaves the list as it was (Python may leave it half
 	 * sorted; unchanged is the stronger promise). The classes are an
 	 * equivalence, so comparing each item with the first is enough. */
-	cls = order_class(&l->v[0]);
+	int cls = order_class(&l->v[0]);
 	for (size_t i = 1; i < l->len; i++) {
 		if (cls >= 0 && order_class(&l->v[i]) == cls)
 			continue;
 		return call_err(c, OM_ETYPE,
 		                "'<' not supported between instances of "
 		                "'%s' and '%s'",
-		                omi_kind_name(&l->v[i]), omi_kind_name(&l->v[0]));
+		                omi_kind_name(&l->v[i]),
+		                omi_kind_name(&l->v[0]));
 	}
+	om_item *tmp = NULL;
 	if (l->len > SORT_RUN) {
 		tmp = malloc(l->len / 2 * sizeof(om_item));
 		if (!tmp)
@@ -505,10 +435,6 @@ static int list_slice(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
 	size_t lo, hi;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	slice_bounds(l, c->req->num, c->req->num2, &lo, &hi);
 	if (hi == lo)
 		return OM_OK;
@@ -520,14 +446,13 @@ static int list_slice(struct obj *o, struct call *c)
 static int list_splice(struct obj *o, struct call *c)
 {
 	struct list *l = (struct list *)o;
-	size_t lo, hi, k = c->nargs, i = 0, nlen;
-	om_item *tmp = NULL;
-	int rc = OM_OK;
-
+	size_t lo, hi, k = c->nargs, i = 0;
 	slice_bounds(l, c->req->num, c->req->num2, &lo, &hi);
 	if (k > SIZE_MAX - l->len)
 		return call_err(c, OM_ENOMEM, "list too long");
-	nlen = l->len - (hi - lo) + k;
+	size_t nlen = l->len - (hi - lo) + k;
+	om_item *tmp = NULL;
+	int rc = OM_OK;
 	if (k > 0) {
 		if (k > SIZE_MAX / sizeof(om_item))
 			return call_err(c, OM_ENOMEM, "list too long");
@@ -567,12 +492,7 @@ out_clear_new:
 /* OPEN LIST: no creation parameters; the list starts empty. */
 static int list_create(struct call *c, struct obj **out)
 {
-	struct list *l;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	l = calloc(1, sizeof(*l));
+	struct list *l = calloc(1, sizeof *l);
 	if (!l)
 		return call_err(c, OM_ENOMEM, "out of memory creating a list");
 	obj_init(&l->o, &list_type);
@@ -583,40 +503,38 @@ static int list_create(struct call *c, struct obj **out)
 static void list_destroy(struct obj *o)
 {
 	struct list *l = (struct list *)o;
-
-	for (size_t i = 0; i < l->len; i++)
-		store_clear(&l->v[i]);
-	free(l->v);
-	store_refund(l->cap * sizeof(om_item));
+	release_all(l);
 	free(l);
 }
 
-static const op_fn ops[] = {
-	[OBJMGR__OP__LIST_APPEND - OBJMGR__OP__LIST_APPEND] = list_append,
-	[OBJMGR__OP__LIST_EXTEND - OBJMGR__OP__LIST_APPEND] = list_extend,
-	[OBJMGR__OP__LIST_INSERT - OBJMGR__OP__LIST_APPEND] = list_insert,
-	[OBJMGR__OP__LIST_GET - OBJMGR__OP__LIST_APPEND] = list_get,
-	[OBJMGR__OP__LIST_SET - OBJMGR__OP__LIST_APPEND] = list_set,
-	[OBJMGR__OP__LIST_DEL - OBJMGR__OP__LIST_APPEND] = list_del,
-	[OBJMGR__OP__LIST_POP - OBJMGR__OP__LIST_APPEND] = list_pop,
-	[OBJMGR__OP__LIST_REMOVE - OBJMGR__OP__LIST_APPEND] = list_remove,
-	[OBJMGR__OP__LIST_INDEX - OBJMGR__OP__LIST_APPEND] = list_index,
-	[OBJMGR__OP__LIST_COUNT - OBJMGR__OP__LIST_APPEND] = list_count,
-	[OBJMGR__OP__LIST_CONTAINS - OBJMGR__OP__LIST_APPEND] = list_contains,
-	[OBJMGR__OP__LIST_LEN - OBJMGR__OP__LIST_APPEND] = list_len,
-	[OBJMGR__OP__LIST_CLEAR - OBJMGR__OP__LIST_APPEND] = list_clear,
-	[OBJMGR__OP__LIST_REVERSE - OBJMGR__OP__LIST_APPEND] = list_reverse,
-	[OBJMGR__OP__LIST_SORT - OBJMGR__OP__LIST_APPEND] = list_sort,
-	[OBJMGR__OP__LIST_SLICE - OBJMGR__OP__LIST_APPEND] = list_slice,
-	[OBJMGR__OP__LIST_SPLICE - OBJMGR__OP__LIST_APPEND] = list_splice,
+/* Tables indented with tabs like the rest of the file. */
+static const struct op_def list_ops[] = {
+        OP(LIST_APPEND, list_append, 1, 0),
+        OP(LIST_EXTEND, list_extend, OP_VARARGS, 0),
+        OP(LIST_INSERT, list_insert, 1, 0),
+        OP(LIST_GET, list_get, 0, 0),
+        OP(LIST_SET, list_set, 1, 0),
+        OP(LIST_DEL, list_del, 0, 0),
+        OP(LIST_POP, list_pop, 0, 0),
+        OP(LIST_REMOVE, list_remove, 1, 0),
+        OP(LIST_INDEX, list_index, 1, 0),
+        OP(LIST_COUNT, list_count, 1, 0),
+        OP(LIST_CONTAINS, list_contains, 1, 0),
+        OP(LIST_LEN, list_len, 0, 0),
+        OP(LIST_CLEAR, list_clear, 0, 0),
+        OP(LIST_REVERSE, list_reverse, 0, 0),
+        OP(LIST_SORT, list_sort, 0, 0),
+        OP(LIST_SLICE, list_slice, 0, 0),
+        OP(LIST_SPLICE, list_splice, OP_VARARGS, 0),
 };
 
 const struct type_def list_type = {
-	.name = "list",
-	.type = OM_TYPE_LIST,
-	.op_base = OBJMGR__OP__LIST_APPEND,
-	.nops = sizeof(ops) / sizeof(ops[0]),
-	.ops = ops,
-	.create = list_create,
-	.destroy = list_destroy,
+        .name = "list",
+        .type = OM_TYPE_LIST,
+        .ops = list_ops,
+        .nops = ARRAY_LEN(list_ops),
+        .open_nargs = 0,
+        .open_flags = 0,
+        .create = list_create,
+        .destroy = list_destroy,
 };

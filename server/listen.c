@@ -122,7 +122,8 @@ int listen_start(const char *address)
 		log_error("listen: %s", strerror(errno));
 		goto out_unlink;
 	}
-	lev = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, NULL);
+	lev = event_new(omi_srv.base, lfd, EV_READ | EV_PERSIST, on_accept,
+	                NULL);
 	if (!lev || event_add(lev, NULL)) {
 		log_error("cannot watch the listening socket");
 		goto out_unlink;

@@ -15,7 +15,6 @@
  * (see lock.h): they are answered as the condition's WAIT, with their old
  * depth restored.
  */
-#include <math.h>
 #include <stdlib.h>
 
 #include "lock.h"
@@ -27,36 +26,6 @@ struct lock {
 
 /* ------------------------------------------------------------ lock rules */
 
-/* Move w from the list it is on to the tail of `to`. waiter.c keeps the
- * lists but has no move; a waiter's links are plain fields of waiter.h, kept
- * consistent here exactly as waiter.c keeps them (w->list names the list
- * that waiter_free() unlinks it from). */
-static void list_move(struct waiter *w, struct wait_list *to)
-{
-	struct wait_list *from = w->list;
-
-	if (from) {
-		if (w->prev)
-			w->prev->next = w->next;
-		else
-			from->head = w->next;
-		if (w->next)
-			w->next->prev = w->prev;
-		else
-			from->tail = w->prev;
-		from->n--;
-	}
-	w->list = to;
-	w->next = NULL;
-	w->prev = to->tail;
-	if (to->tail)
-		to->tail->next = w;
-	else
-		to->head = w;
-	to->tail = w;
-	to->n++;
-}
-
 /* The lock is free: hand it to the first parked acquirer that can take it.
  * A waiter whose peer is gone is dropped rather than given a lock that
  * only its conn_gone() would take back. */
@@ -64,9 +33,7 @@ static void hand_on(struct lock_state *l)
 {
 	while (!l->holder && l->acquirers.head) {
 		struct waiter *w = l->acquirers.head;
-		bool again = w->op == OBJMGR__OP__COND_WAIT;
-		int code = again ? (int)w->num2 : OM_OK;
-
+		struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
 		if (!conn_alive(w->conn)) {
 			waiter_drop(w);
 			continue;
@@ -76,7 +43,8 @@ static void hand_on(struct lock_state *l)
 			continue;
 		}
 		l->holder = w->conn;
-		l->depth = again ? (uint64_t)w->num : 1;
+		l->depth = lw->depth;
+		int code = lw->code;
 		if (l->owner_died) {
 			l->owner_died = false;
 			code = OM_OWNER_DIED;
@@ -101,14 +69,9 @@ void lock_state_clear(struct lock_state *l)
 	wait_list_answer_all(&l->acquirers, OM_ECLOSED);
 }
 
-int lock_acquire(struct lock_state *l, struct obj *o, struct call *c,
-                 waiter_fn on_timeout)
+int lock_acquire(struct lock_state *l, struct obj *o, struct call *c)
 {
 	double timeout = c->req->timeout;
-	struct waiter *w;
-
-	if (isnan(timeout))
-		return call_err(c, OM_EINVAL, "timeout is not a number");
 	if (!l->holder)
 		hand_on(l); /* never true with waiters parked; cheap to ensure
 		             */
@@ -134,7 +97,15 @@ int lock_acquire(struct lock_state *l, struct obj *o, struct call *c,
 	 * blocks like any acquirer, as in Python. */
 	if (timeout == 0)
 		return OM_ETIMEOUT;
-	return waiter_park(c, o, &l->acquirers, timeout, NULL, on_timeout, &w);
+	struct waiter *w;
+	int rc = waiter_park(c, o, &l->acquirers, timeout, waiter_expire,
+	                     sizeof(struct lock_waiter), &w);
+	if (rc == CALL_PARKED) {
+		struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
+		lw->depth = 1;
+		lw->code = OM_OK;
+	}
+	return rc;
 }
 
 int lock_release(struct lock_state *l, struct call *c)
@@ -162,12 +133,18 @@ uint64_t lock_release_all(struct lock_state *l)
 	return depth;
 }
 
-void lock_requeue(struct lock_state *l, struct waiter *w, uint64_t depth,
-                  int code)
+/* The deadline of a waiter already queued for the lock. */
+static void requeued_timeout(struct obj *o, struct waiter *w)
 {
-	w->num = (int64_t)depth;
-	w->num2 = code;
-	list_move(w, &l->acquirers);
+	(void)o;
+	(void)w;
+}
+
+void lock_requeue(struct lock_state *l, struct lock_waiter *lw, int code)
+{
+	lw->code = code;
+	lw->w.on_timeout = requeued_timeout;
+	waiter_move(&lw->w, &l->acquirers);
 	if (!l->holder)
 		hand_on(l);
 }
@@ -186,44 +163,22 @@ void lock_conn_gone(struct lock_state *l, struct conn *conn)
 
 /* ------------------------------------------------------------ operations */
 
-/* A LOCK_ACQUIRE's deadline. */
-static void acquire_timeout(struct obj *o, struct waiter *w)
-{
-	(void)o;
-	waiter_answer(w, OM_ETIMEOUT);
-}
-
 /* LOCK_ACQUIRE timeout -> OK | OWNER_DIED | ETIMEOUT */
 static int lock_acquire_op(struct obj *o, struct call *c)
 {
-	struct lock *x = (struct lock *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	return lock_acquire(&x->st, o, c, acquire_timeout);
+	return lock_acquire(&((struct lock *)o)->st, o, c);
 }
 
 /* LOCK_RELEASE | ENOTOWNER */
 static int lock_release_op(struct obj *o, struct call *c)
 {
-	struct lock *x = (struct lock *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	return lock_release(&x->st, c);
+	return lock_release(&((struct lock *)o)->st, c);
 }
 
 /* LOCK_LOCKED -> num 0/1 */
 static int lock_locked_op(struct obj *o, struct call *c)
 {
-	struct lock *x = (struct lock *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	call_num(c, x->st.holder != NULL);
+	call_num(c, ((struct lock *)o)->st.holder != NULL);
 	return OM_OK;
 }
 
@@ -232,23 +187,14 @@ struct lock_state *lock_state_of(struct obj *o)
 	return o && o->type == &lock_type ? &((struct lock *)o)->st : NULL;
 }
 
+/* OPEN LOCK; OM_RECURSIVE makes it an RLock. */
 static int lock_create(struct call *c, struct obj **out)
 {
-	int64_t flags = c->req->num2;
-	struct lock *x;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	if (flags & ~(int64_t)(OM_CREATE | OM_EXCL | OM_RECURSIVE))
-		return call_err(c, OM_EINVAL,
-		                "flags 0x%llx not valid for a lock",
-		                (unsigned long long)flags);
-	x = calloc(1, sizeof(*x));
+	struct lock *x = calloc(1, sizeof *x);
 	if (!x)
 		return call_err(c, OM_ENOMEM, "out of memory for a lock");
 	obj_init(&x->o, &lock_type);
-	lock_state_init(&x->st, &x->o, (flags & OM_RECURSIVE) != 0);
+	lock_state_init(&x->st, &x->o, (c->req->num2 & OM_RECURSIVE) != 0);
 	*out = &x->o;
 	return OM_OK;
 }
@@ -266,18 +212,19 @@ static void lock_conn_gone_op(struct obj *o, struct conn *conn)
 	lock_conn_gone(&((struct lock *)o)->st, conn);
 }
 
-static const op_fn ops[] = {
-        [OBJMGR__OP__LOCK_ACQUIRE - OBJMGR__OP__LOCK_ACQUIRE] = lock_acquire_op,
-        [OBJMGR__OP__LOCK_RELEASE - OBJMGR__OP__LOCK_ACQUIRE] = lock_release_op,
-        [OBJMGR__OP__LOCK_LOCKED - OBJMGR__OP__LOCK_ACQUIRE] = lock_locked_op,
+static const struct op_def lock_ops[] = {
+        OP(LOCK_ACQUIRE, lock_acquire_op, 0, OPF_TIMEOUT),
+        OP(LOCK_RELEASE, lock_release_op, 0, 0),
+        OP(LOCK_LOCKED, lock_locked_op, 0, 0),
 };
 
 const struct type_def lock_type = {
         .name = "lock",
         .type = OM_TYPE_LOCK,
-        .op_base = OBJMGR__OP__LOCK_ACQUIRE,
-        .nops = sizeof(ops) / sizeof(ops[0]),
-        .ops = ops,
+        .ops = lock_ops,
+        .nops = ARRAY_LEN(lock_ops),
+        .open_nargs = 0,
+        .open_flags = OM_RECURSIVE,
         .create = lock_create,
         .destroy = lock_destroy,
         .conn_gone = lock_conn_gone_op,

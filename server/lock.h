@@ -11,16 +11,13 @@
  * ends that object's conn_gone() releases the lock and marks it owner-died:
  * the next acquirer is told OM_OWNER_DIED, once.
  *
- * A condition's waiter that wants the lock back (notified, or at its
- * deadline) is moved onto `acquirers` with lock_requeue() and is then a
- * "re-acquirer": its waiter has op OBJMGR__OP__COND_WAIT, num = the depth
- * to restore and num2 = the code to answer with (OM_OK or OM_ETIMEOUT; an
+ * Every waiter on `acquirers` is a struct lock_waiter: the depth the lock
+ * is to have when it is handed over and the code to answer with. A plain
+ * acquirer wants depth 1 and OM_OK. A condition's waiter that wants the
+ * lock back (notified, or at its deadline) is moved onto `acquirers` with
+ * lock_requeue(), with the depth to restore and OM_OK or OM_ETIMEOUT; an
  * owner-died lock turns either into OM_OWNER_DIED, the warning that must
- * not be lost). Any other waiter on `acquirers` is a plain acquirer,
- * answered OM_OK or OM_OWNER_DIED with depth 1.
- *
- * Every function here runs with the mutex of the object that holds the
- * state locked (the LOCK object's, or the condition's for its own lock).
+ * not be lost. So the lock rules never ask what kind of call a waiter is.
  */
 #ifndef LOCK_H
 #define LOCK_H
@@ -29,6 +26,12 @@
 #include <stdint.h>
 
 #include "waiter.h"
+
+struct lock_waiter {
+	struct waiter w;
+	uint64_t depth; /* the holder's depth once it has the lock */
+	int code;       /* the answer then (before OWNER_DIED) */
+};
 
 struct lock_state {
 	struct obj *watch;   /* what a holder watches: the LOCK, or the cond */
@@ -51,24 +54,23 @@ struct lock_state *lock_state_of(struct obj *o);
 /**
  * ACQUIRE for c->conn with c->req->timeout: OM_OK or OM_OWNER_DIED when
  * taken now, OM_ETIMEOUT (timeout 0), CALL_PARKED (parked on `acquirers`
- * as a waiter of object `o`, which is the object the operation runs on,
- * with `on_timeout` for its deadline), or an error set on c.
+ * as a waiter of object `o`, which is the object the operation runs on;
+ * OM_ETIMEOUT at its deadline), or an error set on c.
  */
-int lock_acquire(struct lock_state *l, struct obj *o, struct call *c,
-                 waiter_fn on_timeout);
+int lock_acquire(struct lock_state *l, struct obj *o, struct call *c);
 /** RELEASE by c->conn: OM_OK, or OM_ENOTOWNER if it does not hold it. */
 int lock_release(struct lock_state *l, struct call *c);
 /** The holder lets go wholly (a condition's wait): hands the lock on and
  *  returns the depth it had. The caller has checked the holder. */
 uint64_t lock_release_all(struct lock_state *l);
 /**
- * Make `w`, a condition's waiter now on another list, a re-acquirer: move
+ * Make `lw`, a condition's waiter now on another list, a re-acquirer: move
  * it to the tail of `acquirers`, to be answered `code` with the lock held
- * at `depth`. If the lock is free it is handed on now, which may answer
- * and free `w`: the caller must not touch `w` afterwards.
+ * at lw->depth. Its deadline no longer matters (it must hold the lock
+ * again before it is answered). If the lock is free it is handed on now,
+ * which may answer and free `lw`: the caller must not touch it afterwards.
  */
-void lock_requeue(struct lock_state *l, struct waiter *w, uint64_t depth,
-                  int code);
+void lock_requeue(struct lock_state *l, struct lock_waiter *lw, int code);
 /** Connection `conn` ended: drop its parked acquirers; if it held the
  *  lock, release it wholly, mark it owner-died and hand it on. */
 void lock_conn_gone(struct lock_state *l, struct conn *conn);

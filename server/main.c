@@ -1,6 +1,14 @@
 /*
  * main.c — objmgrd: options, signals, the event loop, a clean stop.
  *
+ * Concurrency model: one thread, the libevent loop; nothing else runs in
+ * the server. Every callback — a connection's read, a parked call's
+ * deadline, a signal — runs to completion before the next, so objects have
+ * no mutexes and counts are plain integers. Each iteration of the loop
+ * ends with one epilogue (as Redis's beforeSleep): destroy the objects
+ * whose last reference went, then write every connection's answers, so a
+ * burst of requests costs one write per connection.
+ *
  * objmgrd runs in the foreground, logs to stderr, and stops on SIGINT,
  * SIGTERM or a client's SHUTDOWN request: parked calls are answered with
  * ESTOPPING, connections closed, and the socket file removed.
@@ -20,42 +28,102 @@
 #include "log.h"
 #include "waiter.h"
 
-struct event_base *base;
-bool allow_other_users;
+struct omi_server omi_srv = {
+        .limits =
+                {
+                        .max_frame = 64u << 20,
+                        .max_item = 32u << 20,
+                        .max_memory = (uint64_t)4 << 30,
+                        .max_conns = 1024,
+                        .max_inflight = 4096,
+                },
+};
+
+static bool stopping;
+
+/* ---------------------------------------------------------------- options */
+
+struct config {
+	const char *address;
+	int ready_fd, parent_fd;
+};
+
+/* What an option's argument is, and where it goes. */
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_SIZE, OPT_COUNT, OPT_FD, OPT_FLAG };
+
+struct opt_def {
+	const char *name;
+	enum opt_kind kind;
+	const char *arg, *help; /* for --help */
+	size_t off;             /* where the value goes in struct setting */
+	uint64_t max;           /* OPT_SIZE, OPT_COUNT, OPT_FD: clamped */
+};
+
+/* Every place an option may write, so one table can name them. */
+struct setting {
+	struct server_limits limits;
+	struct config cfg;
+	bool allow_other_users;
+	enum log_level level;
+};
+
+#define AT(field) offsetof(struct setting, field)
+static const struct opt_def opt_table[] = {
+        {"socket", OPT_STR, "PATH",
+         "socket path or unix:PATH (default: $OBJMGR_ADDRESS,\n"
+         "                        $XDG_RUNTIME_DIR/objmgr.sock, "
+         "/tmp/objmgr-$UID/objmgr.sock)",
+         AT(cfg.address), 0},
+        {"log-level", OPT_LEVEL, "LEVEL",
+         "error, warn, info (default) or debug", AT(level), 0},
+        {"max-frame", OPT_SIZE, "BYTES",
+         "largest message accepted or sent (default 64M)", AT(limits.max_frame),
+         UINT32_MAX},
+        {"max-item", OPT_SIZE, "BYTES",
+         "largest str/bytes item stored (default 32M)", AT(limits.max_item),
+         SIZE_MAX},
+        {"max-memory", OPT_SIZE, "BYTES",
+         "bytes all stored items may hold (default 4G)", AT(limits.max_memory),
+         UINT64_MAX},
+        {"max-connections", OPT_COUNT, "N",
+         "connections open at once (default 1024)", AT(limits.max_conns),
+         OMI_MAX_COUNT_CAP},
+        {"max-inflight", OPT_COUNT, "N",
+         "parked requests per connection (default 4096)",
+         AT(limits.max_inflight), OMI_MAX_COUNT_CAP},
+        {"allow-other-users", OPT_FLAG, NULL,
+         "accept peers of any uid (default: only the server's)",
+         AT(allow_other_users), 0},
+        {"ready-fd", OPT_FD, "FD",
+         "write \"ready\\n\" to FD once listening, then close it",
+         AT(cfg.ready_fd), OMI_MAX_FD},
+        {"parent-fd", OPT_FD, "FD",
+         "stop when FD reaches end-of-file (om_spawn's life pipe)",
+         AT(cfg.parent_fd), OMI_MAX_FD},
+};
+#undef AT
+
+enum { OPT_HELP = ARRAY_LEN(opt_table), OPT_VERSION };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: objmgrd [options]\n"
-	        "Serve shared objects (dict, list, queue, lock, ...) to "
-	        "libobjmgr clients.\n\n"
-	        "  --socket PATH         socket path or unix:PATH (default: "
-	        "$OBJMGR_ADDRESS,\n"
-	        "                        $XDG_RUNTIME_DIR/objmgr.sock, "
-	        "/tmp/objmgr-$UID/objmgr.sock)\n"
-	        "  --log-level LEVEL     error, warn, info (default) or debug\n"
-	        "  --max-frame BYTES     largest message accepted or sent "
-	        "(default 64M)\n"
-	        "  --max-item BYTES      largest str/bytes item stored "
-	        "(default 32M)\n"
-	        "  --max-memory BYTES    bytes all stored items may hold "
-	        "(default 4G)\n"
-	        "  --max-connections N   connections open at once (default "
-	        "1024)\n"
-	        "  --max-inflight N      parked requests per connection "
-	        "(default 4096)\n"
-	        "  --allow-other-users   accept peers of any uid (default: "
-	        "only the server's)\n"
-	        "  --ready-fd FD         write \"ready\\n\" to FD once "
-	        "listening, then close it\n"
-	        "  --parent-fd FD        stop when FD reaches end-of-file "
-	        "(om_spawn's life pipe)\n"
-	        "  --help, --version\n"
-	        "BYTES take a K, M or G suffix.\n");
+	fprintf(f, "usage: objmgrd [options]\n"
+	           "Serve shared objects (dict, list, queue, lock, ...) to "
+	           "libobjmgr clients.\n\n");
+	for (size_t i = 0; i < ARRAY_LEN(opt_table); i++) {
+		const struct opt_def *d = &opt_table[i];
+		char left[64];
+		snprintf(left, sizeof left, "--%s%s%s", d->name,
+		         d->arg ? " " : "", d->arg ? d->arg : "");
+		fprintf(f, "  %-20s  %s\n", left, d->help);
+	}
+	fprintf(f, "  --help, --version\n"
+	           "BYTES take a K, M or G suffix.\n");
 }
 
-/* "64M" -> 67108864. @return 0, or -1 if malformed or zero. */
-static int parse_size(const char *s, uint64_t *out)
+/* "64M" -> 67108864 (a suffix only with `suffix`). @return 0, or -1 if
+ * malformed. */
+static int parse_num(const char *s, bool suffix, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -63,16 +131,123 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || *s == '-')
 		return -1;
 	unsigned shift = 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	if (suffix) {
+		switch (*end) {
+		case 'k':
+		case 'K':
+			shift = 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			end++;
+			break;
+		}
 	}
-	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+	if (*end || v > (UINT64_MAX >> shift))
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
 }
+
+/* Store option d's argument into *set. @return 0, or -1 after saying why. */
+static int apply_opt(const struct opt_def *d, const char *arg,
+                     struct setting *set)
+{
+	char *at = (char *)set + d->off;
+	uint64_t v = 0;
+	switch (d->kind) {
+	case OPT_STR:
+		*(const char **)at = arg;
+		return 0;
+	case OPT_FLAG:
+		*(bool *)at = true;
+		return 0;
+	case OPT_LEVEL:
+		if (log_parse_level(arg, (enum log_level *)at) == 0)
+			return 0;
+		fprintf(stderr, "objmgrd: unknown log level '%s'\n", arg);
+		return -1;
+	case OPT_SIZE:
+	case OPT_COUNT:
+	case OPT_FD:
+		/* Sizes and counts are at least 1; a descriptor may be 0. */
+		if (parse_num(arg, d->kind == OPT_SIZE, &v) ||
+		    (v == 0 && d->kind != OPT_FD)) {
+			fprintf(stderr, "objmgrd: bad number '%s' for --%s\n",
+			        arg, d->name);
+			return -1;
+		}
+		break;
+	}
+	if (v > d->max)
+		v = d->kind == OPT_FD ? (uint64_t)-1 : d->max;
+	switch (d->kind) {
+	case OPT_SIZE:
+		if (d->off == offsetof(struct setting, limits.max_memory))
+			*(uint64_t *)at = v;
+		else
+			*(size_t *)at = (size_t)v;
+		break;
+	case OPT_COUNT:
+		*(unsigned *)at = (unsigned)v;
+		break;
+	default:
+		*(int *)at = (int)v; /* OPT_FD: -1 when out of range */
+		break;
+	}
+	return 0;
+}
+
+/* @return -1 to go on, or the exit status (0 for --help and --version). */
+static int parse_args(int argc, char **argv, struct setting *set)
+{
+	struct option longopts[ARRAY_LEN(opt_table) + 3];
+	for (size_t i = 0; i < ARRAY_LEN(opt_table); i++)
+		longopts[i] = (struct option){opt_table[i].name,
+		                              opt_table[i].kind == OPT_FLAG
+		                                      ? no_argument
+		                                      : required_argument,
+		                              NULL, (int)i};
+	longopts[OPT_HELP] =
+	        (struct option){"help", no_argument, NULL, OPT_HELP};
+	longopts[OPT_VERSION] =
+	        (struct option){"version", no_argument, NULL, OPT_VERSION};
+	longopts[OPT_VERSION + 1] = (struct option){NULL, 0, NULL, 0};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt == OPT_HELP || opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (opt == OPT_VERSION) {
+			printf("objmgrd %s (protocol %u)\n", OMI_VERSION,
+			       OMI_PROTO_VERSION);
+			return 0;
+		}
+		if (opt < 0 || opt >= (int)ARRAY_LEN(opt_table)) {
+			usage(stderr);
+			return 2;
+		}
+		if (apply_opt(&opt_table[opt], optarg, set))
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "objmgrd: unexpected argument '%s'\n",
+		        argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------- loop */
 
 /* The spawner's life pipe: any read event is its end (EOF) or garbage. */
 static void on_parent(evutil_socket_t fd, short what, void *arg)
@@ -96,155 +271,106 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 void server_stop(void)
 {
-	event_base_loopexit(base, NULL);
+	stopping = true;
+	event_base_loopbreak(omi_srv.base);
+}
+
+/* The end of every loop iteration (and of the clean stop). */
+static void epilogue(void)
+{
+	obj_reap();
+	conns_flush();
+}
+
+static void run_loop(void)
+{
+	while (!stopping) {
+		if (event_base_loop(omi_srv.base, EVLOOP_ONCE) < 0) {
+			log_error("event loop failed");
+			break;
+		}
+		epilogue();
+	}
+}
+
+/* A clean stop: a second SIGINT/SIGTERM must not cut it short (the socket
+ * file would stay, parked calls go unanswered). */
+static void stop_cleanly(void)
+{
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	log_info("stopping: %llu objects, %llu connections",
+	         (unsigned long long)omi_srv.stats.objects,
+	         (unsigned long long)omi_srv.stats.connections);
+	listen_stop();
+	waiters_stop_all();
+	epilogue();
+	conns_close_all();
+	epilogue();
+	registry_free();
 }
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_SOCKET = 256, O_LOG, O_MAXFRAME, O_MAXITEM, O_MAXMEM,
-		O_MAXCONN, O_MAXINFL, O_ALLOW, O_READY, O_PARENT, O_HELP,
-		O_VERSION,
+	struct setting set = {
+	        .limits = omi_srv.limits,
+	        .cfg = {.ready_fd = -1, .parent_fd = -1},
+	        .level = log_level,
 	};
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, O_SOCKET},
-		{"log-level", required_argument, NULL, O_LOG},
-		{"max-frame", required_argument, NULL, O_MAXFRAME},
-		{"max-item", required_argument, NULL, O_MAXITEM},
-		{"max-memory", required_argument, NULL, O_MAXMEM},
-		{"max-connections", required_argument, NULL, O_MAXCONN},
-		{"max-inflight", required_argument, NULL, O_MAXINFL},
-		{"allow-other-users", no_argument, NULL, O_ALLOW},
-		{"ready-fd", required_argument, NULL, O_READY},
-		{"parent-fd", required_argument, NULL, O_PARENT},
-		{"help", no_argument, NULL, O_HELP},
-		{"version", no_argument, NULL, O_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	const char *address = NULL;
-	int ready_fd = -1, parent_fd = -1;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		uint64_t v = 0;
-		const char *arg = optarg;
-		switch (opt) {
-		case O_SOCKET:
-			address = arg;
-			break;
-		case O_LOG:
-			if (log_parse_level(arg, &log_level)) {
-				fprintf(stderr, "objmgrd: unknown log level "
-				                "'%s'\n", arg);
-				return 2;
-			}
-			break;
-		case O_MAXFRAME:
-		case O_MAXITEM:
-		case O_MAXMEM:
-		case O_MAXCONN:
-		case O_MAXINFL:
-		case O_READY:
-		case O_PARENT:
-			if (parse_size(arg, &v) &&
-			    !((opt == O_READY || opt == O_PARENT) &&
-			      !strcmp(arg, "0"))) {
-				fprintf(stderr, "objmgrd: bad number '%s' for "
-				                "--%s\n", arg, opts[opt - O_SOCKET].name);
-				return 2;
-			}
-			if (opt == O_MAXFRAME)
-				limits.max_frame = v > UINT32_MAX ? UINT32_MAX : v;
-			else if (opt == O_MAXITEM)
-				limits.max_item = v;
-			else if (opt == O_MAXMEM)
-				limits.max_memory = v;
-			else if (opt == O_MAXCONN)
-				limits.max_conns = v > 1000000 ? 1000000 : (unsigned)v;
-			else if (opt == O_MAXINFL)
-				limits.max_inflight = v > 1000000 ? 1000000 : (unsigned)v;
-			else if (opt == O_READY)
-				ready_fd = v > 65535 ? -1 : (int)v;
-			else
-				parent_fd = v > 65535 ? -1 : (int)v;
-			break;
-		case O_ALLOW:
-			allow_other_users = true;
-			break;
-		case O_HELP:
-		case 'h':
-			usage(stdout);
-			return 0;
-		case O_VERSION:
-			printf("objmgrd %s (protocol %u)\n", OMI_VERSION,
-			       OMI_PROTO_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "objmgrd: unexpected argument '%s'\n",
-		        argv[optind]);
-		usage(stderr);
-		return 2;
-	}
+	int status = parse_args(argc, argv, &set);
+	if (status >= 0)
+		return status;
+	omi_srv.limits = set.limits;
+	omi_srv.allow_other_users = set.allow_other_users;
+	log_level = set.level;
 
 	signal(SIGPIPE, SIG_IGN);
-	int status = 1;
-	base = event_base_new();
-	if (!base) {
+	dispatch_init();
+	status = 1;
+	struct event *sigint = NULL, *sigterm = NULL, *parent = NULL;
+	if (!(omi_srv.base = event_base_new())) {
 		log_error("cannot create the event loop");
 		return 1;
 	}
-	struct event *sigint = evsignal_new(base, SIGINT, on_signal, NULL);
-	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
+	sigint = evsignal_new(omi_srv.base, SIGINT, on_signal, NULL);
+	sigterm = evsignal_new(omi_srv.base, SIGTERM, on_signal, NULL);
 	if (!sigint || !sigterm || event_add(sigint, NULL) ||
 	    event_add(sigterm, NULL)) {
 		log_error("cannot watch signals");
 		goto out_base;
 	}
-	if (listen_start(address))
+	if (listen_start(set.cfg.address))
 		goto out_base;
-	struct event *parent = NULL;
-	if (parent_fd >= 0) {
-		parent = event_new(base, parent_fd, EV_READ | EV_PERSIST,
-		                   on_parent, NULL);
+	if (set.cfg.parent_fd >= 0) {
+		parent = event_new(omi_srv.base, set.cfg.parent_fd,
+		                   EV_READ | EV_PERSIST, on_parent, NULL);
 		if (!parent || event_add(parent, NULL)) {
-			log_error("cannot watch --parent-fd %d", parent_fd);
+			log_error("cannot watch --parent-fd %d",
+			          set.cfg.parent_fd);
+			listen_stop();
 			goto out_base;
 		}
 	}
-	if (ready_fd >= 0) {
-		ssize_t w = write(ready_fd, "ready\n", 6);
+	if (set.cfg.ready_fd >= 0) {
+		ssize_t w = write(set.cfg.ready_fd, "ready\n", 6);
 		(void)w;
-		close(ready_fd);
+		close(set.cfg.ready_fd);
 	}
-	event_base_dispatch(base);
-	/* Stopping: a second SIGINT/SIGTERM must not cut the clean stop
-	 * short (the socket file would stay, parked calls go unanswered). */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
-	log_info("stopping: %llu objects, %llu connections",
-	         (unsigned long long)stats.objects,
-	         (unsigned long long)stats.connections);
-	listen_stop();
-	waiters_stop_all();
-	conns_close_all();
-	registry_free();
+	run_loop();
+	stop_cleanly();
 	status = 0;
-	if (parent)
-		event_free(parent);
 
 out_base:
+	if (parent)
+		event_free(parent);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
-	event_base_free(base);
+	event_base_free(omi_srv.base);
 	libevent_global_shutdown();
 	return status;
 }

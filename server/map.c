@@ -157,7 +157,8 @@ void *strmap_del(struct strmap *m, const char *key)
 		return NULL;
 	uint64_t h = strhash(key);
 	size_t i = h & m->mask;
-	while (!(m->v[i].hash == h && m->v[i].key && !strcmp(m->v[i].key, key))) {
+	while (!(m->v[i].hash == h && m->v[i].key &&
+	         !strcmp(m->v[i].key, key))) {
 		if (!m->v[i].key)
 			return NULL;
 		i = (i + 1) & m->mask;

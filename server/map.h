@@ -18,7 +18,7 @@ struct u64map {
 	struct u64slot {
 		uint64_t key; /* 0: empty */
 		void *val;
-	} *v;
+	} * v;
 	size_t n, mask; /* mask + 1 slots, n used */
 };
 
@@ -36,7 +36,7 @@ struct strmap {
 		const char *key; /* NULL: empty; owned by the value */
 		uint64_t hash;
 		void *val;
-	} *v;
+	} * v;
 	size_t n, mask;
 };
 

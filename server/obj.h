@@ -2,45 +2,76 @@
  * obj.h — the object model of objmgrd: the base every shared object embeds,
  * the table that describes a type (its operations, creation, destruction,
  * session hooks), the per-request `struct call` that operations read their
- * arguments from and write their results to, and the registry (ids, names,
- * references, memory accounting).
+ * arguments from and write their results to, the registry (ids, names,
+ * references) and the stored-item helpers (memory accounting).
  *
  * A type lives in one file (dict.c, list.c, ...) that defines a
- * `const struct type_def NAME_type` and keeps its state in a struct that
- * starts with `struct obj`. Operations run with the object's lock held
- * (dispatch takes it), so the type code never locks.
+ * `const struct type_def STEM_type` (STEM from OM_TYPE_MAP in objmgr.h) and
+ * keeps its state in a struct that starts with `struct obj`. Its operations
+ * are rows of an op table: the dispatcher checks what a row declares
+ * (argument count, a timeout) before the operation runs, so an operation
+ * only checks what is particular to it.
  */
 #ifndef OBJ_H
 #define OBJ_H
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server.h"
 #include "wire.h"
 
 struct conn;
 struct call;
 struct obj;
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/** The struct of type `type` whose `member` is at `ptr` (as libuv's
+ *  container_of): how a type gets its own waiter from a generic one. */
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
 /* An operation's return: OM_OK, OM_OWNER_DIED, an OM_E* code, or
  * CALL_PARKED when the operation parked the request to answer it later
  * (waiter.h) and nothing is to be sent now. */
 enum { CALL_PARKED = 1000 };
 
+/* `o` is the target object (NULL for a server operation). */
 typedef int (*op_fn)(struct obj *o, struct call *c);
 
+/* One row of an op table. */
+struct op_def {
+	int op; /* OBJMGR__OP__* */
+	op_fn fn;
+	int nargs;      /* item arguments it takes, or OP_VARARGS */
+	unsigned flags; /* OPF_* */
+};
+
+enum {
+	OP_VARARGS = -1, /* any number: the operation checks */
+	OPF_TIMEOUT = 1, /* reads Request.timeout: NaN is refused for it */
+};
+
+/* A row: OP(DICT_SET, dict_set, 2, 0). */
+#define OP(NAME, fn, nargs, flags)                   \
+	{                                            \
+		OBJMGR__OP__##NAME, fn, nargs, flags \
+	}
+
 struct type_def {
-	const char *name; /* "dict": for messages */
+	const char *name; /* Python's name ("dict", "condition"): messages */
 	int type;         /* OM_TYPE_* */
-	int op_base;      /* first Op of the type's group (OBJMGR__OP__DICT_SET) */
-	size_t nops;      /* ops[i] serves op_base + i; NULL entries are EINVAL */
-	const op_fn *ops;
-	/* Make a new object from the OPEN creation parameters (c->args).
-	 * Return OM_OK with *out set (refs 0, id and name unset), or an error
-	 * set with call_err(). */
+	const struct op_def *ops;
+	size_t nops;
+	int open_nargs;     /* OPEN creation parameters it takes */
+	int64_t open_flags; /* OPEN flags it accepts beyond CREATE and EXCL */
+	/* Make a new object from the OPEN creation parameters (c->args,
+	 * c->req->num2 for the flags; both checked against the row above).
+	 * Return OM_OK with *out set (after obj_init), or an error set with
+	 * call_err(). */
 	int (*create)(struct call *c, struct obj **out);
 	/* Free the object and what it holds (with store_clear() for items).
 	 * Runs once, when the last reference is gone. */
@@ -56,22 +87,26 @@ struct obj {
 	char *name; /* NULL: anonymous or unlinked */
 	/* References: one per connection that holds handles, one per stored
 	 * OM_REF item, one per conn_watch(), one while named. At 0 the object
-	 * is destroyed (deferred to the end of the current request). */
+	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
-	pthread_mutex_t mu; /* held while an operation runs */
+	bool doomed; /* on the reap list (once, however often it hit 0) */
 };
 
 /* ------------------------------------------------------------------- call */
 
-/* One request being served. Arguments are borrowed from the decoded
- * message; results are built in the connection's arena and may borrow the
- * object's bytes, because the response is packed before the lock drops. */
+/*
+ * One request being answered: served now (dispatch.c) or parked and
+ * answered later (waiter.h); the same helpers build the answer either way.
+ * Arguments are borrowed from the decoded message; results are built in
+ * `arena` and may borrow the object's bytes, because the response is
+ * packed (call_send) before anything can change the object.
+ */
 struct call {
 	struct conn *conn;
-	const Objmgr__Request *req;
+	const Objmgr__Request *req; /* NULL when answering a parked call */
 	const om_item *args;
 	size_t nargs;
-	Objmgr__Response *resp;
+	Objmgr__Response resp;
 	struct omi_arena *arena;
 };
 
@@ -79,65 +114,68 @@ struct call {
  *  operation can `return call_err(c, OM_EINDEX, "index %lld", i);`. */
 int call_err(struct call *c, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/** Check the argument count: OM_OK, or OM_EINVAL with a message. */
-int call_nargs(struct call *c, size_t want);
 /** Results: items (borrowed until the response is packed). */
 int call_results(struct call *c, const om_item *items, size_t n);
 int call_result(struct call *c, const om_item *it);
 /** Result that leaves the object (pop, popitem, queue get): copies the
- *  item's bytes into the request's scratch memory, adds it to the results,
- *  then store_clear()s *it. A taken OM_REF's reference is handed to the
+ *  item's bytes into the call's arena, adds it to the results, then
+ *  store_clear()s *it. A taken OM_REF's reference is handed to the
  *  connection (conn_ref_take), so the object cannot die between the reply
  *  and the receiver's om_open_ref(), whose handle adopts it. */
 int call_result_take(struct call *c, om_item *it);
 /** Integer result (Response.num); bools as 0/1. */
 void call_num(struct call *c, int64_t n);
-/** Scratch memory for this request (freed after the response). */
+/** Scratch memory for this call (freed after the response is sent). */
 void *call_alloc(struct call *c, size_t n);
+/** Pack the answer with status `code` and queue it on the connection. */
+void call_send(struct call *c, int code);
 
 /* --------------------------------------------------------------- registry */
 
-struct server_limits {
-	size_t max_frame;      /* largest frame accepted or sent */
-	size_t max_item;       /* largest item stored */
-	uint64_t max_memory;   /* bytes all stored items may hold */
-	unsigned max_conns;    /* connections open at once */
-	unsigned max_inflight; /* parked requests per connection */
-};
-extern struct server_limits limits;
+/*
+ * The registry is a leaf: it knows objects, ids and names, and no
+ * connection. The requests that open, name and release objects for a
+ * session are served by dispatch.c on top of it.
+ */
 
-struct server_stats {
-	uint64_t objects, connections, bytes, requests, parked;
-};
-extern struct server_stats stats;
+/* Every type's type_def, STEM_type from the one type table (objmgr.h). */
+#define OMI_X_(NAME, code, stem) extern const struct type_def stem##_type;
+OM_TYPE_MAP(OMI_X_)
+#undef OMI_X_
 
-void registry_free(void);
+/** The type_def for an OM_TYPE_* value, or NULL. */
+const struct type_def *type_by_id(int type);
 
 /** The object with this id, or NULL. */
 struct obj *obj_lookup(uint64_t id);
-/** Serve OPEN / UNLINK / ADDREF / RELEASE for c->conn. */
-int registry_open(struct call *c);
-int registry_unlink(struct call *c);
-int registry_addref(struct call *c);
-int registry_release(struct call *c);
+/** The object named `name`, or NULL. */
+struct obj *obj_named(const char *name);
+/** Base setup for a type's create(). */
+void obj_init(struct obj *o, const struct type_def *t);
+/** Give a new object (from create()) an id and, if `name` is not NULL,
+ *  that name (which holds a reference). On failure (OM_ENOMEM) the object
+ *  is destroyed. */
+int obj_register(struct obj *o, const char *name);
+/** Take the name away from the object it names (dropping the name's
+ *  reference). @return the object, or NULL if nothing has that name. */
+struct obj *obj_unname(const char *name);
 
 /** Take / drop one reference. The object is destroyed when the count
  *  reaches 0, at the next obj_reap() (never inside the caller). */
 void obj_incref(struct obj *o);
 void obj_decref(struct obj *o);
-/** Destroy the objects whose last reference went. Called by the loop after
- *  each request, with no object lock held. */
+/** Destroy the objects whose last reference went. Run by the loop once
+ *  per iteration (main.c), after every callback of that iteration. */
 void obj_reap(void);
-
-/** Base setup for a type's create(): zeroes nothing, sets type and lock. */
-void obj_init(struct obj *o, const struct type_def *t);
+/** Destroy every object (server stopping). */
+void registry_free(void);
 
 /* ----------------------------------------------------------- stored items */
 
 /*
- * Every item an object keeps goes through these, so size limits, memory
- * accounting and the references held by stored OM_REF items are handled in
- * one place.
+ * Every item an object keeps goes through these (store.c), so size limits,
+ * memory accounting and the references held by stored OM_REF items are
+ * handled in one place.
  */
 
 /** Check that `it` may be stored (size, memory, a live REF of the right
@@ -146,6 +184,9 @@ int store_check(struct call *c, const om_item *it);
 /** Copy `src` into `dst` for keeping: checks as store_check(), charges the
  *  memory, takes a reference for an OM_REF. dst is OM_NIL on error. */
 int store_item(struct call *c, om_item *dst, const om_item *src);
+/** Replace the kept item *dst by a copy of `src` (store_item); on error
+ *  *dst is unchanged. */
+int store_replace(struct call *c, om_item *dst, const om_item *src);
 /** Release a kept item (memory, REF reference, bytes); leaves OM_NIL. */
 void store_clear(om_item *it);
 /** Charge / refund `n` bytes of object memory (containers' own arrays).
@@ -153,12 +194,10 @@ void store_clear(om_item *it);
 int store_charge(struct call *c, size_t n);
 void store_refund(size_t n);
 
-/* ------------------------------------------------------------- the types */
+/* ------------------------------------------------------- item arithmetic */
 
-extern const struct type_def dict_type, list_type, queue_type, lock_type,
-        sem_type, cond_type, event_type, barrier_type, value_type, array_type;
-
-/** The type_def for an OM_TYPE_* value, or NULL. */
-const struct type_def *type_by_id(int type);
+/** Python `a += b` on numbers (omi_item_add) with Python's messages:
+ *  OM_ETYPE for operands that do not add, OM_EVALUE on int64 overflow. */
+int call_add(struct call *c, const om_item *a, const om_item *b, om_item *out);
 
 #endif /* OBJ_H */

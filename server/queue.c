@@ -18,10 +18,10 @@
  * does not fit. An item is never handed to a getter whose connection is
  * already gone (conn_alive), so a killed consumer loses nothing.
  *
- * A parked put_many keeps its items in a `struct many` beside its waiter
- * (a waiter holds one item only).
+ * A parked put or put_many keeps its items in its own waiter (struct
+ * putter), which releases whatever it still holds when it is freed,
+ * answered or not.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +30,6 @@
 #include "waiter.h"
 
 enum order { FIFO, LIFO, PRIO };
-
-/* Flags that mean something to a queue (see objmgr.h). */
-#define QUEUE_FLAGS (OM_CREATE | OM_EXCL | OM_LIFO | OM_PRIORITY | OM_JOINABLE)
 
 /* Bytes of a Response beyond its items, and of one item beyond its bytes,
  * with room to spare: get_many stops before its answer could go over the
@@ -46,12 +43,19 @@ struct slot {
 	uint64_t seq; /* PRIO queues: arrival, to keep equal priorities FIFO */
 };
 
-/* The items of a parked put_many. */
-struct many {
-	struct waiter *w;
-	om_item *items; /* kept with store_item() */
+/* A parked put (items == &one) or put_many (an array of n, charged). */
+struct putter {
+	struct waiter w;
+	om_item *items; /* kept with store_item(); OM_NIL once moved in */
 	size_t n;
-	struct many *next;
+	int64_t prio;
+	om_item one;
+};
+
+/* A parked get (max 1) or get_many. */
+struct getter {
+	struct waiter w;
+	size_t max;
 };
 
 struct queue {
@@ -64,7 +68,6 @@ struct queue {
 	uint64_t seq;        /* next arrival number */
 	uint64_t unfinished; /* items put and not yet task_done */
 	struct wait_list getters, putters, joiners;
-	struct many *manies; /* parked put_many items, by waiter */
 };
 
 /* ---------------------------------------------------------------- storage */
@@ -81,19 +84,19 @@ static int resize(struct queue *q, struct call *c, size_t cap)
 {
 	struct slot *v;
 
-	if (cap > q->cap && store_charge(c, (cap - q->cap) * sizeof(*v)))
+	if (cap > q->cap && store_charge(c, (cap - q->cap) * sizeof *v))
 		return OM_ENOMEM;
-	v = malloc(cap * sizeof(*v));
+	v = malloc(cap * sizeof *v);
 	if (!v) {
 		if (cap > q->cap)
-			store_refund((cap - q->cap) * sizeof(*v));
+			store_refund((cap - q->cap) * sizeof *v);
 		return c ? call_err(c, OM_ENOMEM, "out of memory for a queue")
 		         : OM_ENOMEM;
 	}
 	for (size_t i = 0; i < q->n; i++)
 		v[i] = *at(q, i);
 	if (cap < q->cap)
-		store_refund((q->cap - cap) * sizeof(*v));
+		store_refund((q->cap - cap) * sizeof *v);
 	free(q->v);
 	q->v = v;
 	q->cap = cap;
@@ -186,8 +189,7 @@ static struct slot *top(struct queue *q)
 	return at(q, 0);
 }
 
-/* Remove the top slot and return it (the caller owns its item). Never
- * shrinks, so unpop() always has room. */
+/* Remove the top slot and return it (the caller owns its item). */
 static struct slot pop(struct queue *q)
 {
 	struct slot s = *top(q);
@@ -200,18 +202,6 @@ static struct slot pop(struct queue *q)
 		heap_down(q->v, q->n, 0);
 	}
 	return s;
-}
-
-/* Undo the last pop(): put s back where it came from. */
-static void unpop(struct queue *q, const struct slot *s)
-{
-	if (q->order == FIFO) {
-		q->head = (q->head + q->cap - 1) % q->cap;
-		q->v[q->head] = *s;
-		q->n++;
-	} else {
-		push(q, s); /* PRIO: s keeps its seq, so its place too */
-	}
 }
 
 static bool room(const struct queue *q, size_t need)
@@ -228,144 +218,73 @@ static size_t wire_size(const om_item *it)
 
 /* --------------------------------------------------------------- waiters */
 
-static struct many **many_find(struct queue *q, const struct waiter *w)
+/* Release a putter's items (those not moved into the queue). */
+static void putter_free(struct waiter *w)
 {
-	struct many **p = &q->manies;
-
-	while (*p && (*p)->w != w)
-		p = &(*p)->next;
-	return p;
-}
-
-static void many_free(struct many *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		store_clear(&m->items[i]);
-	store_refund(m->n * sizeof(*m->items));
-	free(m->items);
-	free(m);
-}
-
-/* Unlink and free the items of putter w, if it is a put_many. */
-static void many_forget(struct queue *q, const struct waiter *w)
-{
-	struct many **p = many_find(q, w);
-	struct many *m = *p;
-
-	if (m) {
-		*p = m->next;
-		many_free(m);
+	struct putter *p = container_of(w, struct putter, w);
+	for (size_t i = 0; i < p->n; i++)
+		store_clear(&p->items[i]);
+	if (p->items != &p->one) {
+		store_refund(p->n * sizeof *p->items);
+		free(p->items);
 	}
 }
 
-/* Answer a parked request with a status and a message. */
-static void answer(struct waiter *w, int code, const char *msg)
+/* Take up to `max` items (the queue is not empty) as c's results,
+ * stopping before the response could go over the frame limit. If an item
+ * cannot be taken it stays, and so do the ones after it; the call fails
+ * only if it took nothing. */
+static int take(struct queue *q, struct call *c, size_t max)
 {
-	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-
-	resp.message = (char *)msg;
-	waiter_reply(w, code, &resp);
+	size_t bytes = RESP_OVERHEAD;
+	char *msg = c->resp.message;
+	for (size_t k = 0; k < max && q->n > 0; k++) {
+		struct slot *s = top(q);
+		size_t n0 = c->resp.n_results;
+		bytes += wire_size(&s->it);
+		if (k > 0 && bytes > omi_srv.limits.max_frame)
+			break;
+		int rc = call_result_take(c, &s->it);
+		if (rc != OM_OK) {
+			c->resp.n_results = n0;
+			if (k == 0)
+				return rc;
+			c->resp.message = msg;
+			break;
+		}
+		pop(q);
+	}
+	return OM_OK;
 }
 
-/* Hand up to `max` items to parked getter w (the queue is not empty), or
- * drop w if its connection is gone, so no item goes to a dead process. The
- * reply is packed at once, so it borrows the items' bytes until they are
- * cleared; a taken OM_REF is handed to w's connection (see
- * call_result_take). On failure the items go back and w gets ENOMEM. */
+/* Hand items to parked getter w (the queue is not empty), or drop w if its
+ * connection is gone, so no item goes to a dead process. */
 static void serve_getter(struct queue *q, struct waiter *w)
 {
-	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-	struct omi_arena a;
-	struct slot *s;
-	om_item *items;
-	size_t max = 1, k = 0, bytes = RESP_OVERHEAD, nref = 0;
-
 	if (!conn_alive(w->conn)) {
 		waiter_drop(w);
 		return;
 	}
-	if (w->op == OBJMGR__OP__QUEUE_GET_MANY && (uint64_t)w->num > 1)
-		max = (uint64_t)w->num < q->n ? (size_t)w->num : q->n;
-	omi_arena_init(&a);
-	s = omi_arena_alloc(&a, max * sizeof(*s));
-	items = omi_arena_alloc(&a, max * sizeof(*items));
-	if (!s || !items)
-		goto out_nomem;
-	while (k < max) {
-		s[k] = pop(q);
-		bytes += wire_size(&s[k].it);
-		if (k > 0 && bytes > limits.max_frame) {
-			unpop(q, &s[k]);
-			break;
-		}
-		items[k] = s[k].it;
-		k++;
-	}
-	resp.results = omi_items_to_pb(&a, items, k);
-	if (!resp.results)
-		goto out_unpop;
-	resp.n_results = k;
-	for (; nref < k; nref++) {
-		struct obj *r;
-
-		if (items[nref].kind != OM_REF)
-			continue;
-		r = obj_lookup(items[nref].ref.id);
-		if (r && conn_ref_take(w->conn, r))
-			goto out_unref;
-	}
-	waiter_reply(w, OM_OK, &resp);
-	for (size_t i = 0; i < k; i++)
-		store_clear(&s[i].it);
-	omi_arena_free(&a);
-	return;
-
-out_unref:
-	while (nref-- > 0) {
-		if (items[nref].kind == OM_REF) {
-			struct obj *r = obj_lookup(items[nref].ref.id);
-
-			if (r)
-				conn_ref_drop(w->conn, r);
-		}
-	}
-out_unpop:
-	while (k-- > 0)
-		unpop(q, &s[k]);
-out_nomem:
-	omi_arena_free(&a);
-	answer(w, OM_ENOMEM, "out of memory");
+	struct call c;
+	waiter_call(w, &c);
+	int rc = take(q, &c, container_of(w, struct getter, w)->max);
+	waiter_finish(w, &c, rc);
 }
 
 /* Move the head putter's items into the queue if they fit, and answer it.
  * Returns false when they do not fit (the putter waits). */
 static bool admit_putter(struct queue *q, struct waiter *w)
 {
-	struct many **p = NULL;
-	size_t need = 1;
-
-	if (w->op == OBJMGR__OP__QUEUE_PUT_MANY) {
-		p = many_find(q, w);
-		need = *p ? (*p)->n : 0;
-	}
-	if (!room(q, need))
+	struct putter *p = container_of(w, struct putter, w);
+	if (!room(q, p->n))
 		return false;
-	if (reserve(q, NULL, need)) {
-		if (p)
-			many_forget(q, w);
-		answer(w, OM_ENOMEM, "out of memory");
+	if (reserve(q, NULL, p->n)) {
+		waiter_answer_msg(w, OM_ENOMEM, "out of memory");
 		return true;
 	}
-	if (p && *p) {
-		struct many *m = *p;
-
-		for (size_t i = 0; i < m->n; i++)
-			push_item(q, &m->items[i], w->num);
-		many_forget(q, w); /* the moved items are OM_NIL now */
-	} else if (!p) {
-		push_item(q, &w->item, w->num);
-	}
-	q->unfinished += need;
+	for (size_t i = 0; i < p->n; i++)
+		push_item(q, &p->items[i], p->prio); /* leaves OM_NIL */
+	q->unfinished += p->n;
 	waiter_answer(w, OM_OK);
 	return true;
 }
@@ -374,7 +293,6 @@ static bool admit_putter(struct queue *q, struct waiter *w)
 static void pump(struct queue *q)
 {
 	bool progress = true;
-
 	while (progress) {
 		progress = false;
 		while (q->getters.head && q->n > 0) {
@@ -384,11 +302,10 @@ static void pump(struct queue *q)
 		while (q->putters.head && admit_putter(q, q->putters.head))
 			progress = true;
 	}
-	if (q->closed && q->n == 0) {
+	if (q->closed && q->n == 0)
 		while (q->getters.head)
-			answer(q->getters.head, OM_ECLOSED,
-			       "queue closed and drained");
-	}
+			waiter_answer_msg(q->getters.head, OM_ECLOSED,
+			                  "queue closed and drained");
 	if (q->unfinished == 0)
 		wait_list_answer_all(&q->joiners, OM_OK);
 	shrink(q);
@@ -397,32 +314,46 @@ static void pump(struct queue *q)
 static void getter_timeout(struct obj *o, struct waiter *w)
 {
 	(void)o;
-	answer(w, OM_EEMPTY, "queue still empty at the deadline");
+	waiter_answer_msg(w, OM_EEMPTY, "queue still empty at the deadline");
 }
 
 static void putter_timeout(struct obj *o, struct waiter *w)
 {
-	struct queue *q = (struct queue *)o;
-
-	many_forget(q, w);
-	answer(w, OM_EFULL, "queue still full at the deadline");
-	pump(q); /* a smaller putter behind a put_many may fit now */
+	waiter_answer_msg(w, OM_EFULL, "queue still full at the deadline");
+	pump((struct queue *)o); /* a smaller putter behind it may fit now */
 }
 
 static void joiner_timeout(struct obj *o, struct waiter *w)
 {
 	(void)o;
-	answer(w, OM_ETIMEOUT, "unfinished tasks at the deadline");
+	waiter_answer_msg(w, OM_ETIMEOUT, "unfinished tasks at the deadline");
+}
+
+/* Park a put of `n` items, kept in `items` (n == 1: moved into the putter;
+ * else a charged array that the putter takes over), or fail. On failure
+ * the caller still owns the items. */
+static int park_putter(struct queue *q, struct call *c, om_item *items,
+                       size_t n)
+{
+	struct waiter *w;
+	int rc = waiter_park(c, &q->o, &q->putters, c->req->timeout,
+	                     putter_timeout, sizeof(struct putter), &w);
+	if (rc != CALL_PARKED)
+		return rc;
+	struct putter *p = container_of(w, struct putter, w);
+	if (n == 1) {
+		p->one = items[0];
+		p->items = &p->one;
+	} else {
+		p->items = items;
+	}
+	p->n = n;
+	p->prio = c->req->num;
+	w->on_free = putter_free;
+	return CALL_PARKED;
 }
 
 /* ------------------------------------------------------------- operations */
-
-static int check_timeout(struct call *c)
-{
-	if (isnan(c->req->timeout))
-		return call_err(c, OM_EINVAL, "timeout is NaN");
-	return OM_OK;
-}
 
 /* The priority of a put: any int on a PRIO queue, 0 elsewhere. */
 static int check_prio(struct queue *q, struct call *c)
@@ -438,22 +369,24 @@ static int check_prio(struct queue *q, struct call *c)
 static int queue_put(struct obj *o, struct call *c)
 {
 	struct queue *q = (struct queue *)o;
-	om_item it;
 	int rc;
-
-	if ((rc = call_nargs(c, 1)) || (rc = check_timeout(c)) ||
-	    (rc = check_prio(q, c)) || (rc = store_check(c, &c->args[0])))
+	if ((rc = check_prio(q, c)) || (rc = store_check(c, &c->args[0])))
 		return rc;
 	if (q->closed)
 		return call_err(c, OM_ECLOSED, "put to a closed queue");
-	if (!room(q, 1) || q->putters.head) {
-		if (c->req->timeout == 0)
-			return call_err(c, OM_EFULL, "queue full");
-		return waiter_park(c, o, &q->putters, c->req->timeout,
-		                   &c->args[0], putter_timeout, NULL);
-	}
-	if ((rc = reserve(q, c, 1)) || (rc = store_item(c, &it, &c->args[0])))
+	bool now = room(q, 1) && !q->putters.head;
+	if (!now && c->req->timeout == 0)
+		return call_err(c, OM_EFULL, "queue full");
+	if (now && (rc = reserve(q, c, 1)))
 		return rc;
+	om_item it;
+	if ((rc = store_item(c, &it, &c->args[0])))
+		return rc;
+	if (!now) {
+		if ((rc = park_putter(q, c, &it, 1)) != CALL_PARKED)
+			store_clear(&it);
+		return rc;
+	}
 	push_item(q, &it, c->req->num);
 	q->unfinished++;
 	pump(q); /* a parked getter takes it at once */
@@ -465,13 +398,10 @@ static int queue_put(struct obj *o, struct call *c)
 static int queue_put_many(struct obj *o, struct call *c)
 {
 	struct queue *q = (struct queue *)o;
-	struct waiter *w;
-	struct many *m = NULL;
 	om_item *items;
 	size_t n = c->nargs, i = 0;
 	int rc;
-
-	if ((rc = check_timeout(c)) || (rc = check_prio(q, c)))
+	if ((rc = check_prio(q, c)))
 		return rc;
 	for (size_t j = 0; j < n; j++)
 		if ((rc = store_check(c, &c->args[j])))
@@ -491,9 +421,9 @@ static int queue_put_many(struct obj *o, struct call *c)
 	if (now && (rc = reserve(q, c, n)))
 		return rc;
 	/* Keep every item first, so a failure changes nothing. */
-	if ((rc = store_charge(c, n * sizeof(*items))))
+	if ((rc = store_charge(c, n * sizeof *items)))
 		return rc;
-	items = malloc(n * sizeof(*items));
+	items = malloc(n * sizeof *items);
 	if (!items) {
 		rc = call_err(c, OM_ENOMEM, "out of memory");
 		goto out_refund;
@@ -505,141 +435,83 @@ static int queue_put_many(struct obj *o, struct call *c)
 		for (size_t j = 0; j < n; j++)
 			push_item(q, &items[j], c->req->num);
 		free(items);
-		store_refund(n * sizeof(*items));
+		store_refund(n * sizeof *items);
 		q->unfinished += n;
 		pump(q);
 		return OM_OK;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		rc = call_err(c, OM_ENOMEM, "out of memory");
-		goto out_clear;
-	}
-	rc = waiter_park(c, o, &q->putters, c->req->timeout, NULL,
-	                 putter_timeout, &w);
-	if (rc != CALL_PARKED)
-		goto out_clear;
-	m->w = w;
-	m->items = items;
-	m->n = n;
-	m->next = q->manies;
-	q->manies = m;
-	return CALL_PARKED;
+	if ((rc = park_putter(q, c, items, n)) == CALL_PARKED)
+		return rc;
 
 out_clear:
-	free(m);
 	while (i-- > 0)
 		store_clear(&items[i]);
 	free(items);
 out_refund:
-	store_refund(n * sizeof(*items));
+	store_refund(n * sizeof *items);
 	return rc;
 }
 
-/* Take up to `max` items for c (the queue is not empty), stopping before
- * the response could go over the frame limit. */
-static int take(struct queue *q, struct call *c, size_t max)
+/* Take up to `max` items now (then pump: room for parked putters), or
+ * park the get, or fail at once if it cannot wait. */
+static int get(struct queue *q, struct call *c, size_t max)
 {
-	size_t bytes = RESP_OVERHEAD;
-	char *msg = c->resp->message;
-	int rc = OM_OK;
-
-	for (size_t k = 0; k < max && q->n > 0; k++) {
-		struct slot *s = top(q);
-		size_t n0 = c->resp->n_results;
-
-		bytes += wire_size(&s->it);
-		if (k > 0 && bytes > limits.max_frame)
-			break;
-		rc = call_result_take(c, &s->it);
-		if (rc != OM_OK) {
-			/* Nothing taken: the item stays, and so do the ones
-			 * already taken if there are any. */
-			c->resp->n_results = n0;
-			if (k == 0)
-				return rc;
-			c->resp->message = msg;
-			rc = OM_OK;
-			break;
-		}
-		pop(q);
+	if (q->n > 0) {
+		int rc = take(q, c, max);
+		pump(q);
+		return rc;
 	}
-	pump(q); /* room for parked putters */
-	return rc;
-}
-
-/* Park a get, or fail at once if it cannot wait. */
-static int get_wait(struct queue *q, struct call *c)
-{
 	if (q->closed)
 		return call_err(c, OM_ECLOSED, "queue closed and drained");
 	if (c->req->timeout == 0)
 		return call_err(c, OM_EEMPTY, "queue empty");
-	return waiter_park(c, &q->o, &q->getters, c->req->timeout, NULL,
-	                   getter_timeout, NULL);
+	struct waiter *w;
+	int rc = waiter_park(c, &q->o, &q->getters, c->req->timeout,
+	                     getter_timeout, sizeof(struct getter), &w);
+	if (rc == CALL_PARKED)
+		container_of(w, struct getter, w)->max = max;
+	return rc;
 }
 
 /* QUEUE_GET [timeout] -> item | EEMPTY, ECLOSED */
 static int queue_get(struct obj *o, struct call *c)
 {
-	struct queue *q = (struct queue *)o;
-	int rc;
-
-	if ((rc = call_nargs(c, 0)) || (rc = check_timeout(c)))
-		return rc;
-	if (q->n == 0)
-		return get_wait(q, c);
-	return take(q, c, 1);
+	return get((struct queue *)o, c, 1);
 }
 
 /* QUEUE_GET_MANY num = max [timeout] -> 1..max items | EEMPTY, ECLOSED */
 static int queue_get_many(struct obj *o, struct call *c)
 {
-	struct queue *q = (struct queue *)o;
-	int rc;
-
-	if ((rc = call_nargs(c, 0)) || (rc = check_timeout(c)))
-		return rc;
 	if (c->req->num < 1)
 		return call_err(c, OM_EINVAL, "get_many of %lld items",
 		                (long long)c->req->num);
-	if (q->n == 0)
-		return get_wait(q, c);
-	return take(q, c,
-	            (uint64_t)c->req->num < q->n ? (size_t)c->req->num : q->n);
+	uint64_t max = (uint64_t)c->req->num;
+	return get((struct queue *)o, c,
+	           max < SIZE_MAX ? (size_t)max : SIZE_MAX);
 }
 
 /* QUEUE_SIZE -> num */
 static int queue_size(struct obj *o, struct call *c)
 {
 	struct queue *q = (struct queue *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc == OM_OK)
-		call_num(c, (int64_t)q->n);
-	return rc;
+	call_num(c, (int64_t)q->n);
+	return OM_OK;
 }
 
 /* QUEUE_EMPTY -> num 0/1 */
 static int queue_empty(struct obj *o, struct call *c)
 {
 	struct queue *q = (struct queue *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc == OM_OK)
-		call_num(c, q->n == 0);
-	return rc;
+	call_num(c, q->n == 0);
+	return OM_OK;
 }
 
 /* QUEUE_FULL -> num 0/1 (never 1 when unbounded) */
 static int queue_full(struct obj *o, struct call *c)
 {
 	struct queue *q = (struct queue *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc == OM_OK)
-		call_num(c, !room(q, 1));
-	return rc;
+	call_num(c, !room(q, 1));
+	return OM_OK;
 }
 
 static int check_joinable(struct queue *q, struct call *c)
@@ -657,7 +529,7 @@ static int queue_task_done(struct obj *o, struct call *c)
 	struct queue *q = (struct queue *)o;
 	int rc;
 
-	if ((rc = call_nargs(c, 0)) || (rc = check_joinable(q, c)))
+	if ((rc = check_joinable(q, c)))
 		return rc;
 	if (q->unfinished == 0)
 		return call_err(c, OM_EVALUE,
@@ -673,31 +545,25 @@ static int queue_join(struct obj *o, struct call *c)
 	struct queue *q = (struct queue *)o;
 	int rc;
 
-	if ((rc = call_nargs(c, 0)) || (rc = check_joinable(q, c)) ||
-	    (rc = check_timeout(c)))
+	if ((rc = check_joinable(q, c)))
 		return rc;
 	if (q->unfinished == 0)
 		return OM_OK;
 	if (c->req->timeout == 0)
 		return call_err(c, OM_ETIMEOUT, "%llu unfinished tasks",
 		                (unsigned long long)q->unfinished);
-	return waiter_park(c, o, &q->joiners, c->req->timeout, NULL,
-	                   joiner_timeout, NULL);
+	return waiter_park(c, o, &q->joiners, c->req->timeout, joiner_timeout,
+	                   sizeof(struct waiter), NULL);
 }
 
 /* QUEUE_CLOSE: later puts fail ECLOSED, gets drain then fail ECLOSED */
 static int queue_close(struct obj *o, struct call *c)
 {
+	(void)c;
 	struct queue *q = (struct queue *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	q->closed = true;
-	while (q->putters.head) {
-		many_forget(q, q->putters.head);
-		answer(q->putters.head, OM_ECLOSED, "queue closed");
-	}
+	while (q->putters.head)
+		waiter_answer_msg(q->putters.head, OM_ECLOSED, "queue closed");
 	pump(q);
 	return OM_OK;
 }
@@ -708,25 +574,14 @@ static int queue_close(struct obj *o, struct call *c)
 static int queue_create(struct call *c, struct obj **out)
 {
 	int64_t flags = c->req->num2;
-	const om_item *max;
-	struct queue *q;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	max = &c->args[0];
+	const om_item *max = &c->args[0];
 	if (max->kind != OM_INT || max->i < 0)
 		return call_err(c, OM_EINVAL,
 		                "queue maxsize must be an int >= 0");
-	if (flags & ~(int64_t)QUEUE_FLAGS)
-		return call_err(c, OM_EINVAL,
-		                "flags 0x%llx do not apply to a "
-		                "queue",
-		                (unsigned long long)(flags & ~QUEUE_FLAGS));
 	if ((flags & OM_LIFO) && (flags & OM_PRIORITY))
 		return call_err(c, OM_EINVAL,
 		                "a queue is OM_LIFO or OM_PRIORITY, not both");
-	q = calloc(1, sizeof(*q));
+	struct queue *q = calloc(1, sizeof *q);
 	if (!q)
 		return call_err(c, OM_ENOMEM, "out of memory for a queue");
 	obj_init(&q->o, &queue_type);
@@ -742,16 +597,9 @@ static int queue_create(struct call *c, struct obj **out)
 static void queue_conn_gone(struct obj *o, struct conn *conn)
 {
 	struct queue *q = (struct queue *)o;
-
 	wait_list_drop_conn(&q->getters, conn);
 	wait_list_drop_conn(&q->joiners, conn);
-	for (struct waiter *w = q->putters.head, *next; w; w = next) {
-		next = w->next;
-		if (w->conn == conn) {
-			many_forget(q, w);
-			waiter_drop(w);
-		}
-	}
+	wait_list_drop_conn(&q->putters, conn);
 	pump(q); /* a putter behind a dropped put_many may fit now */
 }
 
@@ -761,38 +609,36 @@ static void queue_destroy(struct obj *o)
 
 	/* Waiters watch the object, so none is left unless the server is
 	 * stopping; answer any anyway rather than leave them dangling. */
-	while (q->putters.head) {
-		many_forget(q, q->putters.head);
-		waiter_answer(q->putters.head, OM_ECLOSED);
-	}
+	wait_list_answer_all(&q->putters, OM_ECLOSED);
 	wait_list_answer_all(&q->getters, OM_ECLOSED);
 	wait_list_answer_all(&q->joiners, OM_ECLOSED);
 	for (size_t i = 0; i < q->n; i++)
 		store_clear(&at(q, i)->it);
-	store_refund(q->cap * sizeof(*q->v));
+	store_refund(q->cap * sizeof *q->v);
 	free(q->v);
 	free(q);
 }
 
-static const op_fn ops[] = {
-        [OBJMGR__OP__QUEUE_PUT - OBJMGR__OP__QUEUE_PUT] = queue_put,
-        [OBJMGR__OP__QUEUE_GET - OBJMGR__OP__QUEUE_PUT] = queue_get,
-        [OBJMGR__OP__QUEUE_SIZE - OBJMGR__OP__QUEUE_PUT] = queue_size,
-        [OBJMGR__OP__QUEUE_EMPTY - OBJMGR__OP__QUEUE_PUT] = queue_empty,
-        [OBJMGR__OP__QUEUE_FULL - OBJMGR__OP__QUEUE_PUT] = queue_full,
-        [OBJMGR__OP__QUEUE_TASK_DONE - OBJMGR__OP__QUEUE_PUT] = queue_task_done,
-        [OBJMGR__OP__QUEUE_JOIN - OBJMGR__OP__QUEUE_PUT] = queue_join,
-        [OBJMGR__OP__QUEUE_CLOSE - OBJMGR__OP__QUEUE_PUT] = queue_close,
-        [OBJMGR__OP__QUEUE_PUT_MANY - OBJMGR__OP__QUEUE_PUT] = queue_put_many,
-        [OBJMGR__OP__QUEUE_GET_MANY - OBJMGR__OP__QUEUE_PUT] = queue_get_many,
+static const struct op_def queue_ops[] = {
+        OP(QUEUE_PUT, queue_put, 1, OPF_TIMEOUT),
+        OP(QUEUE_GET, queue_get, 0, OPF_TIMEOUT),
+        OP(QUEUE_SIZE, queue_size, 0, 0),
+        OP(QUEUE_EMPTY, queue_empty, 0, 0),
+        OP(QUEUE_FULL, queue_full, 0, 0),
+        OP(QUEUE_TASK_DONE, queue_task_done, 0, 0),
+        OP(QUEUE_JOIN, queue_join, 0, OPF_TIMEOUT),
+        OP(QUEUE_CLOSE, queue_close, 0, 0),
+        OP(QUEUE_PUT_MANY, queue_put_many, OP_VARARGS, OPF_TIMEOUT),
+        OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT),
 };
 
 const struct type_def queue_type = {
         .name = "queue",
         .type = OM_TYPE_QUEUE,
-        .op_base = OBJMGR__OP__QUEUE_PUT,
-        .nops = sizeof(ops) / sizeof(ops[0]),
-        .ops = ops,
+        .ops = queue_ops,
+        .nops = ARRAY_LEN(queue_ops),
+        .open_nargs = 1,
+        .open_flags = OM_LIFO | OM_PRIORITY | OM_JOINABLE,
         .create = queue_create,
         .destroy = queue_destroy,
         .conn_gone = queue_conn_gone,

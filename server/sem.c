@@ -14,10 +14,7 @@
  * permits does not give them back. Only its parked acquires are dropped
  * (conn_gone), and a permit is never handed to a connection that is
  * already gone (conn_alive), since nobody would ever release it.
- * Dispatch holds the object's lock around each operation and the waiter
- * timers take it too, so nothing here locks.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -38,7 +35,6 @@ static void wake(struct sem *s)
 {
 	while (s->value > 0 && s->waiters.head) {
 		struct waiter *w = s->waiters.head;
-
 		if (!conn_alive(w->conn)) {
 			waiter_drop(w);
 			continue;
@@ -48,33 +44,19 @@ static void wake(struct sem *s)
 	}
 }
 
-/* The deadline of a parked acquire: no permit came in time. */
-static void acquire_timeout(struct obj *o, struct waiter *w)
-{
-	(void)o;
-	waiter_answer(w, OM_ETIMEOUT);
-}
-
 /* SEM_ACQUIRE timeout | ETIMEOUT */
 static int sem_acquire(struct obj *o, struct call *c)
 {
 	struct sem *s = (struct sem *)o;
-	double timeout = c->req->timeout;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	/* NaN is neither "try once" nor a deadline. */
-	if (isnan(timeout))
-		return call_err(c, OM_EINVAL, "timeout is NaN");
 	if (s->value > 0 && !s->waiters.head) {
 		s->value--;
 		return OM_OK;
 	}
+	double timeout = c->req->timeout;
 	if (timeout == 0)
 		return call_err(c, OM_ETIMEOUT, "no permit free");
-	return waiter_park(c, o, &s->waiters, timeout, NULL, acquire_timeout,
-	                   NULL);
+	return waiter_park(c, o, &s->waiters, timeout, waiter_expire,
+	                   sizeof(struct waiter), NULL);
 }
 
 /* SEM_RELEASE num=n | EVALUE (n < 1, or over the bound), EINVAL */
@@ -82,10 +64,6 @@ static int sem_release(struct obj *o, struct call *c)
 {
 	struct sem *s = (struct sem *)o;
 	int64_t n = c->req->num;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
 	if (n < 1)
 		return call_err(c, OM_EVALUE, "n must be one or more");
 	if (n > UINT32_MAX)
@@ -107,12 +85,7 @@ static int sem_release(struct obj *o, struct call *c)
 /* SEM_VALUE -> num */
 static int sem_value(struct obj *o, struct call *c)
 {
-	struct sem *s = (struct sem *)o;
-	int rc = call_nargs(c, 0);
-
-	if (rc != OM_OK)
-		return rc;
-	call_num(c, s->value);
+	call_num(c, ((struct sem *)o)->value);
 	return OM_OK;
 }
 
@@ -120,38 +93,24 @@ static int sem_value(struct obj *o, struct call *c)
  * to give back (no owner), so the value does not change. */
 static void sem_conn_gone(struct obj *o, struct conn *conn)
 {
-	struct sem *s = (struct sem *)o;
-
-	wait_list_drop_conn(&s->waiters, conn);
+	wait_list_drop_conn(&((struct sem *)o)->waiters, conn);
 }
 
 /* OPEN SEM: args [int initial (0..UINT32_MAX)]; flags may add OM_BOUNDED */
 static int sem_create(struct call *c, struct obj **out)
 {
-	const int64_t allowed = OM_CREATE | OM_EXCL | OM_BOUNDED;
-	int64_t flags = c->req->num2;
-	const om_item *init;
-	struct sem *s;
-	int rc = call_nargs(c, 1);
-
-	if (rc != OM_OK)
-		return rc;
-	if (flags & ~allowed)
-		return call_err(c, OM_EINVAL,
-		                "flags 0x%llx do not apply to a semaphore",
-		                (unsigned long long)(flags & ~allowed));
-	init = &c->args[0];
+	const om_item *init = &c->args[0];
 	if (init->kind != OM_INT || init->i < 0 || init->i > UINT32_MAX)
 		return call_err(c, OM_EINVAL,
 		                "semaphore initial value must be an int in "
 		                "[0, %lu]",
 		                (unsigned long)UINT32_MAX);
-	s = calloc(1, sizeof(*s));
+	struct sem *s = calloc(1, sizeof *s);
 	if (!s)
 		return call_err(c, OM_ENOMEM, "out of memory for a semaphore");
 	obj_init(&s->o, &sem_type);
 	s->value = s->initial = (uint32_t)init->i;
-	s->bounded = (flags & OM_BOUNDED) != 0;
+	s->bounded = (c->req->num2 & OM_BOUNDED) != 0;
 	*out = &s->o;
 	return OM_OK;
 }
@@ -159,29 +118,25 @@ static int sem_create(struct call *c, struct obj **out)
 static void sem_destroy(struct obj *o)
 {
 	struct sem *s = (struct sem *)o;
-
 	/* Parked acquires watch the object, so none is left by now. */
 	wait_list_answer_all(&s->waiters, OM_ECLOSED);
 	free(s);
 }
 
-/* clang-format off */
-#define OP(name) [OBJMGR__OP__##name - OBJMGR__OP__SEM_ACQUIRE]
-static const op_fn ops[] = {
-	OP(SEM_ACQUIRE) = sem_acquire,
-	OP(SEM_RELEASE) = sem_release,
-	OP(SEM_VALUE) = sem_value,
+static const struct op_def sem_ops[] = {
+        OP(SEM_ACQUIRE, sem_acquire, 0, OPF_TIMEOUT),
+        OP(SEM_RELEASE, sem_release, 0, 0),
+        OP(SEM_VALUE, sem_value, 0, 0),
 };
-#undef OP
 
 const struct type_def sem_type = {
-	.name = "semaphore",
-	.type = OM_TYPE_SEM,
-	.op_base = OBJMGR__OP__SEM_ACQUIRE,
-	.nops = sizeof(ops) / sizeof(ops[0]),
-	.ops = ops,
-	.create = sem_create,
-	.destroy = sem_destroy,
-	.conn_gone = sem_conn_gone,
+        .name = "semaphore",
+        .type = OM_TYPE_SEM,
+        .ops = sem_ops,
+        .nops = ARRAY_LEN(sem_ops),
+        .open_nargs = 1,
+        .open_flags = OM_BOUNDED,
+        .create = sem_create,
+        .destroy = sem_destroy,
+        .conn_gone = sem_conn_gone,
 };
-/* clang-format on */

@@ -12,6 +12,14 @@
 static struct waiter *all;
 static uint64_t seqs;
 
+/* Answers to parked calls are built here, not in the arena of whatever
+ * request is being served when they are given (it may be another
+ * connection's, or none: a deadline). Reset once the outermost answer is
+ * packed. */
+static struct omi_arena answer_arena;
+static bool answer_arena_ready;
+static unsigned answering;
+
 static void unlink_list(struct waiter *w)
 {
 	struct wait_list *l = w->list;
@@ -30,6 +38,19 @@ static void unlink_list(struct waiter *w)
 	w->prev = w->next = NULL;
 }
 
+static void link_tail(struct waiter *w, struct wait_list *l)
+{
+	w->list = l;
+	w->next = NULL;
+	w->prev = l->tail;
+	if (l->tail)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+	l->n++;
+}
+
 static void waiter_free(struct waiter *w)
 {
 	unlink_list(w);
@@ -41,9 +62,10 @@ static void waiter_free(struct waiter *w)
 		w->anext->aprev = w->aprev;
 	if (w->timer)
 		event_free(w->timer);
-	store_clear(&w->item);
+	if (w->on_free)
+		w->on_free(w);
 	w->conn->nparked--;
-	stats.parked--;
+	omi_srv.stats.parked--;
 	conn_unwatch(w->conn, w->obj);
 	conn_decref(w->conn);
 	free(w);
@@ -54,69 +76,47 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct waiter *w = arg;
-	struct obj *o = w->obj;
-	struct conn *conn = w->conn;
-	conn_incref(conn);
-	obj_incref(o); /* on_timeout may free w and drop the last watch */
-	pthread_mutex_lock(&o->mu);
-	w->on_timeout(o, w);
-	pthread_mutex_unlock(&o->mu);
-	obj_decref(o);
-	conns_flush();
-	obj_reap();
-	conn_decref(conn);
+	w->on_timeout(w->obj, w);
 }
 
 int waiter_park(struct call *c, struct obj *o, struct wait_list *list,
-                double timeout, const om_item *item, waiter_fn on_timeout,
+                double timeout, waiter_fn on_timeout, size_t size,
                 struct waiter **out)
 {
 	struct conn *conn = c->conn;
-	if (conn->nparked >= limits.max_inflight)
+	if (conn->nparked >= omi_srv.limits.max_inflight)
 		return call_err(c, OM_ENOMEM,
 		                "too many parked requests on this connection "
-		                "(limit %u)", limits.max_inflight);
-	struct waiter *w = calloc(1, sizeof *w);
+		                "(limit %u)",
+		                omi_srv.limits.max_inflight);
+	struct waiter *w = calloc(1, size);
 	if (!w)
 		return call_err(c, OM_ENOMEM, "out of memory");
-	w->item.kind = OM_NIL;
 	int rc;
-	if (item && (rc = store_item(c, &w->item, item)))
-		goto out_free;
 	if (timeout > 0) {
-		w->timer = evtimer_new(base, on_deadline, w);
+		w->timer = evtimer_new(omi_srv.base, on_deadline, w);
 		/* Clamp absurd timeouts to ~a century rather than overflow. */
 		double t = isfinite(timeout) && timeout < 3e9 ? timeout : 3e9;
 		struct timeval tv = {(time_t)t,
 		                     (suseconds_t)((t - floor(t)) * 1e6)};
 		if (!w->timer || evtimer_add(w->timer, &tv)) {
 			rc = call_err(c, OM_ENOMEM, "out of memory");
-			goto out_item;
+			goto out_free;
 		}
 	}
 	if ((rc = conn_watch(conn, o))) {
 		call_err(c, rc, "cannot park the request");
-		goto out_item;
+		goto out_free;
 	}
 	w->conn = conn;
 	conn_incref(conn);
 	conn->nparked++;
-	stats.parked++;
+	omi_srv.stats.parked++;
 	w->obj = o;
 	w->id = c->req->id;
-	w->op = (int)c->req->op;
-	w->num = c->req->num;
-	w->num2 = c->req->num2;
 	w->seq = ++seqs;
 	w->on_timeout = on_timeout;
-	w->list = list;
-	w->prev = list->tail;
-	if (list->tail)
-		list->tail->next = w;
-	else
-		list->head = w;
-	list->tail = w;
-	list->n++;
+	link_tail(w, list);
 	w->anext = all;
 	if (all)
 		all->aprev = w;
@@ -125,27 +125,55 @@ int waiter_park(struct call *c, struct obj *o, struct wait_list *list,
 		*out = w;
 	return CALL_PARKED;
 
-out_item:
+out_free:
 	if (w->timer)
 		event_free(w->timer);
-	store_clear(&w->item);
-out_free:
 	free(w);
 	return rc;
 }
 
-void waiter_reply(struct waiter *w, int code, Objmgr__Response *resp)
+void waiter_call(struct waiter *w, struct call *c)
 {
-	resp->id = w->id;
-	resp->status = (Objmgr__Status)omi_code_to_status(code);
-	conn_send(w->conn, resp);
+	if (!answer_arena_ready) {
+		omi_arena_init(&answer_arena);
+		answer_arena_ready = true;
+	}
+	answering++;
+	*c = (struct call){
+	        .conn = w->conn,
+	        .resp = OBJMGR__RESPONSE__INIT,
+	        .arena = &answer_arena,
+	};
+	c->resp.id = w->id;
+}
+
+void waiter_finish(struct waiter *w, struct call *c, int code)
+{
+	call_send(c, code);
 	waiter_free(w);
+	if (--answering == 0)
+		omi_arena_reset(&answer_arena);
 }
 
 void waiter_answer(struct waiter *w, int code)
 {
-	Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-	waiter_reply(w, code, &resp);
+	struct call c;
+	waiter_call(w, &c);
+	waiter_finish(w, &c, code);
+}
+
+void waiter_answer_msg(struct waiter *w, int code, const char *msg)
+{
+	struct call c;
+	waiter_call(w, &c);
+	call_err(&c, code, "%s", msg);
+	waiter_finish(w, &c, code);
+}
+
+void waiter_expire(struct obj *o, struct waiter *w)
+{
+	(void)o;
+	waiter_answer(w, OM_ETIMEOUT);
 }
 
 void waiter_drop(struct waiter *w)
@@ -153,13 +181,23 @@ void waiter_drop(struct waiter *w)
 	waiter_free(w);
 }
 
-void wait_list_drop_conn(struct wait_list *list, struct conn *conn)
+void waiter_move(struct waiter *w, struct wait_list *to)
 {
+	unlink_list(w);
+	link_tail(w, to);
+}
+
+size_t wait_list_drop_conn(struct wait_list *list, struct conn *conn)
+{
+	size_t n = 0;
 	for (struct waiter *w = list->head, *next; w; w = next) {
 		next = w->next;
-		if (w->conn == conn)
+		if (w->conn == conn) {
 			waiter_free(w);
+			n++;
+		}
 	}
+	return n;
 }
 
 void wait_list_answer_all(struct wait_list *list, int code)
@@ -170,11 +208,9 @@ void wait_list_answer_all(struct wait_list *list, int code)
 
 void waiters_stop_all(void)
 {
-	while (all) {
-		struct waiter *w = all;
-		Objmgr__Response resp = OBJMGR__RESPONSE__INIT;
-		resp.message = "the server is stopping";
-		waiter_reply(w, OM_ESTOPPING, &resp);
-	}
-	conns_flush();
+	while (all)
+		waiter_answer_msg(all, OM_ESTOPPING, "the server is stopping");
+	if (answer_arena_ready)
+		omi_arena_free(&answer_arena);
+	answer_arena_ready = false;
 }

@@ -3,13 +3,17 @@
  *
  * A blocking operation that cannot complete now (queue get on an empty
  * queue, lock acquire on a held lock, ...) parks its request: a waiter
- * keeps the request id and what the operation needs to finish later, sits
- * on one of the object's wait lists in arrival order, and has a libevent
- * timer for its deadline. The type answers it when its state changes
- * (waiter_answer), or its on_timeout runs at the deadline. A waiter pins
- * its connection and watches its object (conn_watch), so when the
- * connection ends the type's conn_gone() is called and drops the waiters
- * of that connection (waiter_drop) without answering.
+ * keeps the request id, sits on one of the object's wait lists in arrival
+ * order, and has a libevent timer for its deadline. A type that needs to
+ * keep more (an item, a depth) embeds `struct waiter` in a struct of its
+ * own, gives waiter_park() that struct's size, and gets its struct back
+ * with container_of(). The type answers a waiter when its state changes,
+ * through a `struct call` as a direct call is answered (waiter_call,
+ * waiter_finish), or with a bare status (waiter_answer); its on_timeout
+ * runs at the deadline. A waiter pins its connection and watches its
+ * object (conn_watch), so when the connection ends the type's conn_gone()
+ * is called and drops the waiters of that connection (waiter_drop)
+ * without answering.
  */
 #ifndef WAITER_H
 #define WAITER_H
@@ -29,38 +33,47 @@ struct waiter {
 	struct conn *conn;
 	struct obj *obj;
 	struct wait_list *list;
-	uint64_t id;       /* the request's id, echoed in the answer */
-	int op;            /* the request's op */
-	int64_t num, num2; /* its integer arguments */
-	om_item item;      /* a kept item argument (store_item), or OM_NIL */
-	uint64_t seq;      /* arrival number (priority ties, fairness) */
+	uint64_t id;  /* the request's id, echoed in the answer */
+	uint64_t seq; /* arrival number (priority ties, fairness) */
 	waiter_fn on_timeout;
+	/* Optional: release what the type's struct keeps (its items);
+	 * runs whenever the waiter is freed, answered or not. */
+	void (*on_free)(struct waiter *w);
 	struct event *timer;
-	struct waiter *prev, *next;     /* in list */
-	struct waiter *aprev, *anext;   /* in the list of all waiters */
+	struct waiter *prev, *next;   /* in list */
+	struct waiter *aprev, *anext; /* in the list of all waiters */
 };
 
 /**
- * Park the request of `c` on `list` of object `o`. `timeout` > 0 arms a
- * deadline that calls on_timeout(o, w) under the object's lock; < 0 waits
- * forever (0 must not park: the caller answers at once). `item` (may be
- * NULL) is kept with store_item(). Returns CALL_PARKED, or an error set on
- * c (the per-connection limit, out of memory); *out gets the waiter.
+ * Park the request of `c` on `list` of object `o`, in a zeroed waiter of
+ * `size` bytes (sizeof (struct waiter) or a type's struct that embeds one).
+ * `timeout` > 0 arms a deadline that calls on_timeout(o, w); < 0 waits
+ * forever (0 must not park: the caller answers at once). Returns
+ * CALL_PARKED with *out set (may be NULL), or an error set on c (the
+ * per-connection limit, out of memory).
  */
 int waiter_park(struct call *c, struct obj *o, struct wait_list *list,
-                double timeout, const om_item *item, waiter_fn on_timeout,
+                double timeout, waiter_fn on_timeout, size_t size,
                 struct waiter **out);
 
-/** Answer w's request with a status, then free w. */
+/** Begin the answer to w's request: *c is a call whose results go to it. */
+void waiter_call(struct waiter *w, struct call *c);
+/** Send that answer with status `code` (call_send), then free w. */
+void waiter_finish(struct waiter *w, struct call *c, int code);
+/** Answer w's request with just a status, then free w. */
 void waiter_answer(struct waiter *w, int code);
-/** Answer w's request with `resp` (id and status filled in here), then
- *  free w. The response may borrow the object's bytes: it is packed now. */
-void waiter_reply(struct waiter *w, int code, Objmgr__Response *resp);
+/** The same with a message (why it failed). */
+void waiter_answer_msg(struct waiter *w, int code, const char *msg);
+/** A deadline that answers OM_ETIMEOUT (an on_timeout for most types). */
+void waiter_expire(struct obj *o, struct waiter *w);
 /** Free w without answering (its connection is gone). */
 void waiter_drop(struct waiter *w);
+/** Move w from the list it is on to the tail of `to`. */
+void waiter_move(struct waiter *w, struct wait_list *to);
 
-/** Drop every waiter of `conn` on `list` (for conn_gone). */
-void wait_list_drop_conn(struct wait_list *list, struct conn *conn);
+/** Drop every waiter of `conn` on `list` (for conn_gone).
+ *  @return how many there were. */
+size_t wait_list_drop_conn(struct wait_list *list, struct conn *conn);
 /** Answer every waiter on `list` with `code` (close, destroy, abort). */
 void wait_list_answer_all(struct wait_list *list, int code);
 
