@@ -32,24 +32,55 @@ int srv_teardown(void **state)
 	return 0;
 }
 
-void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
+bool poll_until(bool (*done)(void *), void *arg, int seconds)
 {
-	double end = now() + 10;
-	uint64_t got = 0;
-	for (;;) {
-		om_server_stats st;
-		int rc = om_stats(c, &st);
-		if (rc)
-			fail_msg("om_stats: %s", om_strerror(rc));
-		memcpy(&got, (const char *)&st + offset, sizeof got);
-		if (got == want)
-			return;
+	double end = now() + seconds;
+	while (!done(arg)) {
 		if (now() > end)
-			fail_msg("server %s stays at %llu, expected %llu", name,
-			         (unsigned long long)got,
-			         (unsigned long long)want);
+			return false;
 		usleep(2000);
 	}
+	return true;
+}
+
+struct stat_want {
+	om_client *c;
+	size_t offset;
+	uint64_t want;
+	uint64_t got;
+	bool failed;
+};
+
+static bool stat_reached(void *p)
+{
+	struct stat_want *w = p;
+	om_server_stats st;
+	if (om_stats(w->c, &st)) {
+		w->failed = true;
+		return true; /* no use polling a server that does not answer */
+	}
+	memcpy(&w->got, (const char *)&st + w->offset, sizeof w->got);
+	return w->got == w->want;
+}
+
+bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds,
+                uint64_t *last)
+{
+	struct stat_want w = {.c = c, .offset = offset, .want = want};
+	bool reached = poll_until(stat_reached, &w, seconds) && !w.failed;
+	if (last)
+		*last = w.got;
+	return reached;
+}
+
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
+{
+	uint64_t got = 0;
+	if (!poll_stat_(c, offset, want, 10, &got))
+		fail_msg("server %s stays at %llu, expected %llu (or om_stats "
+		         "failed)",
+		         name, (unsigned long long)got,
+		         (unsigned long long)want);
 }
 
 int send_byte(int fd)
@@ -171,23 +202,32 @@ pid_t spawn_child(int (*fn)(void *), void *arg)
 	return pid;
 }
 
+struct child_end {
+	pid_t pid;
+	int status;
+	bool lost; /* waitpid failed: nothing to wait for */
+};
+
+static bool child_ended(void *p)
+{
+	struct child_end *e = p;
+	pid_t r = waitpid(e->pid, &e->status, WNOHANG);
+	if (r < 0 && errno != EINTR)
+		e->lost = true;
+	return r == e->pid || e->lost;
+}
+
 int reap(pid_t pid, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -2;
-		}
-		usleep(2000); /* polling a child's end: not a timing assertion */
+	struct child_end e = {.pid = pid};
+	if (!poll_until(child_ended, &e, seconds)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &e.status, 0);
+		return -2;
 	}
+	if (e.lost)
+		return -1;
+	return WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
 }
 
 static void on_alarm(int sig)

@@ -53,6 +53,14 @@ pid_t spawn_child(int (*fn)(void *), void *arg);
 int reap(pid_t pid, int seconds);
 
 /**
+ * Poll done(arg) until it returns true, for up to `seconds`: true if it
+ * did, false if the time ran out. For waiting on state that another process
+ * or the server changes on its own time, never for time to pass. Asserts
+ * nothing, so children may use it too.
+ */
+bool poll_until(bool (*done)(void *), void *arg, int seconds);
+
+/**
  * Wait until the server's statistic `field` equals `want`, polling for up to
  * 10 s and failing the test if it never does. This waits for server state
  * (a dead peer's connection is noticed on the server's own time; a child's
@@ -62,6 +70,12 @@ int reap(pid_t pid, int seconds);
 #define wait_stat(c, field, want)                                              \
 	wait_stat_(c, offsetof(om_server_stats, field), #field, want)
 void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want);
+/** wait_stat for children: true once `field` equals `want`, false if it
+ *  does not within `seconds` or om_stats fails. */
+#define poll_stat(c, field, want, seconds)                                     \
+	poll_stat_(c, offsetof(om_server_stats, field), want, seconds, NULL)
+bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds,
+                uint64_t *last);
 
 /** Pipes between a test and its children: send_byte() writes one byte;
  *  wait_byte() waits up to `seconds` for one and reads it. Both return 0,

@@ -872,12 +872,8 @@ static void test_refs(void **state)
 	expect_ok(c, om_list_len(l, &n));
 	assert_int_equal(n, 0);
 	om_disconnect(cp);
-	/* the server sees cp's close on its own socket: wait (bounded) */
-	double end = now() + 10;
-	do {
-		expect_ok(c, om_stats(c, &st1));
-	} while (st1.objects != st0.objects && now() < end);
-	assert_int_equal(st1.objects, st0.objects); /* and inner is gone */
+	/* the server sees cp's close on its own socket, and then inner goes */
+	wait_stat(c, objects, st0.objects);
 
 	/* a dead ref is refused and adds nothing, even inside an extend */
 	expect_rc(c, om_list_append(l, ref), OM_ENOENT);

@@ -438,17 +438,8 @@ struct put_arg {
 static int child_put_when_parked(void *p)
 {
 	struct put_arg *a = p;
-	double end = now() + 10;
-	for (;;) {
-		om_server_stats st;
-		if (om_stats(a->c, &st))
-			return 1;
-		if (st.parked == 1)
-			break;
-		if (now() > end)
-			return 2;
-		usleep(2000);
-	}
+	if (!poll_stat(a->c, parked, 1, 10))
+		return 2;
 	return om_queue_put(a->q, om_str("from child"), 0) ? 3 : 0;
 }
 

@@ -48,31 +48,42 @@ static int64_t dict_int(om_dict *d, const char *key)
 	return v.i;
 }
 
-/* Poll until d[key] == want (bounded by `seconds`): waits for other
- * processes' progress, asserts nothing about timing. */
+struct dict_want {
+	om_dict *d;
+	const char *key;
+	int64_t want;
+};
+
+static bool dict_reached(void *p)
+{
+	const struct dict_want *w = p;
+	return dict_int(w->d, w->key) == w->want;
+}
+
+/* Until d[key] == want (bounded by `seconds`): waits for other processes'
+ * progress, asserts nothing about timing. */
 static bool wait_dict(om_dict *d, const char *key, int64_t want, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		if (dict_int(d, key) == want)
-			return true;
-		if (now() > end)
-			return false;
-		usleep(5000);
-	}
+	struct dict_want w = {d, key, want};
+	return poll_until(dict_reached, &w, seconds);
+}
+
+struct waiting_want {
+	om_barrier *b;
+	unsigned want;
+};
+
+static bool n_waiting_reached(void *p)
+{
+	const struct waiting_want *w = p;
+	unsigned n;
+	return om_barrier_n_waiting(w->b, &n) == OM_OK && n == w->want;
 }
 
 static bool wait_n_waiting(om_barrier *b, unsigned want, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		unsigned n;
-		if (om_barrier_n_waiting(b, &n) == OM_OK && n == want)
-			return true;
-		if (now() > end)
-			return false;
-		usleep(5000);
-	}
+	struct waiting_want w = {b, want};
+	return poll_until(n_waiting_reached, &w, seconds);
 }
 
 /* Wait until only this test's client is connected (dead children's
@@ -290,6 +301,19 @@ static int child_cond_wait(void *p)
 
 enum { NCOND = 3 };
 
+/* Each child counts itself under the lock and then waits, so once this
+ * holds the lock and sees NCOND, all of them are parked in wait; it returns
+ * true holding the lock. */
+static bool all_waiting_locked(void *p)
+{
+	struct cond_arg *a = p;
+	expect_ok(NULL, om_cond_acquire(a->cv, 30));
+	if (dict_int(a->d, "waiting") == NCOND)
+		return true;
+	expect_ok(NULL, om_cond_release(a->cv));
+	return false;
+}
+
 static void test_condition_notify(void **state)
 {
 	(void)state;
@@ -300,17 +324,7 @@ static void test_condition_notify(void **state)
 	pid_t pids[NCOND];
 	for (int i = 0; i < NCOND; i++)
 		pids[i] = spawn_child(child_cond_wait, &a);
-	/* each child counts itself under the lock and then waits, so once we
-	 * hold the lock and see NCOND, all of them are parked in wait */
-	double end = now() + 30;
-	for (;;) {
-		expect_ok(c, om_cond_acquire(a.cv, 30));
-		if (dict_int(a.d, "waiting") == NCOND)
-			break;
-		expect_ok(c, om_cond_release(a.cv));
-		assert_true(now() < end);
-		usleep(5000);
-	}
+	assert_true(poll_until(all_waiting_locked, &a, 30));
 	assert_int_equal(dict_int(a.d, "woken"), 0);
 	expect_ok(c, om_cond_notify(a.cv, 1));
 	expect_ok(c, om_cond_release(a.cv));
