@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,6 +112,80 @@ double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the item is, for a failure message. */
+static void describe(const om_item *it, char *buf, size_t cap)
+{
+	switch (it->kind) {
+	case OM_NIL:
+		snprintf(buf, cap, "nil");
+		break;
+	case OM_BOOL:
+		snprintf(buf, cap, "the bool %s", it->b ? "true" : "false");
+		break;
+	case OM_INT:
+		snprintf(buf, cap, "the int %lld", (long long)it->i);
+		break;
+	case OM_FLOAT:
+		snprintf(buf, cap, "the float %.17g", it->f);
+		break;
+	case OM_STR:
+	case OM_BYTES:
+		snprintf(buf, cap, "a %s of %zu bytes \"%.*s\"",
+		         it->kind == OM_STR ? "str" : "bytes", it->s.len,
+		         it->s.ptr ? (int)(it->s.len < 60 ? it->s.len : 60) : 0,
+		         it->s.ptr ? it->s.ptr : "");
+		break;
+	case OM_REF:
+		snprintf(buf, cap, "a ref to object %llu (type %d)",
+		         (unsigned long long)it->ref.id, it->ref.type);
+		break;
+	default:
+		snprintf(buf, cap, "an item of kind %d", (int)it->kind);
+	}
+}
+
+static void item_fail(const om_item *it, const char *file, int line,
+                      const char *fmt, ...)
+{
+	char got[128], want[128];
+	describe(it, got, sizeof got);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof want, fmt, ap);
+	va_end(ap);
+	print_error("the item is %s, expected %s\n", got, want);
+	_fail(file, line);
+}
+
+void assert_int_item_(const om_item *it, int64_t v, const char *file, int line)
+{
+	if (it->kind != OM_INT || it->i != v)
+		item_fail(it, file, line, "the int %lld", (long long)v);
+}
+
+void assert_float_item_(const om_item *it, double v, const char *file, int line)
+{
+	if (it->kind != OM_FLOAT || !(it->f == v) ||
+	    !signbit(it->f) != !signbit(v))
+		item_fail(it, file, line, "the float %.17g", v);
+}
+
+void assert_strn_item_(const om_item *it, const char *p, size_t n,
+                       const char *file, int line)
+{
+	if (it->kind != OM_STR || it->s.len != n || !it->s.ptr ||
+	    memcmp(it->s.ptr, p, n) != 0 || it->s.ptr[n] != '\0')
+		item_fail(it, file, line,
+		          "a NUL-terminated str of %zu bytes \"%.*s\"", n,
+		          (int)(n < 60 ? n : 60), p);
+}
+
+void assert_str_item_(const om_item *it, const char *s, const char *file,
+                      int line)
+{
+	assert_strn_item_(it, s, strlen(s), file, line);
 }
 
 /* Servers started and not yet stopped: the watchdog kills them, so a

@@ -86,6 +86,25 @@ int wait_byte(int fd, int seconds);
 /** Seconds since some fixed point (CLOCK_MONOTONIC). */
 double now(void);
 
+/**
+ * The item must be of this kind and hold exactly this value: an int, a
+ * float (0.0 and -0.0 differ), a str of strlen(s) bytes, or a str of the n
+ * bytes at p (NULs allowed). A str must also be NUL-terminated, as the
+ * library promises. A failure names the caller's line and what the item was.
+ */
+#define assert_int_item(it, v)   assert_int_item_(it, v, __FILE__, __LINE__)
+#define assert_float_item(it, v) assert_float_item_(it, v, __FILE__, __LINE__)
+#define assert_str_item(it, s)   assert_str_item_(it, s, __FILE__, __LINE__)
+#define assert_strn_item(it, p, n)                                             \
+	assert_strn_item_(it, p, n, __FILE__, __LINE__)
+void assert_int_item_(const om_item *it, int64_t v, const char *file, int line);
+void assert_float_item_(const om_item *it, double v, const char *file,
+                        int line);
+void assert_str_item_(const om_item *it, const char *s, const char *file,
+                      int line);
+void assert_strn_item_(const om_item *it, const char *p, size_t n,
+                       const char *file, int line);
+
 /** Expect `call` to return `rc`, printing om_errmsg on mismatch. */
 #define expect_rc(c, call, rc)                                                 \
 	do {                                                                   \

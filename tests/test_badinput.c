@@ -422,8 +422,7 @@ static void expect_server_ok(void)
 	expect_ok(c, om_dict_set(d, om_str("k"), om_str("still fine")));
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("k"), &v));
-	assert_int_equal(v.kind, OM_STR);
-	assert_string_equal(v.s.ptr, "still fine");
+	assert_str_item(&v, "still fine");
 	om_item_free(&v);
 	om_release(d);
 	om_disconnect(c);

@@ -293,8 +293,7 @@ static void test_pop(void **state)
 	expect_rc(c, om_list_pop(l, 2, &it), OM_EINDEX);
 	expect_rc(c, om_list_pop(l, -3, &it), OM_EINDEX);
 	expect_rc(c, om_list_pop(l, INT64_MIN, NULL), OM_EINDEX);
-	assert_int_equal(it.kind, OM_INT);
-	assert_int_equal(it.i, 77); /* not written */
+	assert_int_item(&it, 77); /* not written */
 	expect_list(l, "[1, 4]");
 
 	/* pop(-1) of the last item, then from the empty list */

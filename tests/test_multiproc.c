@@ -82,8 +82,7 @@ static void test_incr_inherited(void **state)
 	reap_all(pids, NCHILD);
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("n"), &v));
-	assert_int_equal(v.kind, OM_INT);
-	assert_int_equal(v.i, NCHILD * 5000);
+	assert_int_item(&v, NCHILD * 5000);
 	om_item_free(&v);
 
 	/* floats: 0.5 is exact, so the sum is exactly 2000.0 */
@@ -93,8 +92,7 @@ static void test_incr_inherited(void **state)
 		pids[i] = spawn_child(child_incr, &f);
 	reap_all(pids, NCHILD);
 	expect_ok(c, om_dict_get(d, om_str("n"), &v));
-	assert_int_equal(v.kind, OM_FLOAT);
-	assert_true(v.f == 2000.0);
+	assert_float_item(&v, 2000.0);
 	om_item_free(&v);
 
 	/* the parent's connection is intact */
@@ -190,13 +188,11 @@ static void test_types_inherited(void **state)
 
 	om_item it;
 	expect_ok(c, om_value_get(v, &it));
-	assert_int_equal(it.kind, OM_INT);
-	assert_int_equal(it.i, NCHILD * NADD);
+	assert_int_item(&it, NCHILD * NADD);
 	om_items cells;
 	expect_ok(c, om_array_read(a, 0, NCHILD + 1, &cells));
 	for (int i = 0; i < NCHILD; i++) {
-		assert_int_equal(cells.v[i].kind, OM_FLOAT);
-		assert_true(cells.v[i].f == NADD);
+		assert_float_item(&cells.v[i], NADD);
 	}
 	assert_true(cells.v[NCHILD].f == NCHILD * NADD * 0.25);
 	om_items_free(&cells);
@@ -244,8 +240,7 @@ static void test_by_name(void **state)
 	assert_int_equal(reap(pid, 60), 0);
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("from-child"), &v));
-	assert_int_equal(v.kind, OM_INT);
-	assert_int_equal(v.i, pid);
+	assert_int_item(&v, pid);
 	size_t n;
 	expect_ok(c, om_dict_len(d, &n));
 	assert_int_equal(n, 2);

@@ -38,19 +38,6 @@ static void assert_sentinel(const om_item *it)
 	assert_int_equal(it->i, SENTINEL);
 }
 
-static void assert_int_item(const om_item *it, int64_t v)
-{
-	assert_int_equal(it->kind, OM_INT);
-	assert_true(it->i == v);
-}
-
-static void assert_str_item(const om_item *it, const char *s)
-{
-	assert_int_equal(it->kind, OM_STR);
-	assert_int_equal(it->s.len, strlen(s));
-	assert_memory_equal(it->s.ptr, s, strlen(s) + 1);
-}
-
 static om_dict *new_dict(om_client *c)
 {
 	om_dict *d = NULL;

@@ -26,8 +26,7 @@ static void expect_get_int(om_client *c, om_queue *q, int64_t want)
 {
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_INT);
-	assert_int_equal(it.i, want);
+	assert_int_item(&it, want);
 	om_item_free(&it);
 }
 
@@ -61,8 +60,7 @@ static void test_fifo(void **state)
 		expect_get_int(c, q, i);
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "s");
+	assert_str_item(&it, "s");
 	om_item_free(&it);
 	expect_rc(c, om_queue_get(q, &it, 0), OM_EEMPTY);
 	expect_rc(c, om_queue_put_prio(q, 1, om_int(1), 0), OM_EINVAL);
@@ -214,13 +212,11 @@ static void test_parked_put(void **state)
 	let_park(c, 1);
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "first");
+	assert_str_item(&it, "first");
 	om_item_free(&it);
 	assert_int_equal(reap(pid, 10), 0);
 	expect_ok(c, om_queue_get(q, &it, 5));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "second");
+	assert_str_item(&it, "second");
 	om_item_free(&it);
 	close(p[0]);
 	close(p[1]);
@@ -430,8 +426,7 @@ static void run_producer_consumers(bool sentinels)
 		assert_in_range(keys.v[i].i, 0, NITEMS - 1);
 		assert_false(seen[keys.v[i].i]);
 		seen[keys.v[i].i] = true;
-		assert_int_equal(vals.v[i].kind, OM_INT);
-		assert_int_equal(vals.v[i].i, 1);
+		assert_int_item(&vals.v[i], 1);
 	}
 	om_items_free(&keys);
 	om_items_free(&vals);

@@ -652,8 +652,7 @@ static void test_ping_pong(void **state)
 		expect_ok(c, om_queue_put(a.to, om_int(x), 30));
 		om_item v;
 		expect_ok(c, om_queue_get(a.from, &v, 30));
-		assert_int_equal(v.kind, OM_INT);
-		assert_int_equal(v.i, x + 1);
+		assert_int_item(&v, x + 1);
 		x = v.i + 1;
 	}
 	assert_int_equal(x, 2 * ROUNDS);
