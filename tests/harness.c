@@ -265,6 +265,30 @@ om_client *client(const struct server *s)
 	return c;
 }
 
+om_dict *new_dict(om_client *c)
+{
+	om_dict *d = NULL;
+	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	assert_non_null(d);
+	return d;
+}
+
+om_list *new_list(om_client *c)
+{
+	om_list *l = NULL;
+	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	assert_non_null(l);
+	return l;
+}
+
+om_queue *new_queue(om_client *c, size_t maxsize)
+{
+	om_queue *q = NULL;
+	expect_ok(c, om_queue_open(c, NULL, 0, maxsize, &q));
+	assert_non_null(q);
+	return q;
+}
+
 pid_t spawn_child(int (*fn)(void *), void *arg)
 {
 	fflush(NULL);

@@ -43,6 +43,12 @@ void server_stop(struct server *s);
 /** om_connect() to s, failing the test if it does not work. */
 om_client *client(const struct server *s);
 
+/** A new anonymous dict, list or queue (maxsize 0: unbounded) on c, for a
+ *  test about something else: fails the test if it cannot be opened. */
+om_dict *new_dict(om_client *c);
+om_list *new_list(om_client *c);
+om_queue *new_queue(om_client *c, size_t maxsize);
+
 /** fork(): in the child, run fn(arg) and _exit with its return value.
  *  Children must not use cmocka's assertions (they would longjmp into the
  *  parent's copy of the runner): return non-zero to fail instead. */

@@ -17,14 +17,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static om_dict *new_dict(om_client *c)
-{
-	om_dict *d = NULL;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
-	assert_non_null(d);
-	return d;
-}
-
 static size_t dict_len(om_client *c, om_dict *d)
 {
 	size_t n = 12345;

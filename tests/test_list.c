@@ -694,8 +694,7 @@ static void test_sort_errors(void **state)
 	expect_list(l, "[1, None]");
 
 	/* refs do not order */
-	om_list *inner;
-	expect_ok(c, om_list_open(c, NULL, 0, &inner));
+	om_list *inner = new_list(c);
 	expect_ok(c, om_list_clear(l));
 	expect_ok(c, om_list_append(l, om_ref(inner)));
 	expect_ok(c, om_list_sort(l, false));
@@ -956,8 +955,7 @@ static void test_einval(void **state)
 	/* a NULL or released handle */
 	expect_rc(c, om_list_len(NULL, &n), OM_EINVAL);
 	expect_rc(c, om_list_append(NULL, om_int(1)), OM_EINVAL);
-	om_list *gone;
-	expect_ok(c, om_list_open(c, NULL, 0, &gone));
+	om_list *gone = new_list(c);
 	om_release(gone);
 	expect_rc(c, om_list_append(gone, om_int(1)), OM_EINVAL);
 	expect_rc(c, om_list_get(gone, 0, &it), OM_EINVAL);
@@ -965,8 +963,7 @@ static void test_einval(void **state)
 	expect_rc(c, om_list_sort(gone, false), OM_EINVAL);
 
 	/* a list handle is not a dict, and a dict handle is not a list */
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	expect_rc(c, om_list_len((om_list *)d, &n), OM_ETYPE);
 	expect_rc(c, om_list_append((om_list *)d, om_int(1)), OM_ETYPE);
 	om_release(d);

@@ -69,8 +69,7 @@ static void test_incr_inherited(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	/* The parent uses the client before the fork: the children must not
 	 * write to this connection, only open their own. */
 	expect_ok(c, om_dict_set(d, om_str("other"), om_int(1)));
@@ -304,8 +303,7 @@ static int child_hoard_exit(void *p)
 static void hoard_case(bool inherited, bool killed)
 {
 	om_client *c = client(&srv);
-	om_dict *keep;
-	expect_ok(c, om_dict_open(c, NULL, 0, &keep));
+	om_dict *keep = new_dict(c);
 	expect_ok(c, om_dict_set(keep, om_str("parent"), om_str("data")));
 	om_server_stats base, st;
 	settle(c, &base);
@@ -526,8 +524,7 @@ static void test_child_disconnect(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	expect_ok(c, om_dict_set(d, om_str("parent"), om_int(1)));
 	om_server_stats base, st;
 	settle(c, &base);
@@ -591,8 +588,7 @@ static void test_child_keeps_released(void **state)
 	om_client *c = client(&srv);
 	om_server_stats base, st = {0};
 	settle(c, &base);
-	om_list *l;
-	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	om_list *l = new_list(c);
 	expect_ok(c, om_list_append(l, om_str("parent")));
 	int up[2], down[2];
 	assert_int_equal(pipe(up), 0);

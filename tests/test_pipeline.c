@@ -38,20 +38,6 @@ static void assert_sentinel(const om_item *it)
 	assert_int_equal(it->i, SENTINEL);
 }
 
-static om_dict *new_dict(om_client *c)
-{
-	om_dict *d = NULL;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
-	return d;
-}
-
-static om_queue *new_queue(om_client *c, size_t maxsize)
-{
-	om_queue *q = NULL;
-	expect_ok(c, om_queue_open(c, NULL, 0, maxsize, &q));
-	return q;
-}
-
 static void expect_all(const int *rcs, size_t n, int rc)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -274,8 +260,7 @@ static void test_mixed_errors(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	om_dict *d = new_dict(c);
-	om_list *l;
-	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	om_list *l = new_list(c);
 	om_item a = sentinel(), missing = sentinel(), idx = sentinel();
 	int rcs[6];
 	for (int i = 0; i < 6; i++)

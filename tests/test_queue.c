@@ -50,8 +50,7 @@ static void test_fifo(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	for (int i = 0; i < 10; i++)
 		expect_ok(c, om_queue_put(q, om_int(i), 0));
 	expect_ok(c, om_queue_put(q, om_str("s"), 0));
@@ -168,8 +167,7 @@ static void test_maxsize_timeouts(void **state)
 	assert_true(b);
 
 	/* an unbounded queue is never full */
-	om_queue *u;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &u));
+	om_queue *u = new_queue(c, 0);
 	for (int i = 0; i < 100; i++)
 		expect_ok(c, om_queue_put(u, om_int(i), 0));
 	expect_ok(c, om_queue_full(u, &b));
@@ -201,8 +199,7 @@ static void test_parked_put(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 1, &q));
+	om_queue *q = new_queue(c, 1);
 	expect_ok(c, om_queue_put(q, om_str("first"), 0));
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -299,8 +296,7 @@ static void test_close(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	expect_ok(c, om_queue_put(q, om_int(1), 0));
 	expect_ok(c, om_queue_put(q, om_int(2), 0));
 	expect_ok(c, om_queue_close(q));
@@ -335,8 +331,7 @@ static void test_close_wakes_getter(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -475,8 +470,7 @@ static void test_getters_arrival_order(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -527,8 +521,7 @@ static void test_killed_getter(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -626,8 +619,7 @@ static void test_shutdown_answers_parked(void **state)
 	struct server s2;
 	server_start(&s2, NULL);
 	om_client *c = client(&s2);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	pid_t pid = spawn_child(child_get_stopping, q);
 	wait_stat(c, parked, 1);
 	expect_ok(c, om_shutdown(c));
