@@ -84,6 +84,14 @@ void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
 		         (unsigned long long)want);
 }
 
+om_server_stats settle(om_client *c)
+{
+	wait_stat(c, connections, 1);
+	om_server_stats st;
+	expect_ok(c, om_stats(c, &st));
+	return st;
+}
+
 int send_byte(int fd)
 {
 	ssize_t n;
@@ -327,6 +335,21 @@ int reap(pid_t pid, int seconds)
 	if (e.lost)
 		return -1;
 	return WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
+}
+
+void reap_all(const pid_t *pids, int n)
+{
+	/* every child is reaped before the test fails: none is left behind
+	 * to disturb the next test */
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		int st = reap(pids[i], 60);
+		if (st != 0) {
+			print_error("child %d exited with %d\n", i, st);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 }
 
 static void on_alarm(int sig)

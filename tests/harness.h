@@ -57,6 +57,9 @@ pid_t spawn_child(int (*fn)(void *), void *arg);
  *  killed by a signal, -2 if it did not end within `seconds` (it is then
  *  killed). */
 int reap(pid_t pid, int seconds);
+/** reap() n children (60 s each), then fail the test unless every one
+ *  exited with 0. */
+void reap_all(const pid_t *pids, int n);
 
 /**
  * Poll done(arg) until it returns true, for up to `seconds`: true if it
@@ -82,6 +85,13 @@ void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want);
 	poll_stat_(c, offsetof(om_server_stats, field), want, seconds, NULL)
 bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds,
                 uint64_t *last);
+
+/**
+ * Wait until c is the server's only connection (the server notices that
+ * children and earlier tests have closed theirs on its own time), and
+ * return its statistics then: a baseline for a test to come back to.
+ */
+om_server_stats settle(om_client *c);
 
 /** Pipes between a test and its children: send_byte() writes one byte;
  *  wait_byte() waits up to `seconds` for one and reads it. Both return 0,

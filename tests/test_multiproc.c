@@ -22,30 +22,12 @@ enum { NCHILD = 4 };
 
 /* ---------------------------------------------------------------- helpers */
 
-/* The server's state once every earlier connection (children of earlier
- * tests) has been closed: a baseline to come back to. */
-static void settle(om_client *c, om_server_stats *base)
-{
-	wait_stat(c, connections, 1);
-	expect_ok(c, om_stats(c, base));
-}
-
 /* Wait until objects and bytes are back to `base` (the server frees a dead
  * session's objects on its own time). */
 static void expect_back_to(om_client *c, const om_server_stats *base)
 {
 	wait_stat(c, objects, base->objects);
 	wait_stat(c, bytes, base->bytes);
-}
-
-static void reap_all(const pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int st = reap(pids[i], 60);
-		if (st != 0)
-			print_error("child %d exited with %d\n", i, st);
-		assert_int_equal(st, 0);
-	}
 }
 
 /* ------------------------------------------------------- inherited incr */
@@ -305,8 +287,8 @@ static void hoard_case(bool inherited, bool killed)
 	om_client *c = client(&srv);
 	om_dict *keep = new_dict(c);
 	expect_ok(c, om_dict_set(keep, om_str("parent"), om_str("data")));
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -378,8 +360,8 @@ static void test_nested_ref(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	om_list *l;
 	expect_ok(c, om_dict_open(c, NULL, 0, &d));
@@ -415,8 +397,8 @@ static void test_nested_chain(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	om_list *l;
 	om_value *v;
@@ -477,13 +459,13 @@ static void test_nested_ref_across_processes(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	expect_ok(c, om_dict_open(c, "mp.nested", OM_CREATE, &d));
 	pid_t pid = spawn_child(child_store_ref, NULL);
 	assert_int_equal(reap(pid, 60), 0);
-	settle(c, &st); /* the child's session is over */
+	st = settle(c); /* the child's session is over */
 	assert_int_equal(st.objects, base.objects + 2);
 	om_item ref;
 	expect_ok(c, om_dict_get(d, om_str("l"), &ref));
@@ -526,8 +508,8 @@ static void test_child_disconnect(void **state)
 	om_client *c = client(&srv);
 	om_dict *d = new_dict(c);
 	expect_ok(c, om_dict_set(d, om_str("parent"), om_int(1)));
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	for (int use = 0; use < 2; use++) {
 		struct disc_arg a = {c, d, use == 1};
 		pid_t pid = spawn_child(child_disconnect, &a);
@@ -542,7 +524,7 @@ static void test_child_disconnect(void **state)
 			expect_ok(c, om_dict_get(d, om_str("child"), &v));
 			assert_int_equal(v.i, pid);
 		}
-		settle(c, &st);
+		st = settle(c);
 		assert_int_equal(st.objects, base.objects);
 	}
 	om_release(d);
@@ -586,8 +568,8 @@ static void test_child_keeps_released(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st = {0};
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st = {0};
 	om_list *l = new_list(c);
 	expect_ok(c, om_list_append(l, om_str("parent")));
 	int up[2], down[2];

@@ -405,11 +405,7 @@ static void run_producer_consumers(bool sentinels)
 	for (int i = 0; i < NCONS; i++)
 		pids[i] = spawn_child(child_consumer, &a);
 	pids[NCONS] = spawn_child(child_producer, &a);
-	int st[NCONS + 1];
-	for (int i = 0; i <= NCONS; i++)
-		st[i] = reap(pids[i], 60);
-	for (int i = 0; i <= NCONS; i++)
-		assert_int_equal(st[i], 0);
+	reap_all(pids, NCONS + 1);
 
 	om_items keys, vals;
 	expect_ok(c, om_dict_items(a.d, &keys, &vals));

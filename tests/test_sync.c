@@ -22,16 +22,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static void reap_ok(const pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int st = reap(pids[i], 60);
-		if (st != 0)
-			print_error("child %d exited with %d\n", i, st);
-		assert_int_equal(st, 0);
-	}
-}
-
 /* d[key] as an int (0 if absent); -1000 on error. */
 static int64_t dict_int(om_dict *d, const char *key)
 {
@@ -84,13 +74,6 @@ static bool wait_n_waiting(om_barrier *b, unsigned want, int seconds)
 {
 	struct waiting_want w = {b, want};
 	return poll_until(n_waiting_reached, &w, seconds);
-}
-
-/* Wait until only this test's client is connected (dead children's
- * connections are noticed by the server on its own time). */
-static void settle(om_client *c)
-{
-	wait_stat(c, connections, 1);
 }
 
 #define expect_elapsed_at_least(t0, secs)                                      \
@@ -150,14 +133,14 @@ static void test_lock(void **state)
 	expect_elapsed_at_least(t0, 0.2);
 
 	pid_t pid = spawn_child(child_lock_held, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 
 	expect_ok(c, om_lock_release(l));
 	expect_ok(c, om_lock_locked(l, &locked));
 	assert_false(locked);
 	expect_rc(c, om_lock_release(l), OM_ENOTOWNER);
 	pid = spawn_child(child_lock_free, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	expect_ok(c, om_lock_acquire(l, 0));
 	expect_ok(c, om_lock_release(l));
 	om_disconnect(c);
@@ -184,7 +167,7 @@ static void test_rlock(void **state)
 	for (int i = 0; i < 3; i++)
 		expect_ok(c, om_lock_acquire(l, 0));
 	pid_t pid = spawn_child(child_rlock, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	bool locked;
 	for (int i = 0; i < 3; i++) {
 		expect_ok(c, om_lock_locked(l, &locked));
@@ -342,7 +325,7 @@ static void test_condition_notify(void **state)
 	expect_ok(c, om_cond_notify_all(a.cv));
 	expect_ok(c, om_cond_release(a.cv));
 	assert_true(wait_dict(a.d, "woken", NCOND, 30));
-	reap_ok(pids, NCOND);
+	reap_all(pids, NCOND);
 	om_disconnect(c);
 }
 
@@ -388,7 +371,7 @@ static void test_event(void **state)
 		pids[i] = spawn_child(child_event_wait, &a);
 	assert_true(wait_dict(a.d, "waiting", NEVENT, 30));
 	expect_ok(c, om_event_set(a.e));
-	reap_ok(pids, NEVENT);
+	reap_all(pids, NEVENT);
 
 	expect_ok(c, om_event_is_set(a.e, &set));
 	assert_true(set);
@@ -562,7 +545,7 @@ static void test_tickets(void **state)
 	pid_t pids[NTICKET];
 	for (int i = 0; i < NTICKET; i++)
 		pids[i] = spawn_child(child_ticket, &srv);
-	reap_ok(pids, NTICKET);
+	reap_all(pids, NTICKET);
 	assert_int_equal(dict_int(d, "sold"), 3);
 	assert_int_equal(dict_int(d, "count"), 0);
 	expect_ok(c, om_unlink(c, "tickets.lock"));
@@ -610,7 +593,7 @@ static void test_sem_holders(void **state)
 	pid_t pids[NHOLDER];
 	for (int i = 0; i < NHOLDER; i++)
 		pids[i] = spawn_child(child_holder, &a);
-	reap_ok(pids, NHOLDER);
+	reap_all(pids, NHOLDER);
 	assert_int_equal(dict_int(a.d, "holders"), 0);
 	unsigned v;
 	expect_ok(c, om_sem_value(a.s, &v));
@@ -656,7 +639,7 @@ static void test_ping_pong(void **state)
 		x = v.i + 1;
 	}
 	assert_int_equal(x, 2 * ROUNDS);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	size_t n = 9;
 	expect_ok(c, om_queue_size(a.to, &n));
 	assert_int_equal(n, 0);

@@ -664,8 +664,7 @@ static void test_multiproc_adds(void **state)
 	expect_ok(c, om_value_open(c, NULL, 0, om_int(0), &s.v));
 	for (int k = 0; k < CHILDREN; k++)
 		pids[k] = spawn_child(adder, &s);
-	for (int k = 0; k < CHILDREN; k++)
-		assert_int_equal(reap(pids[k], 60), 0);
+	reap_all(pids, CHILDREN);
 
 	expect_ok(c, om_array_read(s.a, 0, LEN, &got));
 	assert_int_equal(got.n, LEN);
