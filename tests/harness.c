@@ -210,6 +210,13 @@ static void live_set(pid_t old, pid_t pid)
 	}
 }
 
+/* $OBJMGR_SERVER (meson sets it), else objmgrd on $PATH. */
+static const char *server_bin(void)
+{
+	const char *bin = getenv("OBJMGR_SERVER");
+	return bin && *bin ? bin : "objmgrd";
+}
+
 void server_start(struct server *s, const char *const *extra)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -217,9 +224,12 @@ void server_start(struct server *s, const char *const *extra)
 	         tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(s->dir));
 	snprintf(s->path, sizeof s->path, "%s/s.sock", s->dir);
-	const char *bin = getenv("OBJMGR_SERVER");
-	if (!bin || !*bin)
-		bin = "objmgrd";
+	server_restart(s, extra);
+}
+
+void server_restart(struct server *s, const char *const *extra)
+{
+	const char *bin = server_bin();
 	int ready[2];
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	char fd[16];
@@ -262,6 +272,36 @@ void server_stop(struct server *s)
 	struct stat sb;
 	assert_int_equal(stat(s->path, &sb), -1); /* socket removed */
 	rmdir(s->dir);
+}
+
+int server_crash(struct server *s)
+{
+	assert_true(s->pid > 0);
+	kill(s->pid, SIGKILL);
+	live_set(s->pid, 0);
+	int st = reap(s->pid, 20);
+	s->pid = 0;
+	return st;
+}
+
+int server_run(const char *const *args)
+{
+	const char *bin = server_bin();
+	const char *argv[16] = {bin};
+	size_t n = 1;
+	for (size_t i = 0; args && args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execvp(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return reap(pid, 20);
 }
 
 om_client *client(const struct server *s)

@@ -38,8 +38,19 @@ int srv_teardown(void **state);
  * and wait until it is listening (its --ready-fd). Fails the test on error.
  */
 void server_start(struct server *s, const char *const *extra);
+/** Start objmgrd again on s's socket, in s's directory, once the server
+ *  there has died (server_stop removes the directory): what an
+ *  administrator does after a crash. As server_start otherwise. */
+void server_restart(struct server *s, const char *const *extra);
 /** SIGTERM it, reap it, check it exited 0 and removed its socket. */
 void server_stop(struct server *s);
+/** SIGKILL it, as a crash would (its socket file stays), and reap it:
+ *  returns reap()'s status, -1 for a server the signal killed. */
+int server_crash(struct server *s);
+/** Run objmgrd with exactly these arguments (NULL-terminated), its output
+ *  discarded, and return its exit status as reap() does: for options that
+ *  make it exit, or a server that must refuse to start. */
+int server_run(const char *const *args);
 /** om_connect() to s, failing the test if it does not work. */
 om_client *client(const struct server *s);
 
