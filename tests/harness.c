@@ -49,39 +49,39 @@ struct stat_want {
 	size_t offset;
 	uint64_t want;
 	uint64_t got;
-	bool failed;
+	int rc; /* om_stats's, once it fails */
 };
 
 static bool stat_reached(void *p)
 {
 	struct stat_want *w = p;
 	om_server_stats st;
-	if (om_stats(w->c, &st)) {
-		w->failed = true;
+	w->rc = om_stats(w->c, &st);
+	if (w->rc)
 		return true; /* no use polling a server that does not answer */
-	}
 	memcpy(&w->got, (const char *)&st + w->offset, sizeof w->got);
 	return w->got == w->want;
 }
 
-bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds,
-                uint64_t *last)
+bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds)
 {
 	struct stat_want w = {.c = c, .offset = offset, .want = want};
-	bool reached = poll_until(stat_reached, &w, seconds) && !w.failed;
-	if (last)
-		*last = w.got;
-	return reached;
+	return poll_until(stat_reached, &w, seconds) && !w.rc;
 }
 
-void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
+                const char *file, int line)
 {
-	uint64_t got = 0;
-	if (!poll_stat_(c, offset, want, 10, &got))
-		fail_msg("server %s stays at %llu, expected %llu (or om_stats "
-		         "failed)",
-		         name, (unsigned long long)got,
-		         (unsigned long long)want);
+	struct stat_want w = {.c = c, .offset = offset, .want = want};
+	if (!poll_until(stat_reached, &w, 10))
+		print_error("server %s stays at %llu, expected %llu\n", name,
+		            (unsigned long long)w.got,
+		            (unsigned long long)want);
+	else if (w.rc)
+		print_error("om_stats: %s\n", om_strerror(w.rc));
+	else
+		return;
+	_fail(file, line);
 }
 
 om_server_stats settle(om_client *c)
@@ -377,7 +377,7 @@ int reap(pid_t pid, int seconds)
 	return WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
 }
 
-void reap_all(const pid_t *pids, int n)
+void reap_all_(const pid_t *pids, int n, const char *file, int line)
 {
 	/* every child is reaped before the test fails: none is left behind
 	 * to disturb the next test */
@@ -389,7 +389,8 @@ void reap_all(const pid_t *pids, int n)
 			bad++;
 		}
 	}
-	assert_int_equal(bad, 0);
+	if (bad)
+		_fail(file, line);
 }
 
 static void on_alarm(int sig)

@@ -70,7 +70,8 @@ pid_t spawn_child(int (*fn)(void *), void *arg);
 int reap(pid_t pid, int seconds);
 /** reap() n children (60 s each), then fail the test unless every one
  *  exited with 0. */
-void reap_all(const pid_t *pids, int n);
+#define reap_all(pids, n) reap_all_(pids, n, __FILE__, __LINE__)
+void reap_all_(const pid_t *pids, int n, const char *file, int line);
 
 /**
  * Poll done(arg) until it returns true, for up to `seconds`: true if it
@@ -85,17 +86,19 @@ bool poll_until(bool (*done)(void *), void *arg, int seconds);
  * 10 s and failing the test if it never does. This waits for server state
  * (a dead peer's connection is noticed on the server's own time; a child's
  * call is parked once it is counted), never for time to pass:
- * wait_stat(c, connections, 1), wait_stat(c, parked, 3).
+ * wait_stat(c, connections, 1), wait_stat(c, parked, 3). A failure names
+ * the caller's line.
  */
 #define wait_stat(c, field, want)                                              \
-	wait_stat_(c, offsetof(om_server_stats, field), #field, want)
-void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want);
+	wait_stat_(c, offsetof(om_server_stats, field), #field, want,          \
+	           __FILE__, __LINE__)
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
+                const char *file, int line);
 /** wait_stat for children: true once `field` equals `want`, false if it
  *  does not within `seconds` or om_stats fails. */
 #define poll_stat(c, field, want, seconds)                                     \
-	poll_stat_(c, offsetof(om_server_stats, field), want, seconds, NULL)
-bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds,
-                uint64_t *last);
+	poll_stat_(c, offsetof(om_server_stats, field), want, seconds)
+bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds);
 
 /**
  * Wait until c is the server's only connection (the server notices that
