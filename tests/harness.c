@@ -1,6 +1,6 @@
 /*
  * harness.c — start and stop real servers, fork and reap children, bound
- * every wait. See harness.h.
+ * every wait, check items. See harness.h.
  */
 #include "harness.h"
 

@@ -1,7 +1,9 @@
 /*
  * harness.h — what every test needs: a real objmgrd on a private socket,
- * clients connected to it, forked children that are always reaped, and a
- * bound on every wait (a hang fails the test instead of hanging CI).
+ * clients connected to it, forked children that are always reaped, a
+ * bound on every wait (a hang fails the test instead of hanging CI), and
+ * the assertions and anonymous objects that more than one test file uses
+ * (so each has one implementation).
  *
  * The server binary is $OBJMGR_SERVER (meson sets it to the build's). Each
  * server gets a fresh directory under $TMPDIR, so test programs run in
