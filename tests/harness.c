@@ -1,11 +1,12 @@
 /*
  * harness.c — start and stop real servers, fork and reap children, bound
- * every wait. See harness.h.
+ * every wait, check items. See harness.h.
  */
 #include "harness.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,24 +33,63 @@ int srv_teardown(void **state)
 	return 0;
 }
 
-void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want)
+bool poll_until(bool (*done)(void *), void *arg, int seconds)
 {
-	double end = now() + 10;
-	uint64_t got = 0;
-	for (;;) {
-		om_server_stats st;
-		int rc = om_stats(c, &st);
-		if (rc)
-			fail_msg("om_stats: %s", om_strerror(rc));
-		memcpy(&got, (const char *)&st + offset, sizeof got);
-		if (got == want)
-			return;
+	double end = now() + seconds;
+	while (!done(arg)) {
 		if (now() > end)
-			fail_msg("server %s stays at %llu, expected %llu", name,
-			         (unsigned long long)got,
-			         (unsigned long long)want);
+			return false;
 		usleep(2000);
 	}
+	return true;
+}
+
+struct stat_want {
+	om_client *c;
+	size_t offset;
+	uint64_t want;
+	uint64_t got;
+	int rc; /* om_stats's, once it fails */
+};
+
+static bool stat_reached(void *p)
+{
+	struct stat_want *w = p;
+	om_server_stats st;
+	w->rc = om_stats(w->c, &st);
+	if (w->rc)
+		return true; /* no use polling a server that does not answer */
+	memcpy(&w->got, (const char *)&st + w->offset, sizeof w->got);
+	return w->got == w->want;
+}
+
+bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds)
+{
+	struct stat_want w = {.c = c, .offset = offset, .want = want};
+	return poll_until(stat_reached, &w, seconds) && !w.rc;
+}
+
+void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
+                const char *file, int line)
+{
+	struct stat_want w = {.c = c, .offset = offset, .want = want};
+	if (!poll_until(stat_reached, &w, 10))
+		print_error("server %s stays at %llu, expected %llu\n", name,
+		            (unsigned long long)w.got,
+		            (unsigned long long)want);
+	else if (w.rc)
+		print_error("om_stats: %s\n", om_strerror(w.rc));
+	else
+		return;
+	_fail(file, line);
+}
+
+om_server_stats settle(om_client *c)
+{
+	wait_stat(c, connections, 1);
+	om_server_stats st;
+	expect_ok(c, om_stats(c, &st));
+	return st;
 }
 
 int send_byte(int fd)
@@ -82,6 +122,80 @@ double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* What the item is, for a failure message. */
+static void describe(const om_item *it, char *buf, size_t cap)
+{
+	switch (it->kind) {
+	case OM_NIL:
+		snprintf(buf, cap, "nil");
+		break;
+	case OM_BOOL:
+		snprintf(buf, cap, "the bool %s", it->b ? "true" : "false");
+		break;
+	case OM_INT:
+		snprintf(buf, cap, "the int %lld", (long long)it->i);
+		break;
+	case OM_FLOAT:
+		snprintf(buf, cap, "the float %.17g", it->f);
+		break;
+	case OM_STR:
+	case OM_BYTES:
+		snprintf(buf, cap, "a %s of %zu bytes \"%.*s\"",
+		         it->kind == OM_STR ? "str" : "bytes", it->s.len,
+		         it->s.ptr ? (int)(it->s.len < 60 ? it->s.len : 60) : 0,
+		         it->s.ptr ? it->s.ptr : "");
+		break;
+	case OM_REF:
+		snprintf(buf, cap, "a ref to object %llu (type %d)",
+		         (unsigned long long)it->ref.id, it->ref.type);
+		break;
+	default:
+		snprintf(buf, cap, "an item of kind %d", (int)it->kind);
+	}
+}
+
+static void item_fail(const om_item *it, const char *file, int line,
+                      const char *fmt, ...)
+{
+	char got[128], want[128];
+	describe(it, got, sizeof got);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof want, fmt, ap);
+	va_end(ap);
+	print_error("the item is %s, expected %s\n", got, want);
+	_fail(file, line);
+}
+
+void assert_int_item_(const om_item *it, int64_t v, const char *file, int line)
+{
+	if (it->kind != OM_INT || it->i != v)
+		item_fail(it, file, line, "the int %lld", (long long)v);
+}
+
+void assert_float_item_(const om_item *it, double v, const char *file, int line)
+{
+	if (it->kind != OM_FLOAT || !(it->f == v) ||
+	    !signbit(it->f) != !signbit(v))
+		item_fail(it, file, line, "the float %.17g", v);
+}
+
+void assert_strn_item_(const om_item *it, const char *p, size_t n,
+                       const char *file, int line)
+{
+	if (it->kind != OM_STR || it->s.len != n || !it->s.ptr ||
+	    memcmp(it->s.ptr, p, n) != 0 || it->s.ptr[n] != '\0')
+		item_fail(it, file, line,
+		          "a NUL-terminated str of %zu bytes \"%.*s\"", n,
+		          (int)(n < 60 ? n : 60), p);
+}
+
+void assert_str_item_(const om_item *it, const char *s, const char *file,
+                      int line)
+{
+	assert_strn_item_(it, s, strlen(s), file, line);
+}
+
 /* Servers started and not yet stopped: the watchdog kills them, so a
  * timed-out program leaves no orphan holding its output open. */
 static volatile pid_t live[16];
@@ -96,6 +210,13 @@ static void live_set(pid_t old, pid_t pid)
 	}
 }
 
+/* $OBJMGR_SERVER (meson sets it), else objmgrd on $PATH. */
+static const char *server_bin(void)
+{
+	const char *bin = getenv("OBJMGR_SERVER");
+	return bin && *bin ? bin : "objmgrd";
+}
+
 void server_start(struct server *s, const char *const *extra)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -103,9 +224,12 @@ void server_start(struct server *s, const char *const *extra)
 	         tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(s->dir));
 	snprintf(s->path, sizeof s->path, "%s/s.sock", s->dir);
-	const char *bin = getenv("OBJMGR_SERVER");
-	if (!bin || !*bin)
-		bin = "objmgrd";
+	server_restart(s, extra);
+}
+
+void server_restart(struct server *s, const char *const *extra)
+{
+	const char *bin = server_bin();
 	int ready[2];
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	char fd[16];
@@ -150,6 +274,36 @@ void server_stop(struct server *s)
 	rmdir(s->dir);
 }
 
+int server_crash(struct server *s)
+{
+	assert_true(s->pid > 0);
+	kill(s->pid, SIGKILL);
+	live_set(s->pid, 0);
+	int st = reap(s->pid, 20);
+	s->pid = 0;
+	return st;
+}
+
+int server_run(const char *const *args)
+{
+	const char *bin = server_bin();
+	const char *argv[16] = {bin};
+	size_t n = 1;
+	for (size_t i = 0; args && args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execvp(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return reap(pid, 20);
+}
+
 om_client *client(const struct server *s)
 {
 	om_client *c = NULL;
@@ -157,6 +311,30 @@ om_client *client(const struct server *s)
 	if (rc)
 		fail_msg("om_connect(%s) = %s", s->path, om_strerror(rc));
 	return c;
+}
+
+om_dict *new_dict(om_client *c)
+{
+	om_dict *d = NULL;
+	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	assert_non_null(d);
+	return d;
+}
+
+om_list *new_list(om_client *c)
+{
+	om_list *l = NULL;
+	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	assert_non_null(l);
+	return l;
+}
+
+om_queue *new_queue(om_client *c, size_t maxsize)
+{
+	om_queue *q = NULL;
+	expect_ok(c, om_queue_open(c, NULL, 0, maxsize, &q));
+	assert_non_null(q);
+	return q;
 }
 
 pid_t spawn_child(int (*fn)(void *), void *arg)
@@ -171,23 +349,48 @@ pid_t spawn_child(int (*fn)(void *), void *arg)
 	return pid;
 }
 
+struct child_end {
+	pid_t pid;
+	int status;
+	bool lost; /* waitpid failed: nothing to wait for */
+};
+
+static bool child_ended(void *p)
+{
+	struct child_end *e = p;
+	pid_t r = waitpid(e->pid, &e->status, WNOHANG);
+	if (r < 0 && errno != EINTR)
+		e->lost = true;
+	return r == e->pid || e->lost;
+}
+
 int reap(pid_t pid, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -2;
-		}
-		usleep(2000); /* polling a child's end: not a timing assertion */
+	struct child_end e = {.pid = pid};
+	if (!poll_until(child_ended, &e, seconds)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &e.status, 0);
+		return -2;
 	}
+	if (e.lost)
+		return -1;
+	return WIFEXITED(e.status) ? WEXITSTATUS(e.status) : -1;
+}
+
+void reap_all_(const pid_t *pids, int n, const char *file, int line)
+{
+	/* every child is reaped before the test fails: none is left behind
+	 * to disturb the next test */
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		int st = reap(pids[i], 60);
+		if (st != 0) {
+			print_error("child %d exited with %d\n", i, st);
+			bad++;
+		}
+	}
+	if (bad)
+		_fail(file, line);
 }
 
 static void on_alarm(int sig)

@@ -417,13 +417,11 @@ static void expect_server_ok(void)
 	expect_ok(c, om_ping(c));
 	/* and every earlier connection is gone */
 	wait_stat(c, connections, 1);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	expect_ok(c, om_dict_set(d, om_str("k"), om_str("still fine")));
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("k"), &v));
-	assert_int_equal(v.kind, OM_STR);
-	assert_string_equal(v.s.ptr, "still fine");
+	assert_str_item(&v, "still fine");
 	om_item_free(&v);
 	om_release(d);
 	om_disconnect(c);
@@ -894,8 +892,7 @@ static void test_library_too_big(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	static char big[5000];
 	memset(big, 'x', sizeof big);
 	/* the request frame is over the server's 4096: ETOOBIG, and the

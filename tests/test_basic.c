@@ -5,13 +5,10 @@
  */
 #include "harness.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static void test_ping_stats(void **state)
 {
@@ -183,39 +180,20 @@ static void test_errmsg_strerror(void **state)
 	om_disconnect(c);
 }
 
-/* Run objmgrd with args and return its exit status (bounded). */
-static int run_server(const char *const *args)
-{
-	const char *bin = getenv("OBJMGR_SERVER");
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		const char *argv[16] = {bin};
-		for (size_t i = 0; args[i] && i < 14; i++)
-			argv[i + 1] = args[i];
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	return reap(pid, 20);
-}
-
 static void test_server_options(void **state)
 {
 	(void)state;
-	assert_int_equal(run_server((const char *[]){"--help", NULL}), 0);
-	assert_int_equal(run_server((const char *[]){"--version", NULL}), 0);
-	assert_int_equal(run_server((const char *[]){"--bogus", NULL}), 2);
-	assert_int_equal(run_server((const char *[]){"--max-frame", "x", NULL}),
+	assert_int_equal(server_run((const char *[]){"--help", NULL}), 0);
+	assert_int_equal(server_run((const char *[]){"--version", NULL}), 0);
+	assert_int_equal(server_run((const char *[]){"--bogus", NULL}), 2);
+	assert_int_equal(server_run((const char *[]){"--max-frame", "x", NULL}),
 	                 2);
 	assert_int_equal(
-	        run_server((const char *[]){"--log-level", "loud", NULL}), 2);
-	assert_int_equal(run_server((const char *[]){"extra", NULL}), 2);
+	        server_run((const char *[]){"--log-level", "loud", NULL}), 2);
+	assert_int_equal(server_run((const char *[]){"extra", NULL}), 2);
 	/* a live server on the socket: a second one refuses to start */
 	assert_int_equal(
-	        run_server((const char *[]){"--socket", srv.path, NULL}), 1);
+	        server_run((const char *[]){"--socket", srv.path, NULL}), 1);
 	om_client *c = client(&srv); /* and the first is unharmed */
 	expect_ok(c, om_ping(c));
 	om_disconnect(c);
@@ -226,34 +204,17 @@ static void test_stale_socket(void **state)
 	(void)state;
 	struct server s2;
 	server_start(&s2, NULL);
-	kill(s2.pid, SIGKILL); /* leaves its socket file behind */
-	assert_int_equal(reap(s2.pid, 20), -1);
+	assert_int_equal(server_crash(&s2), -1); /* leaves its socket behind */
 	struct stat sb;
 	assert_int_equal(stat(s2.path, &sb), 0);
 	om_client *c = NULL;
 	assert_int_equal(om_connect(s2.path, &c), OM_ECONN);
 	/* a new server replaces the stale socket */
-	struct server s3 = s2;
-	const char *bin = getenv("OBJMGR_SERVER");
-	int ready[2];
-	assert_int_equal(pipe(ready), 0);
-	s3.pid = fork();
-	if (s3.pid == 0) {
-		char fd[16];
-		snprintf(fd, sizeof fd, "%d", ready[1]);
-		close(ready[0]);
-		execl(bin, bin, "--socket", s3.path, "--ready-fd", fd,
-		      "--log-level", "error", (char *)NULL);
-		_exit(127);
-	}
-	close(ready[1]);
-	char b[8];
-	assert_true(read(ready[0], b, sizeof b) > 0);
-	close(ready[0]);
-	c = client(&s3);
+	server_restart(&s2, NULL);
+	c = client(&s2);
 	expect_ok(c, om_ping(c));
 	om_disconnect(c);
-	server_stop(&s3);
+	server_stop(&s2);
 }
 
 static void test_limits(void **state)

@@ -17,14 +17,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static om_dict *new_dict(om_client *c)
-{
-	om_dict *d = NULL;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
-	assert_non_null(d);
-	return d;
-}
-
 static size_t dict_len(om_client *c, om_dict *d)
 {
 	size_t n = 12345;
@@ -37,40 +29,6 @@ static bool has(om_client *c, om_dict *d, om_item key)
 	bool b = false;
 	expect_ok(c, om_dict_contains(d, key, &b));
 	return b;
-}
-
-static void assert_int_item(const om_item *it, int64_t v)
-{
-	assert_int_equal(it->kind, OM_INT);
-	assert_true(it->i == v);
-}
-
-static void assert_float_item(const om_item *it, double v)
-{
-	assert_int_equal(it->kind, OM_FLOAT);
-	assert_true(it->f == v);
-}
-
-/* A str item of exactly these bytes, NUL-terminated as handed out. */
-static void assert_strn_item(const om_item *it, const char *p, size_t n)
-{
-	assert_int_equal(it->kind, OM_STR);
-	assert_int_equal(it->s.len, n);
-	assert_non_null(it->s.ptr);
-	assert_memory_equal(it->s.ptr, p, n ? n : 1 /* cmocka: n > 0 */);
-	assert_int_equal(it->s.ptr[n], '\0');
-}
-
-static void assert_str_item(const om_item *it, const char *s)
-{
-	if (*s)
-		assert_strn_item(it, s, strlen(s));
-	else {
-		assert_int_equal(it->kind, OM_STR);
-		assert_int_equal(it->s.len, 0);
-		assert_non_null(it->s.ptr);
-		assert_int_equal(it->s.ptr[0], '\0');
-	}
 }
 
 /* d[key] must be the int v. */

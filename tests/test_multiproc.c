@@ -22,30 +22,12 @@ enum { NCHILD = 4 };
 
 /* ---------------------------------------------------------------- helpers */
 
-/* The server's state once every earlier connection (children of earlier
- * tests) has been closed: a baseline to come back to. */
-static void settle(om_client *c, om_server_stats *base)
-{
-	wait_stat(c, connections, 1);
-	expect_ok(c, om_stats(c, base));
-}
-
 /* Wait until objects and bytes are back to `base` (the server frees a dead
  * session's objects on its own time). */
 static void expect_back_to(om_client *c, const om_server_stats *base)
 {
 	wait_stat(c, objects, base->objects);
 	wait_stat(c, bytes, base->bytes);
-}
-
-static void reap_all(const pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int st = reap(pids[i], 60);
-		if (st != 0)
-			print_error("child %d exited with %d\n", i, st);
-		assert_int_equal(st, 0);
-	}
 }
 
 /* ------------------------------------------------------- inherited incr */
@@ -69,8 +51,7 @@ static void test_incr_inherited(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	/* The parent uses the client before the fork: the children must not
 	 * write to this connection, only open their own. */
 	expect_ok(c, om_dict_set(d, om_str("other"), om_int(1)));
@@ -82,8 +63,7 @@ static void test_incr_inherited(void **state)
 	reap_all(pids, NCHILD);
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("n"), &v));
-	assert_int_equal(v.kind, OM_INT);
-	assert_int_equal(v.i, NCHILD * 5000);
+	assert_int_item(&v, NCHILD * 5000);
 	om_item_free(&v);
 
 	/* floats: 0.5 is exact, so the sum is exactly 2000.0 */
@@ -93,8 +73,7 @@ static void test_incr_inherited(void **state)
 		pids[i] = spawn_child(child_incr, &f);
 	reap_all(pids, NCHILD);
 	expect_ok(c, om_dict_get(d, om_str("n"), &v));
-	assert_int_equal(v.kind, OM_FLOAT);
-	assert_true(v.f == 2000.0);
+	assert_float_item(&v, 2000.0);
 	om_item_free(&v);
 
 	/* the parent's connection is intact */
@@ -190,13 +169,11 @@ static void test_types_inherited(void **state)
 
 	om_item it;
 	expect_ok(c, om_value_get(v, &it));
-	assert_int_equal(it.kind, OM_INT);
-	assert_int_equal(it.i, NCHILD * NADD);
+	assert_int_item(&it, NCHILD * NADD);
 	om_items cells;
 	expect_ok(c, om_array_read(a, 0, NCHILD + 1, &cells));
 	for (int i = 0; i < NCHILD; i++) {
-		assert_int_equal(cells.v[i].kind, OM_FLOAT);
-		assert_true(cells.v[i].f == NADD);
+		assert_float_item(&cells.v[i], NADD);
 	}
 	assert_true(cells.v[NCHILD].f == NCHILD * NADD * 0.25);
 	om_items_free(&cells);
@@ -244,8 +221,7 @@ static void test_by_name(void **state)
 	assert_int_equal(reap(pid, 60), 0);
 	om_item v;
 	expect_ok(c, om_dict_get(d, om_str("from-child"), &v));
-	assert_int_equal(v.kind, OM_INT);
-	assert_int_equal(v.i, pid);
+	assert_int_item(&v, pid);
 	size_t n;
 	expect_ok(c, om_dict_len(d, &n));
 	assert_int_equal(n, 2);
@@ -309,11 +285,10 @@ static int child_hoard_exit(void *p)
 static void hoard_case(bool inherited, bool killed)
 {
 	om_client *c = client(&srv);
-	om_dict *keep;
-	expect_ok(c, om_dict_open(c, NULL, 0, &keep));
+	om_dict *keep = new_dict(c);
 	expect_ok(c, om_dict_set(keep, om_str("parent"), om_str("data")));
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -385,8 +360,8 @@ static void test_nested_ref(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	om_list *l;
 	expect_ok(c, om_dict_open(c, NULL, 0, &d));
@@ -422,8 +397,8 @@ static void test_nested_chain(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	om_list *l;
 	om_value *v;
@@ -484,13 +459,13 @@ static void test_nested_ref_across_processes(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	om_dict *d;
 	expect_ok(c, om_dict_open(c, "mp.nested", OM_CREATE, &d));
 	pid_t pid = spawn_child(child_store_ref, NULL);
 	assert_int_equal(reap(pid, 60), 0);
-	settle(c, &st); /* the child's session is over */
+	st = settle(c); /* the child's session is over */
 	assert_int_equal(st.objects, base.objects + 2);
 	om_item ref;
 	expect_ok(c, om_dict_get(d, om_str("l"), &ref));
@@ -531,11 +506,10 @@ static void test_child_disconnect(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_dict *d;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
+	om_dict *d = new_dict(c);
 	expect_ok(c, om_dict_set(d, om_str("parent"), om_int(1)));
-	om_server_stats base, st;
-	settle(c, &base);
+	om_server_stats base = settle(c);
+	om_server_stats st;
 	for (int use = 0; use < 2; use++) {
 		struct disc_arg a = {c, d, use == 1};
 		pid_t pid = spawn_child(child_disconnect, &a);
@@ -550,7 +524,7 @@ static void test_child_disconnect(void **state)
 			expect_ok(c, om_dict_get(d, om_str("child"), &v));
 			assert_int_equal(v.i, pid);
 		}
-		settle(c, &st);
+		st = settle(c);
 		assert_int_equal(st.objects, base.objects);
 	}
 	om_release(d);
@@ -594,10 +568,9 @@ static void test_child_keeps_released(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_server_stats base, st = {0};
-	settle(c, &base);
-	om_list *l;
-	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	om_server_stats base = settle(c);
+	om_server_stats st = {0};
+	om_list *l = new_list(c);
 	expect_ok(c, om_list_append(l, om_str("parent")));
 	int up[2], down[2];
 	assert_int_equal(pipe(up), 0);

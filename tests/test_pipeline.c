@@ -38,33 +38,6 @@ static void assert_sentinel(const om_item *it)
 	assert_int_equal(it->i, SENTINEL);
 }
 
-static void assert_int_item(const om_item *it, int64_t v)
-{
-	assert_int_equal(it->kind, OM_INT);
-	assert_true(it->i == v);
-}
-
-static void assert_str_item(const om_item *it, const char *s)
-{
-	assert_int_equal(it->kind, OM_STR);
-	assert_int_equal(it->s.len, strlen(s));
-	assert_memory_equal(it->s.ptr, s, strlen(s) + 1);
-}
-
-static om_dict *new_dict(om_client *c)
-{
-	om_dict *d = NULL;
-	expect_ok(c, om_dict_open(c, NULL, 0, &d));
-	return d;
-}
-
-static om_queue *new_queue(om_client *c, size_t maxsize)
-{
-	om_queue *q = NULL;
-	expect_ok(c, om_queue_open(c, NULL, 0, maxsize, &q));
-	return q;
-}
-
 static void expect_all(const int *rcs, size_t n, int rc)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -287,8 +260,7 @@ static void test_mixed_errors(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	om_dict *d = new_dict(c);
-	om_list *l;
-	expect_ok(c, om_list_open(c, NULL, 0, &l));
+	om_list *l = new_list(c);
 	om_item a = sentinel(), missing = sentinel(), idx = sentinel();
 	int rcs[6];
 	for (int i = 0; i < 6; i++)
@@ -438,17 +410,8 @@ struct put_arg {
 static int child_put_when_parked(void *p)
 {
 	struct put_arg *a = p;
-	double end = now() + 10;
-	for (;;) {
-		om_server_stats st;
-		if (om_stats(a->c, &st))
-			return 1;
-		if (st.parked == 1)
-			break;
-		if (now() > end)
-			return 2;
-		usleep(2000);
-	}
+	if (!poll_stat(a->c, parked, 1, 10))
+		return 2;
 	return om_queue_put(a->q, om_str("from child"), 0) ? 3 : 0;
 }
 

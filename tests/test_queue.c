@@ -26,8 +26,7 @@ static void expect_get_int(om_client *c, om_queue *q, int64_t want)
 {
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_INT);
-	assert_int_equal(it.i, want);
+	assert_int_item(&it, want);
 	om_item_free(&it);
 }
 
@@ -51,8 +50,7 @@ static void test_fifo(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	for (int i = 0; i < 10; i++)
 		expect_ok(c, om_queue_put(q, om_int(i), 0));
 	expect_ok(c, om_queue_put(q, om_str("s"), 0));
@@ -61,8 +59,7 @@ static void test_fifo(void **state)
 		expect_get_int(c, q, i);
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "s");
+	assert_str_item(&it, "s");
 	om_item_free(&it);
 	expect_rc(c, om_queue_get(q, &it, 0), OM_EEMPTY);
 	expect_rc(c, om_queue_put_prio(q, 1, om_int(1), 0), OM_EINVAL);
@@ -170,8 +167,7 @@ static void test_maxsize_timeouts(void **state)
 	assert_true(b);
 
 	/* an unbounded queue is never full */
-	om_queue *u;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &u));
+	om_queue *u = new_queue(c, 0);
 	for (int i = 0; i < 100; i++)
 		expect_ok(c, om_queue_put(u, om_int(i), 0));
 	expect_ok(c, om_queue_full(u, &b));
@@ -203,8 +199,7 @@ static void test_parked_put(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 1, &q));
+	om_queue *q = new_queue(c, 1);
 	expect_ok(c, om_queue_put(q, om_str("first"), 0));
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -214,13 +209,11 @@ static void test_parked_put(void **state)
 	let_park(c, 1);
 	om_item it;
 	expect_ok(c, om_queue_get(q, &it, 0));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "first");
+	assert_str_item(&it, "first");
 	om_item_free(&it);
 	assert_int_equal(reap(pid, 10), 0);
 	expect_ok(c, om_queue_get(q, &it, 5));
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, "second");
+	assert_str_item(&it, "second");
 	om_item_free(&it);
 	close(p[0]);
 	close(p[1]);
@@ -303,8 +296,7 @@ static void test_close(void **state)
 {
 	(void)state;
 	om_client *c = client(&srv);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	expect_ok(c, om_queue_put(q, om_int(1), 0));
 	expect_ok(c, om_queue_put(q, om_int(2), 0));
 	expect_ok(c, om_queue_close(q));
@@ -339,8 +331,7 @@ static void test_close_wakes_getter(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -414,11 +405,7 @@ static void run_producer_consumers(bool sentinels)
 	for (int i = 0; i < NCONS; i++)
 		pids[i] = spawn_child(child_consumer, &a);
 	pids[NCONS] = spawn_child(child_producer, &a);
-	int st[NCONS + 1];
-	for (int i = 0; i <= NCONS; i++)
-		st[i] = reap(pids[i], 60);
-	for (int i = 0; i <= NCONS; i++)
-		assert_int_equal(st[i], 0);
+	reap_all(pids, NCONS + 1);
 
 	om_items keys, vals;
 	expect_ok(c, om_dict_items(a.d, &keys, &vals));
@@ -430,8 +417,7 @@ static void run_producer_consumers(bool sentinels)
 		assert_in_range(keys.v[i].i, 0, NITEMS - 1);
 		assert_false(seen[keys.v[i].i]);
 		seen[keys.v[i].i] = true;
-		assert_int_equal(vals.v[i].kind, OM_INT);
-		assert_int_equal(vals.v[i].i, 1);
+		assert_int_item(&vals.v[i], 1);
 	}
 	om_items_free(&keys);
 	om_items_free(&vals);
@@ -480,8 +466,7 @@ static void test_getters_arrival_order(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -532,8 +517,7 @@ static void test_killed_getter(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	let_park(c, 0);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct park_arg a = {q, p[1]};
@@ -631,8 +615,7 @@ static void test_shutdown_answers_parked(void **state)
 	struct server s2;
 	server_start(&s2, NULL);
 	om_client *c = client(&s2);
-	om_queue *q;
-	expect_ok(c, om_queue_open(c, NULL, 0, 0, &q));
+	om_queue *q = new_queue(c, 0);
 	pid_t pid = spawn_child(child_get_stopping, q);
 	wait_stat(c, parked, 1);
 	expect_ok(c, om_shutdown(c));

@@ -22,16 +22,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static void reap_ok(const pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int st = reap(pids[i], 60);
-		if (st != 0)
-			print_error("child %d exited with %d\n", i, st);
-		assert_int_equal(st, 0);
-	}
-}
-
 /* d[key] as an int (0 if absent); -1000 on error. */
 static int64_t dict_int(om_dict *d, const char *key)
 {
@@ -48,38 +38,42 @@ static int64_t dict_int(om_dict *d, const char *key)
 	return v.i;
 }
 
-/* Poll until d[key] == want (bounded by `seconds`): waits for other
- * processes' progress, asserts nothing about timing. */
+struct dict_want {
+	om_dict *d;
+	const char *key;
+	int64_t want;
+};
+
+static bool dict_reached(void *p)
+{
+	const struct dict_want *w = p;
+	return dict_int(w->d, w->key) == w->want;
+}
+
+/* Until d[key] == want (bounded by `seconds`): waits for other processes'
+ * progress, asserts nothing about timing. */
 static bool wait_dict(om_dict *d, const char *key, int64_t want, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		if (dict_int(d, key) == want)
-			return true;
-		if (now() > end)
-			return false;
-		usleep(5000);
-	}
+	struct dict_want w = {d, key, want};
+	return poll_until(dict_reached, &w, seconds);
+}
+
+struct waiting_want {
+	om_barrier *b;
+	unsigned want;
+};
+
+static bool n_waiting_reached(void *p)
+{
+	const struct waiting_want *w = p;
+	unsigned n;
+	return om_barrier_n_waiting(w->b, &n) == OM_OK && n == w->want;
 }
 
 static bool wait_n_waiting(om_barrier *b, unsigned want, int seconds)
 {
-	double end = now() + seconds;
-	for (;;) {
-		unsigned n;
-		if (om_barrier_n_waiting(b, &n) == OM_OK && n == want)
-			return true;
-		if (now() > end)
-			return false;
-		usleep(5000);
-	}
-}
-
-/* Wait until only this test's client is connected (dead children's
- * connections are noticed by the server on its own time). */
-static void settle(om_client *c)
-{
-	wait_stat(c, connections, 1);
+	struct waiting_want w = {b, want};
+	return poll_until(n_waiting_reached, &w, seconds);
 }
 
 #define expect_elapsed_at_least(t0, secs)                                      \
@@ -139,14 +133,14 @@ static void test_lock(void **state)
 	expect_elapsed_at_least(t0, 0.2);
 
 	pid_t pid = spawn_child(child_lock_held, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 
 	expect_ok(c, om_lock_release(l));
 	expect_ok(c, om_lock_locked(l, &locked));
 	assert_false(locked);
 	expect_rc(c, om_lock_release(l), OM_ENOTOWNER);
 	pid = spawn_child(child_lock_free, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	expect_ok(c, om_lock_acquire(l, 0));
 	expect_ok(c, om_lock_release(l));
 	om_disconnect(c);
@@ -173,7 +167,7 @@ static void test_rlock(void **state)
 	for (int i = 0; i < 3; i++)
 		expect_ok(c, om_lock_acquire(l, 0));
 	pid_t pid = spawn_child(child_rlock, l);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	bool locked;
 	for (int i = 0; i < 3; i++) {
 		expect_ok(c, om_lock_locked(l, &locked));
@@ -290,6 +284,19 @@ static int child_cond_wait(void *p)
 
 enum { NCOND = 3 };
 
+/* Each child counts itself under the lock and then waits, so once this
+ * holds the lock and sees NCOND, all of them are parked in wait; it returns
+ * true holding the lock. */
+static bool all_waiting_locked(void *p)
+{
+	struct cond_arg *a = p;
+	expect_ok(NULL, om_cond_acquire(a->cv, 30));
+	if (dict_int(a->d, "waiting") == NCOND)
+		return true;
+	expect_ok(NULL, om_cond_release(a->cv));
+	return false;
+}
+
 static void test_condition_notify(void **state)
 {
 	(void)state;
@@ -300,17 +307,7 @@ static void test_condition_notify(void **state)
 	pid_t pids[NCOND];
 	for (int i = 0; i < NCOND; i++)
 		pids[i] = spawn_child(child_cond_wait, &a);
-	/* each child counts itself under the lock and then waits, so once we
-	 * hold the lock and see NCOND, all of them are parked in wait */
-	double end = now() + 30;
-	for (;;) {
-		expect_ok(c, om_cond_acquire(a.cv, 30));
-		if (dict_int(a.d, "waiting") == NCOND)
-			break;
-		expect_ok(c, om_cond_release(a.cv));
-		assert_true(now() < end);
-		usleep(5000);
-	}
+	assert_true(poll_until(all_waiting_locked, &a, 30));
 	assert_int_equal(dict_int(a.d, "woken"), 0);
 	expect_ok(c, om_cond_notify(a.cv, 1));
 	expect_ok(c, om_cond_release(a.cv));
@@ -328,7 +325,7 @@ static void test_condition_notify(void **state)
 	expect_ok(c, om_cond_notify_all(a.cv));
 	expect_ok(c, om_cond_release(a.cv));
 	assert_true(wait_dict(a.d, "woken", NCOND, 30));
-	reap_ok(pids, NCOND);
+	reap_all(pids, NCOND);
 	om_disconnect(c);
 }
 
@@ -374,7 +371,7 @@ static void test_event(void **state)
 		pids[i] = spawn_child(child_event_wait, &a);
 	assert_true(wait_dict(a.d, "waiting", NEVENT, 30));
 	expect_ok(c, om_event_set(a.e));
-	reap_ok(pids, NEVENT);
+	reap_all(pids, NEVENT);
 
 	expect_ok(c, om_event_is_set(a.e, &set));
 	assert_true(set);
@@ -548,7 +545,7 @@ static void test_tickets(void **state)
 	pid_t pids[NTICKET];
 	for (int i = 0; i < NTICKET; i++)
 		pids[i] = spawn_child(child_ticket, &srv);
-	reap_ok(pids, NTICKET);
+	reap_all(pids, NTICKET);
 	assert_int_equal(dict_int(d, "sold"), 3);
 	assert_int_equal(dict_int(d, "count"), 0);
 	expect_ok(c, om_unlink(c, "tickets.lock"));
@@ -596,7 +593,7 @@ static void test_sem_holders(void **state)
 	pid_t pids[NHOLDER];
 	for (int i = 0; i < NHOLDER; i++)
 		pids[i] = spawn_child(child_holder, &a);
-	reap_ok(pids, NHOLDER);
+	reap_all(pids, NHOLDER);
 	assert_int_equal(dict_int(a.d, "holders"), 0);
 	unsigned v;
 	expect_ok(c, om_sem_value(a.s, &v));
@@ -638,12 +635,11 @@ static void test_ping_pong(void **state)
 		expect_ok(c, om_queue_put(a.to, om_int(x), 30));
 		om_item v;
 		expect_ok(c, om_queue_get(a.from, &v, 30));
-		assert_int_equal(v.kind, OM_INT);
-		assert_int_equal(v.i, x + 1);
+		assert_int_item(&v, x + 1);
 		x = v.i + 1;
 	}
 	assert_int_equal(x, 2 * ROUNDS);
-	reap_ok(&pid, 1);
+	reap_all(&pid, 1);
 	size_t n = 9;
 	expect_ok(c, om_queue_size(a.to, &n));
 	assert_int_equal(n, 0);

@@ -19,28 +19,13 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* The item must be an OM_INT equal to v. */
-#define assert_int_item(it, v)                                                 \
-	do {                                                                   \
-		assert_int_equal((it).kind, OM_INT);                           \
-		assert_int_equal((it).i, (v));                                 \
-	} while (0)
-
-/* The item must be an OM_FLOAT with exactly v (sign of zero included). */
-#define assert_float_item(it, v)                                               \
-	do {                                                                   \
-		assert_int_equal((it).kind, OM_FLOAT);                         \
-		assert_true((it).f == (v));                                    \
-		assert_int_equal(!!signbit((it).f), !!signbit(v));             \
-	} while (0)
-
 /* The value must hold an OM_INT equal to v. */
 static void value_is_int(om_value *v, int64_t want)
 {
 	om_item it;
 
 	assert_int_equal(om_value_get(v, &it), OM_OK);
-	assert_int_item(it, want);
+	assert_int_item(&it, want);
 }
 
 /* The value must hold the str s. */
@@ -49,8 +34,7 @@ static void value_is_str(om_value *v, const char *s)
 	om_item it;
 
 	assert_int_equal(om_value_get(v, &it), OM_OK);
-	assert_int_equal(it.kind, OM_STR);
-	assert_string_equal(it.s.ptr, s);
+	assert_str_item(&it, s);
 	om_item_free(&it);
 }
 
@@ -65,7 +49,7 @@ static void array_is_ints(om_array *a, const int64_t *want, size_t n)
 	assert_int_equal(om_array_read(a, 0, n, &got), OM_OK);
 	assert_int_equal(got.n, n);
 	for (size_t i = 0; i < n; i++)
-		assert_int_item(got.v[i], want[i]);
+		assert_int_item(&got.v[i], want[i]);
 	om_items_free(&got);
 }
 
@@ -93,10 +77,10 @@ static void test_value_kinds(void **state)
 	value_is_int(v, INT64_MIN);
 	expect_ok(c, om_value_set(v, om_float(2.5)));
 	expect_ok(c, om_value_get(v, &it));
-	assert_float_item(it, 2.5);
+	assert_float_item(&it, 2.5);
 	expect_ok(c, om_value_set(v, om_float(-0.0)));
 	expect_ok(c, om_value_get(v, &it));
-	assert_float_item(it, -0.0);
+	assert_float_item(&it, -0.0);
 	expect_ok(c, om_value_set(v, om_str("hello")));
 	value_is_str(v, "hello");
 	expect_ok(c, om_value_set(v, om_strn("a\0b", 3)));
@@ -166,36 +150,36 @@ static void test_value_add(void **state)
 
 	expect_ok(c, om_value_open(c, NULL, 0, om_int(5), &v));
 	expect_ok(c, om_value_add(v, om_int(3), &it)); /* int + int */
-	assert_int_item(it, 8);
+	assert_int_item(&it, 8);
 	value_is_int(v, 8);
 	expect_ok(c, om_value_add(v, om_int(-10), NULL)); /* out optional */
 	value_is_int(v, -2);
 	expect_ok(c, om_value_add(v, om_bool(true), &it)); /* bool is an int */
-	assert_int_item(it, -1);
+	assert_int_item(&it, -1);
 	expect_ok(c, om_value_add(v, om_float(0.5), &it)); /* int + float */
-	assert_float_item(it, -0.5);
+	assert_float_item(&it, -0.5);
 	expect_ok(c, om_value_get(v, &it));
-	assert_float_item(it, -0.5);
+	assert_float_item(&it, -0.5);
 	expect_ok(c, om_value_add(v, om_int(2), &it)); /* float + int */
-	assert_float_item(it, 1.5);
+	assert_float_item(&it, 1.5);
 	expect_ok(c, om_value_add(v, om_float(1e308), NULL));
 	expect_ok(c, om_value_add(v, om_float(1e308), &it)); /* as Python */
-	assert_float_item(it, INFINITY);
+	assert_float_item(&it, INFINITY);
 
 	/* True + 1 == 2, an int (Python's bool is an int) */
 	expect_ok(c, om_value_set(v, om_bool(true)));
 	expect_ok(c, om_value_add(v, om_int(1), &it));
-	assert_int_item(it, 2);
+	assert_int_item(&it, 2);
 	expect_ok(c, om_value_set(v, om_bool(false)));
 	expect_ok(c, om_value_add(v, om_bool(false), &it));
-	assert_int_item(it, 0);
+	assert_int_item(&it, 0);
 
 	/* a non-number on either side: ETYPE, nothing changes */
 	expect_ok(c, om_value_set(v, om_str("a")));
 	it = om_int(99);
 	expect_rc(c, om_value_add(v, om_int(1), &it), OM_ETYPE);
 	expect_rc(c, om_value_add(v, om_str("b"), &it), OM_ETYPE);
-	assert_int_item(it, 99); /* not written */
+	assert_int_item(&it, 99); /* not written */
 	value_is_str(v, "a");
 	expect_ok(c, om_value_set(v, om_nil()));
 	expect_rc(c, om_value_add(v, om_int(1), NULL), OM_ETYPE);
@@ -213,16 +197,16 @@ static void test_value_add(void **state)
 	expect_rc(c, om_value_add(v, om_bool(true), &it), OM_EVALUE);
 	value_is_int(v, INT64_MAX);
 	expect_ok(c, om_value_add(v, om_int(0), &it));
-	assert_int_item(it, INT64_MAX);
+	assert_int_item(&it, INT64_MAX);
 	expect_ok(c, om_value_set(v, om_int(INT64_MIN)));
 	expect_rc(c, om_value_add(v, om_int(-1), &it), OM_EVALUE);
 	value_is_int(v, INT64_MIN);
 	expect_ok(c, om_value_add(v, om_int(INT64_MAX), &it));
-	assert_int_item(it, -1);
+	assert_int_item(&it, -1);
 	/* with a float it is a float sum, not an overflow */
 	expect_ok(c, om_value_set(v, om_int(INT64_MAX)));
 	expect_ok(c, om_value_add(v, om_float(1.0), &it));
-	assert_float_item(it, 9223372036854775808.0);
+	assert_float_item(&it, 9223372036854775808.0);
 
 	/* an invalid delta */
 	om_item bad = {.kind = OM_BYTES};
@@ -274,7 +258,7 @@ static void test_value_cas(void **state)
 	expect_ok(c, om_value_cas(v, om_int(0), om_float(0.25), &sw));
 	assert_true(sw);
 	expect_ok(c, om_value_get(v, &it));
-	assert_float_item(it, 0.25);
+	assert_float_item(&it, 0.25);
 	/* NaN equals nothing, not even NaN */
 	expect_ok(c, om_value_set(v, om_float(NAN)));
 	expect_ok(c, om_value_cas(v, om_float(NAN), om_int(1), &sw));
@@ -323,7 +307,7 @@ static void test_value_ref(void **state)
 	assert_int_equal(saved.ref.type, OM_TYPE_DICT);
 	expect_ok(c, om_open_ref(c, &saved, &h));
 	expect_ok(c, om_dict_get(h, om_str("k"), &it));
-	assert_int_item(it, 1);
+	assert_int_item(&it, 1);
 	om_release(h);
 	assert_int_equal(objects(c), base + 2);
 
@@ -379,7 +363,7 @@ static void test_array_open(void **state)
 	assert_int_equal(n, 4);
 	for (size_t i = 0; i < 4; i++) {
 		expect_ok(c, om_array_get(a, i, &it));
-		assert_int_item(it, 0);
+		assert_int_item(&it, 0);
 	}
 	expect_ok(c, om_array_open(c, NULL, 0, OM_FLOAT, 3, &f));
 	expect_ok(c, om_array_len(f, &n));
@@ -387,7 +371,7 @@ static void test_array_open(void **state)
 	expect_ok(c, om_array_read(f, 0, 3, &got));
 	assert_int_equal(got.n, 3);
 	for (size_t i = 0; i < 3; i++)
-		assert_float_item(got.v[i], 0.0);
+		assert_float_item(&got.v[i], 0.0);
 	om_items_free(&got);
 
 	/* only OM_INT and OM_FLOAT */
@@ -430,7 +414,7 @@ static void test_array_open(void **state)
 	expect_ok(c, om_array_len(z2, &n));
 	assert_int_equal(n, 3);
 	expect_ok(c, om_array_get(z2, 2, &it));
-	assert_int_item(it, 9);
+	assert_int_item(&it, 9);
 	expect_ok(c, om_unlink(c, "array.named"));
 	om_release(z2);
 	om_release(z);
@@ -457,13 +441,13 @@ static void test_array_int(void **state)
 	expect_ok(c, om_array_set(a, 3, om_int(INT64_MAX)));
 	array_is_ints(a, (int64_t[]){7, 1, 0, INT64_MAX, -3}, 5);
 	expect_ok(c, om_array_get(a, 1, &it));
-	assert_int_item(it, 1);
+	assert_int_item(&it, 1);
 
 	/* index == length and beyond: EINDEX */
 	it = om_int(55);
 	expect_rc(c, om_array_get(a, 5, &it), OM_EINDEX);
 	expect_rc(c, om_array_get(a, SIZE_MAX, &it), OM_EINDEX);
-	assert_int_item(it, 55); /* not written */
+	assert_int_item(&it, 55); /* not written */
 	expect_rc(c, om_array_set(a, 5, om_int(1)), OM_EINDEX);
 	expect_rc(c, om_array_set(a, SIZE_MAX, om_int(1)), OM_EINDEX);
 	expect_rc(c, om_array_add(a, 5, om_int(1), &it), OM_EINDEX);
@@ -479,18 +463,18 @@ static void test_array_int(void **state)
 
 	/* add: int deltas stay int; a float delta is ETYPE */
 	expect_ok(c, om_array_add(a, 0, om_int(3), &it));
-	assert_int_item(it, 10);
+	assert_int_item(&it, 10);
 	expect_ok(c, om_array_add(a, 0, om_int(-20), &it));
-	assert_int_item(it, -10);
+	assert_int_item(&it, -10);
 	expect_ok(c, om_array_add(a, 0, om_bool(true), &it));
-	assert_int_item(it, -9);
+	assert_int_item(&it, -9);
 	expect_ok(c, om_array_add(a, 2, om_int(4), NULL)); /* out optional */
 	it = om_int(55);
 	expect_rc(c, om_array_add(a, 0, om_float(1.5), &it), OM_ETYPE);
 	expect_rc(c, om_array_add(a, 0, om_float(1.0), &it), OM_ETYPE);
 	expect_rc(c, om_array_add(a, 0, om_str("1"), &it), OM_ETYPE);
 	expect_rc(c, om_array_add(a, 0, om_nil(), &it), OM_ETYPE);
-	assert_int_item(it, 55);
+	assert_int_item(&it, 55);
 	/* overflow: EVALUE, unchanged */
 	expect_rc(c, om_array_add(a, 3, om_int(1), &it), OM_EVALUE);
 	expect_ok(c, om_array_set(a, 4, om_int(INT64_MIN)));
@@ -519,34 +503,34 @@ static void test_array_float(void **state)
 	/* an int (or bool) written into a float array is converted */
 	expect_ok(c, om_array_set(a, 0, om_int(2)));
 	expect_ok(c, om_array_get(a, 0, &it));
-	assert_float_item(it, 2.0);
+	assert_float_item(&it, 2.0);
 	expect_ok(c, om_array_set(a, 1, om_float(-1.5)));
 	expect_ok(c, om_array_set(a, 2, om_bool(true)));
 	expect_ok(c, om_array_get(a, 2, &it));
-	assert_float_item(it, 1.0);
+	assert_float_item(&it, 1.0);
 	expect_ok(c, om_array_set(a, 2, om_float(-0.0)));
 	expect_ok(c, om_array_get(a, 2, &it));
-	assert_float_item(it, -0.0);
+	assert_float_item(&it, -0.0);
 	/* non-numbers: ETYPE, unchanged */
 	expect_rc(c, om_array_set(a, 1, om_str("1.0")), OM_ETYPE);
 	expect_rc(c, om_array_set(a, 1, om_nil()), OM_ETYPE);
 	expect_ok(c, om_array_get(a, 1, &it));
-	assert_float_item(it, -1.5);
+	assert_float_item(&it, -1.5);
 	expect_rc(c, om_array_get(a, 3, &it), OM_EINDEX);
 	expect_rc(c, om_array_set(a, 3, om_float(1)), OM_EINDEX);
 
 	/* add: any number, the result is a float */
 	expect_ok(c, om_array_add(a, 0, om_int(1), &it));
-	assert_float_item(it, 3.0);
+	assert_float_item(&it, 3.0);
 	expect_ok(c, om_array_add(a, 0, om_float(0.25), &it));
-	assert_float_item(it, 3.25);
+	assert_float_item(&it, 3.25);
 	expect_ok(c, om_array_add(a, 1, om_bool(true), &it));
-	assert_float_item(it, -0.5);
+	assert_float_item(&it, -0.5);
 	expect_rc(c, om_array_add(a, 1, om_nil(), &it), OM_ETYPE);
 	expect_rc(c, om_array_add(a, 1, om_bytes("x", 1), &it), OM_ETYPE);
 	expect_rc(c, om_array_add(a, 3, om_float(1), &it), OM_EINDEX);
 	expect_ok(c, om_array_get(a, 1, &it));
-	assert_float_item(it, -0.5);
+	assert_float_item(&it, -0.5);
 	om_release(a);
 	om_disconnect(c);
 }
@@ -567,12 +551,12 @@ static void test_array_ranges(void **state)
 	/* read: up to the end is fine, past it is EINDEX */
 	expect_ok(c, om_array_read(a, 2, 3, &got)); /* start + n == len */
 	assert_int_equal(got.n, 3);
-	assert_int_item(got.v[0], 3);
-	assert_int_item(got.v[2], 5);
+	assert_int_item(&got.v[0], 3);
+	assert_int_item(&got.v[2], 5);
 	om_items_free(&got);
 	expect_ok(c, om_array_read(a, 4, 1, &got));
 	assert_int_equal(got.n, 1);
-	assert_int_item(got.v[0], 5);
+	assert_int_item(&got.v[0], 5);
 	om_items_free(&got);
 	expect_ok(c, om_array_read(a, 5, 0, &got));
 	assert_int_equal(got.n, 0);
@@ -621,10 +605,10 @@ static void test_array_ranges(void **state)
 	expect_rc(c, om_array_write(f, 1, w6, 3), OM_ETYPE);
 	expect_ok(c, om_array_read(f, 0, 4, &got));
 	assert_int_equal(got.n, 4);
-	assert_float_item(got.v[0], 1.0);
-	assert_float_item(got.v[1], 2.5);
-	assert_float_item(got.v[2], 0.0);
-	assert_float_item(got.v[3], -0.0);
+	assert_float_item(&got.v[0], 1.0);
+	assert_float_item(&got.v[1], 2.5);
+	assert_float_item(&got.v[2], 0.0);
+	assert_float_item(&got.v[3], -0.0);
 	om_items_free(&got);
 	om_release(f);
 	om_release(a);
@@ -680,15 +664,14 @@ static void test_multiproc_adds(void **state)
 	expect_ok(c, om_value_open(c, NULL, 0, om_int(0), &s.v));
 	for (int k = 0; k < CHILDREN; k++)
 		pids[k] = spawn_child(adder, &s);
-	for (int k = 0; k < CHILDREN; k++)
-		assert_int_equal(reap(pids[k], 60), 0);
+	reap_all(pids, CHILDREN);
 
 	expect_ok(c, om_array_read(s.a, 0, LEN, &got));
 	assert_int_equal(got.n, LEN);
 	for (int k = 0; k < LEN; k++) {
 		int64_t per_child = ADDS / LEN + (k < ADDS % LEN);
 
-		assert_int_item(got.v[k], CHILDREN * per_child);
+		assert_int_item(&got.v[k], CHILDREN * per_child);
 	}
 	om_items_free(&got);
 	expect_ok(c, om_array_read(s.f, 0, 3, &got));
@@ -696,11 +679,11 @@ static void test_multiproc_adds(void **state)
 	for (int k = 0; k < 3; k++) {
 		double per_child = 0.5 * (ADDS / 3 + (k < ADDS % 3));
 
-		assert_float_item(got.v[k], CHILDREN * per_child);
+		assert_float_item(&got.v[k], CHILDREN * per_child);
 	}
 	om_items_free(&got);
 	expect_ok(c, om_value_get(s.v, &it));
-	assert_int_item(it, CHILDREN * ADDS);
+	assert_int_item(&it, CHILDREN * ADDS);
 	om_release(s.a);
 	om_release(s.f);
 	om_release(s.v);
