@@ -274,13 +274,4 @@ static const struct op_def array_ops[] = {
         OP(ARRAY_WRITE, array_write, OP_VARARGS, 0),
 };
 
-const struct type_def array_type = {
-        .name = "array",
-        .type = OM_TYPE_ARRAY,
-        .ops = array_ops,
-        .nops = ARRAY_LEN(array_ops),
-        .open_nargs = 2,
-        .open_flags = 0,
-        .create = array_create,
-        .destroy = array_destroy,
-};
+TYPE_DEF(array, ARRAY, "array", 2, 0, NULL);

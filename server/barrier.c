@@ -193,14 +193,4 @@ static const struct op_def barrier_ops[] = {
         OP(BARRIER_BROKEN, barrier_broken, 0, 0),
 };
 
-const struct type_def barrier_type = {
-        .name = "barrier",
-        .type = OM_TYPE_BARRIER,
-        .ops = barrier_ops,
-        .nops = ARRAY_LEN(barrier_ops),
-        .open_nargs = 1,
-        .open_flags = 0,
-        .create = barrier_create,
-        .destroy = barrier_destroy,
-        .conn_gone = barrier_conn_gone,
-};
+TYPE_DEF(barrier, BARRIER, "barrier", 1, 0, barrier_conn_gone);

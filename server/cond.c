@@ -199,14 +199,4 @@ static const struct op_def cond_ops[] = {
         OP(COND_NOTIFY_ALL, cond_notify_all, 0, 0),
 };
 
-const struct type_def cond_type = {
-        .name = "condition",
-        .type = OM_TYPE_COND,
-        .ops = cond_ops,
-        .nops = ARRAY_LEN(cond_ops),
-        .open_nargs = 1,
-        .open_flags = OM_RECURSIVE,
-        .create = cond_create,
-        .destroy = cond_destroy,
-        .conn_gone = cond_conn_gone,
-};
+TYPE_DEF(cond, COND, "condition", 1, OM_RECURSIVE, cond_conn_gone);

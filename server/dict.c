@@ -709,13 +709,4 @@ static const struct op_def dict_ops[] = {
         OP(DICT_GET_MANY, dict_get_many, OP_VARARGS, 0),
 };
 
-const struct type_def dict_type = {
-        .name = "dict",
-        .type = OM_TYPE_DICT,
-        .ops = dict_ops,
-        .nops = ARRAY_LEN(dict_ops),
-        .open_nargs = 0,
-        .open_flags = 0,
-        .create = dict_create,
-        .destroy = dict_destroy,
-};
+TYPE_DEF(dict, DICT, "dict", 0, 0, NULL);

@@ -88,14 +88,4 @@ static const struct op_def event_ops[] = {
         OP(EVENT_WAIT, event_wait, 0, OPF_TIMEOUT),
 };
 
-const struct type_def event_type = {
-        .name = "event",
-        .type = OM_TYPE_EVENT,
-        .ops = event_ops,
-        .nops = ARRAY_LEN(event_ops),
-        .open_nargs = 0,
-        .open_flags = 0,
-        .create = event_create,
-        .destroy = event_destroy,
-        .conn_gone = event_conn_gone,
-};
+TYPE_DEF(event, EVENT, "event", 0, 0, event_conn_gone);

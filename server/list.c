@@ -528,13 +528,4 @@ static const struct op_def list_ops[] = {
         OP(LIST_SPLICE, list_splice, OP_VARARGS, 0),
 };
 
-const struct type_def list_type = {
-        .name = "list",
-        .type = OM_TYPE_LIST,
-        .ops = list_ops,
-        .nops = ARRAY_LEN(list_ops),
-        .open_nargs = 0,
-        .open_flags = 0,
-        .create = list_create,
-        .destroy = list_destroy,
-};
+TYPE_DEF(list, LIST, "list", 0, 0, NULL);

@@ -218,14 +218,4 @@ static const struct op_def lock_ops[] = {
         OP(LOCK_LOCKED, lock_locked_op, 0, 0),
 };
 
-const struct type_def lock_type = {
-        .name = "lock",
-        .type = OM_TYPE_LOCK,
-        .ops = lock_ops,
-        .nops = ARRAY_LEN(lock_ops),
-        .open_nargs = 0,
-        .open_flags = OM_RECURSIVE,
-        .create = lock_create,
-        .destroy = lock_destroy,
-        .conn_gone = lock_conn_gone_op,
-};
+TYPE_DEF(lock, LOCK, "lock", 0, OM_RECURSIVE, lock_conn_gone_op);

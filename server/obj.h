@@ -81,6 +81,25 @@ struct type_def {
 	void (*conn_gone)(struct obj *o, struct conn *conn);
 };
 
+/*
+ * A type's type_def, from its STEM_ops table and its STEM_create and
+ * STEM_destroy functions: TYPE_DEF(sem, SEM, "semaphore", 1, OM_BOUNDED,
+ * sem_conn_gone) — the stem and NAME of its OM_TYPE_MAP row, Python's name,
+ * open_nargs, open_flags, and conn_gone (or NULL).
+ */
+#define TYPE_DEF(stem, NAME, pyname, nargs, flags, gone) \
+	const struct type_def stem##_type = {            \
+	        .name = pyname,                          \
+	        .type = OM_TYPE_##NAME,                  \
+	        .ops = stem##_ops,                       \
+	        .nops = ARRAY_LEN(stem##_ops),           \
+	        .open_nargs = nargs,                     \
+	        .open_flags = flags,                     \
+	        .create = stem##_create,                 \
+	        .destroy = stem##_destroy,               \
+	        .conn_gone = gone,                       \
+	}
+
 struct obj {
 	uint64_t id;
 	const struct type_def *type;

@@ -632,14 +632,5 @@ static const struct op_def queue_ops[] = {
         OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT),
 };
 
-const struct type_def queue_type = {
-        .name = "queue",
-        .type = OM_TYPE_QUEUE,
-        .ops = queue_ops,
-        .nops = ARRAY_LEN(queue_ops),
-        .open_nargs = 1,
-        .open_flags = OM_LIFO | OM_PRIORITY | OM_JOINABLE,
-        .create = queue_create,
-        .destroy = queue_destroy,
-        .conn_gone = queue_conn_gone,
-};
+TYPE_DEF(queue, QUEUE, "queue", 1, OM_LIFO | OM_PRIORITY | OM_JOINABLE,
+         queue_conn_gone);

@@ -129,14 +129,4 @@ static const struct op_def sem_ops[] = {
         OP(SEM_VALUE, sem_value, 0, 0),
 };
 
-const struct type_def sem_type = {
-        .name = "semaphore",
-        .type = OM_TYPE_SEM,
-        .ops = sem_ops,
-        .nops = ARRAY_LEN(sem_ops),
-        .open_nargs = 1,
-        .open_flags = OM_BOUNDED,
-        .create = sem_create,
-        .destroy = sem_destroy,
-        .conn_gone = sem_conn_gone,
-};
+TYPE_DEF(sem, SEM, "semaphore", 1, OM_BOUNDED, sem_conn_gone);

@@ -96,13 +96,4 @@ static const struct op_def value_ops[] = {
         OP(VALUE_CAS, value_cas, 2, 0),
 };
 
-const struct type_def value_type = {
-        .name = "value",
-        .type = OM_TYPE_VALUE,
-        .ops = value_ops,
-        .nops = ARRAY_LEN(value_ops),
-        .open_nargs = 1,
-        .open_flags = 0,
-        .create = value_create,
-        .destroy = value_destroy,
-};
+TYPE_DEF(value, VALUE, "value", 1, 0, NULL);
