@@ -91,11 +91,7 @@ static int notify(struct cond *cv, struct call *c, uint64_t n)
 		return call_err(c, OM_ENOTOWNER,
 		                "cannot notify on un-acquired lock");
 	struct waiter *w;
-	while (n > 0 && (w = cv->waiters.head)) {
-		if (!conn_alive(w->conn)) {
-			waiter_drop(w);
-			continue;
-		}
+	while (n > 0 && (w = wait_list_head_alive(&cv->waiters))) {
 		lock_requeue(l, container_of(w, struct lock_waiter, w), OM_OK);
 		n--;
 	}

@@ -389,8 +389,8 @@ void conn_unwatch(struct conn *conn, struct obj *o)
 }
 
 /*
- * End the session: tell every watched object (locks held, parked calls,
- * barrier slots), then drop the watch and handle references. Objects whose
+ * End the session: tell every watched object (locks held, parked calls),
+ * then drop the watch and handle references. Objects whose
  * last reference goes are destroyed at the next obj_reap().
  */
 static void conn_close(struct conn *conn, const char *why)

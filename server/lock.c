@@ -31,13 +31,9 @@ struct lock {
  * only its conn_gone() would take back. */
 static void hand_on(struct lock_state *l)
 {
-	while (!l->holder && l->acquirers.head) {
-		struct waiter *w = l->acquirers.head;
+	struct waiter *w;
+	while (!l->holder && (w = wait_list_head_alive(&l->acquirers))) {
 		struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
-		if (!conn_alive(w->conn)) {
-			waiter_drop(w);
-			continue;
-		}
 		if (conn_watch(w->conn, l->watch) != OM_OK) {
 			waiter_answer(w, OM_ENOMEM);
 			continue;

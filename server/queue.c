@@ -257,14 +257,9 @@ static int take(struct queue *q, struct call *c, size_t max)
 	return OM_OK;
 }
 
-/* Hand items to parked getter w (the queue is not empty), or drop w if its
- * connection is gone, so no item goes to a dead process. */
+/* Hand items to parked getter w (the queue is not empty; w is alive). */
 static void serve_getter(struct queue *q, struct waiter *w)
 {
-	if (!conn_alive(w->conn)) {
-		waiter_drop(w);
-		return;
-	}
 	struct call c;
 	waiter_call(w, &c);
 	int rc = take(q, &c, container_of(w, struct getter, w)->max);
@@ -295,8 +290,9 @@ static void pump(struct queue *q)
 	bool progress = true;
 	while (progress) {
 		progress = false;
-		while (q->getters.head && q->n > 0) {
-			serve_getter(q, q->getters.head);
+		struct waiter *w;
+		while (q->n > 0 && (w = wait_list_head_alive(&q->getters))) {
+			serve_getter(q, w);
 			progress = true;
 		}
 		while (q->putters.head && admit_putter(q, q->putters.head))

@@ -33,12 +33,8 @@ struct sem {
  * it could never release. */
 static void wake(struct sem *s)
 {
-	while (s->value > 0 && s->waiters.head) {
-		struct waiter *w = s->waiters.head;
-		if (!conn_alive(w->conn)) {
-			waiter_drop(w);
-			continue;
-		}
+	struct waiter *w;
+	while (s->value > 0 && (w = wait_list_head_alive(&s->waiters))) {
 		s->value--;
 		waiter_answer(w, OM_OK);
 	}

@@ -200,6 +200,13 @@ size_t wait_list_drop_conn(struct wait_list *list, struct conn *conn)
 	return n;
 }
 
+struct waiter *wait_list_head_alive(struct wait_list *list)
+{
+	while (list->head && !conn_alive(list->head->conn))
+		waiter_free(list->head);
+	return list->head;
+}
+
 void wait_list_answer_all(struct wait_list *list, int code)
 {
 	while (list->head)

@@ -71,6 +71,10 @@ void waiter_drop(struct waiter *w);
 /** Move w from the list it is on to the tail of `to`. */
 void waiter_move(struct waiter *w, struct wait_list *to);
 
+/** The first waiter on `list` whose connection is alive (conn_alive),
+ *  after dropping the dead ones before it; NULL if none is left. What a
+ *  type hands to it (an item, a permit, a lock) cannot be lost. */
+struct waiter *wait_list_head_alive(struct wait_list *list);
 /** Drop every waiter of `conn` on `list` (for conn_gone).
  *  @return how many there were. */
 size_t wait_list_drop_conn(struct wait_list *list, struct conn *conn);

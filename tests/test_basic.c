@@ -85,6 +85,61 @@ static void test_names(void **state)
 	om_disconnect(c);
 }
 
+/* Every type refuses at OPEN the flags that mean nothing to it, and every
+ * flag bit that means nothing at all; the flags it takes work. */
+static void test_open_flags(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	const int unknown = 0x80;
+	om_dict *d, *d2;
+	om_list *l;
+	om_value *v;
+	om_array *a;
+	om_queue *q;
+	om_lock *lk;
+	om_sem *s;
+	om_cond *cv;
+	om_event *e;
+	om_barrier *b;
+	const int not_dict = OM_LIFO | OM_PRIORITY | OM_JOINABLE |
+	                     OM_RECURSIVE | OM_BOUNDED | unknown;
+	for (int f = OM_LIFO; f <= unknown; f <<= 1) {
+		if (!(not_dict & f))
+			continue;
+		expect_rc(c, om_dict_open(c, NULL, f, &d), OM_EINVAL);
+		expect_rc(c, om_list_open(c, NULL, f, &l), OM_EINVAL);
+		expect_rc(c, om_value_open(c, NULL, f, om_int(0), &v),
+		          OM_EINVAL);
+		expect_rc(c, om_array_open(c, NULL, f, OM_INT, 1, &a),
+		          OM_EINVAL);
+		expect_rc(c, om_event_open(c, NULL, f, &e), OM_EINVAL);
+		expect_rc(c, om_barrier_open(c, NULL, f, 1, &b), OM_EINVAL);
+		if (f != OM_LIFO && f != OM_PRIORITY && f != OM_JOINABLE)
+			expect_rc(c, om_queue_open(c, NULL, f, 0, &q),
+			          OM_EINVAL);
+		if (f != OM_RECURSIVE) {
+			expect_rc(c, om_lock_open(c, NULL, f, &lk), OM_EINVAL);
+			expect_rc(c, om_cond_open(c, NULL, f, NULL, &cv),
+			          OM_EINVAL);
+		}
+		if (f != OM_BOUNDED)
+			expect_rc(c, om_sem_open(c, NULL, f, 1, &s), OM_EINVAL);
+	}
+	/* Refused for a named object that exists, too. */
+	expect_ok(c, om_dict_open(c, "basic.flags", OM_CREATE, &d));
+	expect_rc(c, om_dict_open(c, "basic.flags", OM_LIFO, &d2), OM_EINVAL);
+	assert_non_null(strstr(om_errmsg(c), "not valid for a dict"));
+	expect_ok(c, om_unlink(c, "basic.flags"));
+	om_release(d);
+	/* The flags each type takes. */
+	expect_ok(c, om_queue_open(c, NULL, OM_LIFO | OM_JOINABLE, 0, &q));
+	expect_ok(c, om_lock_open(c, NULL, OM_RECURSIVE, &lk));
+	expect_ok(c, om_cond_open(c, NULL, OM_RECURSIVE, NULL, &cv));
+	expect_ok(c, om_sem_open(c, NULL, OM_BOUNDED, 1, &s));
+	om_disconnect(c);
+}
+
 static void test_released_handle(void **state)
 {
 	(void)state;
@@ -248,16 +303,17 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ping_stats),
-		cmocka_unit_test(test_connect_errors),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_released_handle),
-		cmocka_unit_test(test_open_ref),
-		cmocka_unit_test(test_spawn),
-		cmocka_unit_test(test_errmsg_strerror),
-		cmocka_unit_test(test_server_options),
-		cmocka_unit_test(test_stale_socket),
-		cmocka_unit_test(test_limits),
+	        cmocka_unit_test(test_ping_stats),
+	        cmocka_unit_test(test_connect_errors),
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_open_flags),
+	        cmocka_unit_test(test_released_handle),
+	        cmocka_unit_test(test_open_ref),
+	        cmocka_unit_test(test_spawn),
+	        cmocka_unit_test(test_errmsg_strerror),
+	        cmocka_unit_test(test_server_options),
+	        cmocka_unit_test(test_stale_socket),
+	        cmocka_unit_test(test_limits),
 	};
 	return RUN(tests, 120, srv_setup, srv_teardown);
 }
