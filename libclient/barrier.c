@@ -6,8 +6,6 @@
  * process simply waits for the answer (or, in a pipeline, collects it at
  * om_pipeline_end()). Outputs are written only on success.
  */
-#include <math.h>
-
 #include "internal.h"
 
 /* Run `op` on barrier b with a timeout; `done` converts the answer into
@@ -15,8 +13,8 @@
 static int barrier_call(om_barrier *b, int op, double timeout,
                         omi_done_fn *done, void *out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
+	struct omi_args a = {
+	        .op = op, .timeout = timeout, .done = done, .out = out};
 
 	return omi_call(b, OM_TYPE_BARRIER, &a);
 }
@@ -24,12 +22,6 @@ static int barrier_call(om_barrier *b, int op, double timeout,
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(b);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
 	return barrier_call(b, OBJMGR__OP__BARRIER_WAIT, timeout,
 	                    omi_done_unsigned, index);
 }

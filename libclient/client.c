@@ -17,6 +17,7 @@
  * whose generation is old first takes the child's own reference (ADDREF).
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,7 +141,8 @@ static int read_frame(om_client *c, const uint8_t **body, size_t *len)
 			return OM_OK;
 		}
 		if (rc < 0)
-			return omi_lose(c, "oversized frame from the server", 0);
+			return omi_lose(c, "oversized frame from the server",
+			                0);
 		if (b->off == b->len)
 			b->off = b->len = 0;
 		if (omi_buf_reserve(b, 64 * 1024))
@@ -149,8 +151,9 @@ static int read_frame(om_client *c, const uint8_t **body, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return omi_lose(c, n == 0 ? "closed by the server" : "read",
-			            n < 0 ? errno : 0);
+			return omi_lose(
+			        c, n == 0 ? "closed by the server" : "read",
+			        n < 0 ? errno : 0);
 		b->len += (size_t)n;
 	}
 }
@@ -194,7 +197,8 @@ static int dial(om_client *c)
 	omi_arena_reset(&c->arena);
 	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
 	if (!in) {
-		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server", c->path);
+		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server",
+		              c->path);
 		goto out_close;
 	}
 	if (in->status != OBJMGR__STATUS__OK) {
@@ -284,13 +288,13 @@ const char *omi_resp_msg(const Objmgr__Response *r, int rc)
 /* Check a's items and pack its request for `target` into c->wbuf.
  * *id gets the request's id. The arena is reset: the request is built in
  * it, and it is no longer needed once packed. */
-static int pack_request(om_client *c, uint64_t target,
-                        const struct omi_args *a, uint64_t *id)
+static int pack_request(om_client *c, uint64_t target, const struct omi_args *a,
+                        uint64_t *id)
 {
 	for (size_t i = 0; i < a->nargs; i++)
 		if (!omi_item_valid(&a->args[i]))
-			return omi_fail(c, OM_EINVAL, "argument %zu is not a "
-			                              "valid item", i);
+			return omi_fail(c, OM_EINVAL,
+			                "argument %zu is not a valid item", i);
 	omi_arena_reset(&c->arena);
 	Objmgr__Request req = OBJMGR__REQUEST__INIT;
 	req.id = c->next_id + 1;
@@ -308,9 +312,9 @@ static int pack_request(om_client *c, uint64_t target,
 	}
 	int rc = omi_buf_put_msg(&c->wbuf, &req.base, OMI_MAX_FRAME);
 	if (rc)
-		return omi_fail(c, rc, rc == OM_ENOMEM
-		                               ? "out of memory"
-		                               : "request too large to send");
+		return omi_fail(c, rc,
+		                rc == OM_ENOMEM ? "out of memory"
+		                                : "request too large to send");
 	*id = ++c->next_id;
 	return OM_OK;
 }
@@ -340,13 +344,15 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 		Objmgr__Response *r =
 		        objmgr__response__unpack(&c->arena.pb, len, body);
 		if (!r)
-			return omi_lose(c, "a response that does not decode", 0);
+			return omi_lose(c, "a response that does not decode",
+			                0);
 		if (r->id == 0) {
 			/* A connection-level error: the server closes. */
 			rc = omi_status_to_code(r->status);
 			c->lost = true;
-			return omi_fail(c, rc < 0 ? rc : OM_EPROTO, "%s",
-			                omi_resp_msg(r, rc < 0 ? rc : OM_EPROTO));
+			return omi_fail(
+			        c, rc < 0 ? rc : OM_EPROTO, "%s",
+			        omi_resp_msg(r, rc < 0 ? rc : OM_EPROTO));
 		}
 		if (r->id != id)
 			continue; /* not ours (cannot happen synchronously) */
@@ -363,8 +369,13 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 	if (!h)
 		return OM_EINVAL;
 	om_client *c = h->c;
+	/* Checked before anything else, so a NaN is refused the same way
+	 * for every type, in a pipeline or not, and costs no round trip. */
+	if (isnan(a->timeout))
+		return omi_fail(c, OM_EINVAL, "timeout is NaN");
 	if (h->type != type)
-		return omi_fail(c, OM_ETYPE, "handle is not of the expected type");
+		return omi_fail(c, OM_ETYPE,
+		                "handle is not of the expected type");
 	if (h->gen != fork_gen) {
 		/* First use in a forked child: the child's own reference. In
 		 * a pipeline it is queued ahead of the call, and undone (so
@@ -422,8 +433,8 @@ int om_stats(om_client *c, om_server_stats *out)
 {
 	if (!c || !out)
 		return OM_EINVAL;
-	struct omi_args a = {.op = OBJMGR__OP__STATS, .done = stats_done,
-	                     .out = out};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__STATS, .done = stats_done, .out = out};
 	return omi_rpc(c, 0, &a);
 }
 
@@ -532,14 +543,14 @@ static int open_obj(om_client *c, const char *name, int flags, int type,
 		return not_in_pipeline(c, "opening an object");
 	om_item ref;
 	struct omi_args a = {
-		.op = OBJMGR__OP__OPEN,
-		.args = params,
-		.nargs = nparams,
-		.num = type,
-		.num2 = flags,
-		.name = name,
-		.done = ref_done,
-		.out = &ref,
+	        .op = OBJMGR__OP__OPEN,
+	        .args = params,
+	        .nargs = nparams,
+	        .num = type,
+	        .num2 = flags,
+	        .name = name,
+	        .done = ref_done,
+	        .out = &ref,
 	};
 	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
@@ -567,8 +578,9 @@ int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
                   size_t length, om_array **out)
 {
 	if (kind != OM_INT && kind != OM_FLOAT)
-		return omi_fail(c, OM_EINVAL, "array kind must be OM_INT or "
-		                              "OM_FLOAT");
+		return omi_fail(c, OM_EINVAL,
+		                "array kind must be OM_INT or "
+		                "OM_FLOAT");
 	if (length > INT64_MAX)
 		return omi_fail(c, OM_EINVAL, "array length too large");
 	om_item p[2] = {om_int(kind), om_int((int64_t)length)};
@@ -613,11 +625,12 @@ int om_event_open(om_client *c, const char *name, int flags, om_event **out)
 	return open_obj(c, name, flags, OM_TYPE_EVENT, NULL, 0, (void **)out);
 }
 
-int om_barrier_open(om_client *c, const char *name, int flags,
-                    unsigned parties, om_barrier **out)
+int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
+                    om_barrier **out)
 {
 	if (parties < 1)
-		return omi_fail(c, OM_EINVAL, "a barrier needs at least 1 party");
+		return omi_fail(c, OM_EINVAL,
+		                "a barrier needs at least 1 party");
 	om_item p = om_int(parties);
 	return open_obj(c, name, flags, OM_TYPE_BARRIER, &p, 1, (void **)out);
 }
@@ -639,8 +652,8 @@ int om_open_ref(om_client *c, const om_item *ref, void **out)
 	if (omi_piping(c))
 		return not_in_pipeline(c, "om_open_ref");
 	om_item got; /* the server's word on the type, not the item's */
-	struct omi_args a = {.op = OBJMGR__OP__ADDREF, .done = ref_done,
-	                     .out = &got};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__ADDREF, .done = ref_done, .out = &got};
 	int rc = omi_rpc(c, ref->ref.id, &a);
 	if (rc < 0)
 		return rc;

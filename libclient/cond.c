@@ -7,8 +7,6 @@
  * of om_cond_wait() other than OM_ENOTOWNER (or a lost connection) comes
  * with the lock held.
  */
-#include <math.h>
-
 #include "internal.h"
 
 /* Run `op` on condition cv with `num` and `timeout`. */
@@ -19,19 +17,9 @@ static int cond_call(om_cond *cv, int op, int64_t num, double timeout)
 	return omi_call(cv, OM_TYPE_COND, &a);
 }
 
-/* OM_EINVAL for a NaN timeout, with a message if the handle is valid. */
-static int bad_timeout(om_cond *cv)
-{
-	struct omi_handle *h = omi_handle_get(cv);
-
-	return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN") : OM_EINVAL;
-}
-
 /* cv.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_cond_acquire(om_cond *cv, double timeout)
 {
-	if (isnan(timeout))
-		return bad_timeout(cv);
 	return cond_call(cv, OBJMGR__OP__COND_ACQUIRE, 0, timeout);
 }
 
@@ -44,8 +32,6 @@ int om_cond_release(om_cond *cv)
 /* cv.wait(timeout) -> OK | OWNER_DIED | ETIMEOUT | ENOTOWNER */
 int om_cond_wait(om_cond *cv, double timeout)
 {
-	if (isnan(timeout))
-		return bad_timeout(cv);
 	return cond_call(cv, OBJMGR__OP__COND_WAIT, 0, timeout);
 }
 

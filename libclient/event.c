@@ -6,8 +6,6 @@
  * for the answer (or, in a pipeline, collects it at om_pipeline_end()).
  * Outputs are written only on success.
  */
-#include <math.h>
-
 #include "internal.h"
 
 /* Run `op` on event e with a timeout; `done` converts the answer into
@@ -15,8 +13,8 @@
 static int event_call(om_event *e, int op, double timeout, omi_done_fn *done,
                       void *out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
+	struct omi_args a = {
+	        .op = op, .timeout = timeout, .done = done, .out = out};
 
 	return omi_call(e, OM_TYPE_EVENT, &a);
 }
@@ -44,11 +42,5 @@ int om_event_is_set(om_event *e, bool *out)
 /* e.wait(timeout), with False as OM_ETIMEOUT */
 int om_event_wait(om_event *e, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(e);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
 	return event_call(e, OBJMGR__OP__EVENT_WAIT, timeout, NULL, NULL);
 }

@@ -59,22 +59,22 @@ struct omi_pipe {
 	uint64_t gen;          /* the fork generation that began it */
 	struct omi_pending *v; /* in request (= call) order */
 	size_t n, cap;
-	size_t left;           /* entries still without an answer */
-	size_t failed;         /* index of the first failed call seen */
+	size_t left;   /* entries still without an answer */
+	size_t failed; /* index of the first failed call seen */
 };
 
 struct om_client {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	uint64_t gen;      /* fork generation of the connection */
-	uint64_t next_id;  /* request ids */
-	bool lost;         /* the connection failed: OM_ECONN from now on */
+	uint64_t gen;     /* fork generation of the connection */
+	uint64_t next_id; /* request ids */
+	bool lost;        /* the connection failed: OM_ECONN from now on */
 	struct omi_buf rbuf, wbuf;
 	struct omi_arena arena; /* one call's request and response */
 	char errmsg[512];
-	int life_fd;       /* om_spawn: write end of the server's life pipe */
-	pid_t spawner;     /* the process that spawned the server */
-	char *spawn_dir;   /* private socket directory to remove */
+	int life_fd;     /* om_spawn: write end of the server's life pipe */
+	pid_t spawner;   /* the process that spawned the server */
+	char *spawn_dir; /* private socket directory to remove */
 	struct omi_handle *handles; /* every handle handed out (a list) */
 	struct omi_pipe pipe;
 };
@@ -85,7 +85,7 @@ struct omi_handle {
 	int type;
 	uint64_t gen; /* fork generation whose connection holds the reference */
 	struct omi_handle *prev, *next;
-	void *value;  /* the encoded handle given to the user */
+	void *value; /* the encoded handle given to the user */
 };
 
 /* ---------------------------------------------------------------- forks */
@@ -129,10 +129,10 @@ struct omi_args {
 	size_t nargs;
 	int64_t num, num2;
 	double timeout;
-	const char *name;    /* OPEN, UNLINK */
-	omi_done_fn *done;   /* the completion, or NULL */
+	const char *name;  /* OPEN, UNLINK */
+	omi_done_fn *done; /* the completion, or NULL */
 	void *out, *out2;
-	int pend;            /* in a pipeline: an omi_pend_kind */
+	int pend; /* in a pipeline: an omi_pend_kind */
 };
 
 /**
@@ -147,9 +147,10 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 
 /**
  * omi_rpc() on the object behind `handle`, which must be of `type`:
- * OM_EINVAL for a NULL, released or garbage handle, OM_ETYPE for one of
- * another type. In a forked child, first takes the child's reference
- * (queued ahead of the call in a pipeline).
+ * OM_EINVAL for a NULL, released or garbage handle or a NaN a->timeout
+ * (negative is OM_FOREVER), OM_ETYPE for a handle of another type. In a forked
+ * child, first takes the child's reference (queued ahead of the call in a
+ * pipeline).
  */
 int omi_call(const void *handle, int type, const struct omi_args *a);
 

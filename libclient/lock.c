@@ -5,8 +5,6 @@
  * The holder is this client's connection: the server releases the lock
  * when it ends, and tells the next acquirer OM_OWNER_DIED.
  */
-#include <math.h>
-
 #include "internal.h"
 
 /* Run `op` on lock l with `timeout`; `done` converts the answer into
@@ -14,8 +12,8 @@
 static int lock_call(om_lock *l, int op, double timeout, omi_done_fn *done,
                      void *out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
+	struct omi_args a = {
+	        .op = op, .timeout = timeout, .done = done, .out = out};
 
 	return omi_call(l, OM_TYPE_LOCK, &a);
 }
@@ -23,11 +21,6 @@ static int lock_call(om_lock *l, int op, double timeout, omi_done_fn *done,
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(l);
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
 	return lock_call(l, OBJMGR__OP__LOCK_ACQUIRE, timeout, NULL, NULL);
 }
 

@@ -6,7 +6,6 @@
  * waits for the answer (or, in a pipeline, collects it at
  * om_pipeline_end()). Outputs are written only on success.
  */
-#include <math.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -16,8 +15,11 @@
 static int sem_call(om_sem *s, int op, int64_t n, double timeout,
                     omi_done_fn *done, void *out)
 {
-	struct omi_args a = {.op = op, .num = n, .timeout = timeout,
-	                     .done = done, .out = out};
+	struct omi_args a = {.op = op,
+	                     .num = n,
+	                     .timeout = timeout,
+	                     .done = done,
+	                     .out = out};
 
 	return omi_call(s, OM_TYPE_SEM, &a);
 }
@@ -25,12 +27,6 @@ static int sem_call(om_sem *s, int op, int64_t n, double timeout,
 /* s.acquire(timeout=timeout) */
 int om_sem_acquire(om_sem *s, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(s);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
 	return sem_call(s, OBJMGR__OP__SEM_ACQUIRE, 0, timeout, NULL, NULL);
 }
 
