@@ -8,34 +8,25 @@
  */
 #include "internal.h"
 
-/* Run `op` on barrier b with a timeout; `done` converts the answer into
- * *out. */
-static int barrier_call(om_barrier *b, int op, double timeout,
-                        omi_done_fn *done, void *out)
-{
-	struct omi_args a = {
-	        .op = op, .timeout = timeout, .done = done, .out = out};
-
-	return omi_call(b, OM_TYPE_BARRIER, &a);
-}
-
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {
-	return barrier_call(b, OBJMGR__OP__BARRIER_WAIT, timeout,
-	                    omi_done_unsigned, index);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_WAIT, 0,
+	                   timeout, omi_done_unsigned, index);
 }
 
 /* b.reset() */
 int om_barrier_reset(om_barrier *b)
 {
-	return barrier_call(b, OBJMGR__OP__BARRIER_RESET, 0, NULL, NULL);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_RESET, 0, 0,
+	                   NULL, NULL);
 }
 
 /* b.abort() */
 int om_barrier_abort(om_barrier *b)
 {
-	return barrier_call(b, OBJMGR__OP__BARRIER_ABORT, 0, NULL, NULL);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_ABORT, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *n = b.parties */
@@ -43,8 +34,8 @@ int om_barrier_parties(om_barrier *b, unsigned *n)
 {
 	if (!n)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_PARTIES, 0,
-	                    omi_done_unsigned, n);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_PARTIES, 0,
+	                   0, omi_done_unsigned, n);
 }
 
 /* *n = b.n_waiting */
@@ -52,8 +43,8 @@ int om_barrier_n_waiting(om_barrier *b, unsigned *n)
 {
 	if (!n)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_N_WAITING, 0,
-	                    omi_done_unsigned, n);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_N_WAITING, 0,
+	                   0, omi_done_unsigned, n);
 }
 
 /* *out = b.broken */
@@ -61,6 +52,6 @@ int om_barrier_broken(om_barrier *b, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_BROKEN, 0, omi_done_bool,
-	                    out);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_BROKEN, 0, 0,
+	                   omi_done_bool, out);
 }

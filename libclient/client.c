@@ -391,6 +391,17 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 	return omi_rpc(c, h->id, a);
 }
 
+int omi_call_op(const void *handle, int type, int op, int64_t num,
+                double timeout, omi_done_fn *done, void *out)
+{
+	struct omi_args a = {.op = op,
+	                     .num = num,
+	                     .timeout = timeout,
+	                     .done = done,
+	                     .out = out};
+	return omi_call(handle, type, &a);
+}
+
 /* ------------------------------------------------------ server requests */
 
 /* OM_EINVAL for a call that cannot be pipelined, made in a pipeline. */

@@ -9,40 +9,37 @@
  */
 #include "internal.h"
 
-/* Run `op` on condition cv with `num` and `timeout`. */
-static int cond_call(om_cond *cv, int op, int64_t num, double timeout)
-{
-	struct omi_args a = {.op = op, .num = num, .timeout = timeout};
-
-	return omi_call(cv, OM_TYPE_COND, &a);
-}
-
 /* cv.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_cond_acquire(om_cond *cv, double timeout)
 {
-	return cond_call(cv, OBJMGR__OP__COND_ACQUIRE, 0, timeout);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_ACQUIRE, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* cv.release() | ENOTOWNER */
 int om_cond_release(om_cond *cv)
 {
-	return cond_call(cv, OBJMGR__OP__COND_RELEASE, 0, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_RELEASE, 0, 0,
+	                   NULL, NULL);
 }
 
 /* cv.wait(timeout) -> OK | OWNER_DIED | ETIMEOUT | ENOTOWNER */
 int om_cond_wait(om_cond *cv, double timeout)
 {
-	return cond_call(cv, OBJMGR__OP__COND_WAIT, 0, timeout);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_WAIT, 0, timeout,
+	                   NULL, NULL);
 }
 
 /* cv.notify(n) | ENOTOWNER */
 int om_cond_notify(om_cond *cv, unsigned n)
 {
-	return cond_call(cv, OBJMGR__OP__COND_NOTIFY, (int64_t)n, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY,
+	                   (int64_t)n, 0, NULL, NULL);
 }
 
 /* cv.notify_all() | ENOTOWNER */
 int om_cond_notify_all(om_cond *cv)
 {
-	return cond_call(cv, OBJMGR__OP__COND_NOTIFY_ALL, 0, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY_ALL, 0, 0,
+	                   NULL, NULL);
 }

@@ -8,27 +8,18 @@
  */
 #include "internal.h"
 
-/* Run `op` on event e with a timeout; `done` converts the answer into
- * *out. */
-static int event_call(om_event *e, int op, double timeout, omi_done_fn *done,
-                      void *out)
-{
-	struct omi_args a = {
-	        .op = op, .timeout = timeout, .done = done, .out = out};
-
-	return omi_call(e, OM_TYPE_EVENT, &a);
-}
-
 /* e.set() */
 int om_event_set(om_event *e)
 {
-	return event_call(e, OBJMGR__OP__EVENT_SET, 0, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_SET, 0, 0, NULL,
+	                   NULL);
 }
 
 /* e.clear() */
 int om_event_clear(om_event *e)
 {
-	return event_call(e, OBJMGR__OP__EVENT_CLEAR, 0, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_CLEAR, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *out = e.is_set() */
@@ -36,11 +27,13 @@ int om_event_is_set(om_event *e, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return event_call(e, OBJMGR__OP__EVENT_IS_SET, 0, omi_done_bool, out);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_IS_SET, 0, 0,
+	                   omi_done_bool, out);
 }
 
 /* e.wait(timeout), with False as OM_ETIMEOUT */
 int om_event_wait(om_event *e, double timeout)
 {
-	return event_call(e, OBJMGR__OP__EVENT_WAIT, timeout, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_WAIT, 0, timeout,
+	                   NULL, NULL);
 }

@@ -155,6 +155,14 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 int omi_call(const void *handle, int type, const struct omi_args *a);
 
 /**
+ * omi_call() of a request without items: `op` with `num` and `timeout`;
+ * `done` converts the answer into *out (NULL: nothing to convert). What
+ * the synchronization types (lock, sem, cond, event, barrier) send.
+ */
+int omi_call_op(const void *handle, int type, int op, int64_t num,
+                double timeout, omi_done_fn *done, void *out);
+
+/**
  * The code of response r (which answers a call with completion `done` and
  * outputs out, out2): its status, or done's error. Runs done on success.
  */

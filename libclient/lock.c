@@ -7,27 +7,18 @@
  */
 #include "internal.h"
 
-/* Run `op` on lock l with `timeout`; `done` converts the answer into
- * *out. */
-static int lock_call(om_lock *l, int op, double timeout, omi_done_fn *done,
-                     void *out)
-{
-	struct omi_args a = {
-	        .op = op, .timeout = timeout, .done = done, .out = out};
-
-	return omi_call(l, OM_TYPE_LOCK, &a);
-}
-
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {
-	return lock_call(l, OBJMGR__OP__LOCK_ACQUIRE, timeout, NULL, NULL);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_ACQUIRE, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* l.release() | ENOTOWNER */
 int om_lock_release(om_lock *l)
 {
-	return lock_call(l, OBJMGR__OP__LOCK_RELEASE, 0, NULL, NULL);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_RELEASE, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *out = l.locked() */
@@ -35,5 +26,6 @@ int om_lock_locked(om_lock *l, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return lock_call(l, OBJMGR__OP__LOCK_LOCKED, 0, omi_done_bool, out);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_LOCKED, 0, 0,
+	                   omi_done_bool, out);
 }
