@@ -8,6 +8,17 @@
  */
 #include "internal.h"
 
+/* *out = manager.Barrier(parties), or the one called `name` */
+int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
+                    om_barrier **out)
+{
+	if (parties < 1)
+		return omi_fail(c, OM_EINVAL,
+		                "a barrier needs at least 1 party");
+	om_item p = om_int(parties);
+	return omi_open(c, name, flags, OM_TYPE_BARRIER, &p, 1, (void **)out);
+}
+
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {

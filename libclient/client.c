@@ -542,9 +542,8 @@ static int adopt(om_client *c, uint64_t id, int type, void **out)
 	return OM_OK;
 }
 
-/* OPEN: a handle on a new or named object of `type`. */
-static int open_obj(om_client *c, const char *name, int flags, int type,
-                    const om_item *params, size_t nparams, void **out)
+int omi_open(om_client *c, const char *name, int flags, int type,
+             const om_item *params, size_t nparams, void **out)
 {
 	if (!c || !out)
 		return OM_EINVAL;
@@ -568,84 +567,6 @@ static int open_obj(om_client *c, const char *name, int flags, int type,
 		return rc;
 	return adopt(c, ref.ref.id, type, out);
 }
-int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
-}
-
-int om_list_open(om_client *c, const char *name, int flags, om_list **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_LIST, NULL, 0, (void **)out);
-}
-
-int om_value_open(om_client *c, const char *name, int flags, om_item initial,
-                  om_value **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_VALUE, &initial, 1,
-	                (void **)out);
-}
-
-int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
-                  size_t length, om_array **out)
-{
-	if (kind != OM_INT && kind != OM_FLOAT)
-		return omi_fail(c, OM_EINVAL,
-		                "array kind must be OM_INT or "
-		                "OM_FLOAT");
-	if (length > INT64_MAX)
-		return omi_fail(c, OM_EINVAL, "array length too large");
-	om_item p[2] = {om_int(kind), om_int((int64_t)length)};
-	return open_obj(c, name, flags, OM_TYPE_ARRAY, p, 2, (void **)out);
-}
-
-int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
-                  om_queue **out)
-{
-	if (maxsize > INT64_MAX)
-		return omi_fail(c, OM_EINVAL, "maxsize too large");
-	om_item p = om_int((int64_t)maxsize);
-	return open_obj(c, name, flags, OM_TYPE_QUEUE, &p, 1, (void **)out);
-}
-
-int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_LOCK, NULL, 0, (void **)out);
-}
-
-int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
-                om_sem **out)
-{
-	om_item p = om_int(initial);
-	return open_obj(c, name, flags, OM_TYPE_SEM, &p, 1, (void **)out);
-}
-
-int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
-                 om_cond **out)
-{
-	om_item p = om_nil();
-	if (lock) {
-		p = om_ref(lock);
-		if (p.kind != OM_REF || p.ref.type != OM_TYPE_LOCK)
-			return omi_fail(c, OM_EINVAL, "not a lock handle");
-	}
-	return open_obj(c, name, flags, OM_TYPE_COND, &p, 1, (void **)out);
-}
-
-int om_event_open(om_client *c, const char *name, int flags, om_event **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_EVENT, NULL, 0, (void **)out);
-}
-
-int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
-                    om_barrier **out)
-{
-	if (parties < 1)
-		return omi_fail(c, OM_EINVAL,
-		                "a barrier needs at least 1 party");
-	om_item p = om_int(parties);
-	return open_obj(c, name, flags, OM_TYPE_BARRIER, &p, 1, (void **)out);
-}
-
 int om_unlink(om_client *c, const char *name)
 {
 	if (!c || !name || !*name)

@@ -9,6 +9,19 @@
  */
 #include "internal.h"
 
+/* *out = manager.Condition(lock), or the one called `name` */
+int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
+                 om_cond **out)
+{
+	om_item p = om_nil();
+	if (lock) {
+		p = om_ref(lock);
+		if (p.kind != OM_REF || p.ref.type != OM_TYPE_LOCK)
+			return omi_fail(c, OM_EINVAL, "not a lock handle");
+	}
+	return omi_open(c, name, flags, OM_TYPE_COND, &p, 1, (void **)out);
+}
+
 /* cv.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_cond_acquire(om_cond *cv, double timeout)
 {

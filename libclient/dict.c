@@ -18,10 +18,20 @@
 static int dict_call(om_dict *d, int op, const om_item *args, size_t nargs,
                      omi_done_fn *done, void *out, void *out2)
 {
-	struct omi_args a = {.op = op, .args = args, .nargs = nargs,
-	                     .done = done, .out = out, .out2 = out2};
+	struct omi_args a = {.op = op,
+	                     .args = args,
+	                     .nargs = nargs,
+	                     .done = done,
+	                     .out = out,
+	                     .out2 = out2};
 
 	return omi_call(d, OM_TYPE_DICT, &a);
+}
+
+/* *out = manager.dict(), or the one called `name` */
+int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
 }
 
 /* d[key] = val */
@@ -97,8 +107,8 @@ int om_dict_keys(om_dict *d, om_items *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_KEYS, NULL, 0, omi_done_items,
-	                 out, NULL);
+	return dict_call(d, OBJMGR__OP__DICT_KEYS, NULL, 0, omi_done_items, out,
+	                 NULL);
 }
 
 /* *out = list(d.values()) */

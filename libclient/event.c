@@ -8,6 +8,12 @@
  */
 #include "internal.h"
 
+/* *out = manager.Event(), or the one called `name` */
+int om_event_open(om_client *c, const char *name, int flags, om_event **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_EVENT, NULL, 0, (void **)out);
+}
+
 /* e.set() */
 int om_event_set(om_event *e)
 {

@@ -171,6 +171,16 @@ int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
 /** The text to report for a response r whose code is `rc` (< 0). */
 const char *omi_resp_msg(const Objmgr__Response *r, int rc);
 
+/**
+ * OPEN: a handle on a new object of `type` made with `params` (the type's
+ * constructor arguments, see OPEN in proto/objmgr.proto), or on the one
+ * called `name` (flags: OM_CREATE, OM_EXCL and the type's own). Refused
+ * in a pipeline: the handle is needed at once. What every om_*_open()
+ * runs once it has checked its own parameters.
+ */
+int omi_open(om_client *c, const char *name, int flags, int type,
+             const om_item *params, size_t nparams, void **out);
+
 /* -------------------------------------------------------------- pipeline */
 
 /** Whether c is in a pipeline begun by this process. */

@@ -7,6 +7,12 @@
  */
 #include "internal.h"
 
+/* *out = manager.Lock(), or the one called `name` */
+int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_LOCK, NULL, 0, (void **)out);
+}
+
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {

@@ -30,6 +30,16 @@ static int queue_call(om_queue *q, int op, const om_item *items, size_t nargs,
 	return omi_call(q, OM_TYPE_QUEUE, &a);
 }
 
+/* *out = manager.Queue(maxsize), or the one called `name` */
+int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
+                  om_queue **out)
+{
+	if (maxsize > INT64_MAX)
+		return omi_fail(c, OM_EINVAL, "maxsize too large");
+	om_item p = om_int((int64_t)maxsize);
+	return omi_open(c, name, flags, OM_TYPE_QUEUE, &p, 1, (void **)out);
+}
+
 /* q.put(it, timeout) */
 int om_queue_put(om_queue *q, om_item it, double timeout)
 {

@@ -10,6 +10,14 @@
 
 #include "internal.h"
 
+/* *out = manager.Semaphore(initial), or the one called `name` */
+int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
+                om_sem **out)
+{
+	om_item p = om_int(initial);
+	return omi_open(c, name, flags, OM_TYPE_SEM, &p, 1, (void **)out);
+}
+
 /* s.acquire(timeout=timeout) */
 int om_sem_acquire(om_sem *s, double timeout)
 {
