@@ -1,14 +1,17 @@
 /*
- * client.c — connections and the RPC path of libobjmgr.
+ * client.c — connections, the RPC path and the server-level calls of
+ * libobjmgr. No object type's code is here: each type's client side,
+ * its om_*_open() included, is in a file of its own.
  *
- * One om_client is one connection (one session on the server). A call
- * packs its request into the client's write buffer (built in the client's
- * arena), writes it, reads frames until the response with the request's
- * id arrives, and runs the call's completion (done.c) to fill in the
- * caller's outputs. In a pipeline (pipeline.c) the packed request is
- * queued instead, and its completion runs at om_pipeline_end(). Calls that
- * need their answer at once (opening objects, shutdown) refuse to be
- * pipelined.
+ * One om_client is one connection (one session on the server). omi_rpc()
+ * checks a call's items, packs its request into the client's write buffer
+ * (built in the client's arena) and hands it to the I/O engine in
+ * pipeline.c, which writes it, matches the response to it by id and runs
+ * the call's completion (done.c) to fill in the caller's outputs: at once
+ * for a synchronous call, at om_pipeline_end() in a pipeline. omi_call()
+ * adds the checks of a handle; omi_open() is the OPEN behind every
+ * om_*_open(). Calls that need their answer at once (opening objects,
+ * shutdown) refuse to be pipelined.
  *
  * fork(): pthread_atfork bumps a generation counter in the child. A client
  * whose generation is old was inherited: its first call in the child closes
@@ -104,58 +107,11 @@ const char *om_errmsg(const om_client *c)
 	return c ? c->errmsg : "";
 }
 
-/* ------------------------------------------------------------ raw frames */
-
 int omi_lose(om_client *c, const char *what, int err)
 {
 	c->lost = true;
 	return omi_fail(c, OM_ECONN, "connection to %s lost: %s%s%s", c->path,
 	                what, err ? ": " : "", err ? strerror(err) : "");
-}
-
-static int send_buf(om_client *c)
-{
-	struct omi_buf *b = &c->wbuf;
-	while (b->off < b->len) {
-		ssize_t n = send(c->fd, b->p + b->off, b->len - b->off,
-		                 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return omi_lose(c, "write", n < 0 ? errno : 0);
-		b->off += (size_t)n;
-	}
-	b->off = b->len = 0;
-	return OM_OK;
-}
-
-/* Read until a whole frame is buffered; *body and *len point into rbuf, and the
- * frame is consumed (rbuf.off advanced) before returning. */
-static int read_frame(om_client *c, const uint8_t **body, size_t *len)
-{
-	struct omi_buf *b = &c->rbuf;
-	for (;;) {
-		int rc = omi_buf_frame(b, OMI_MAX_FRAME, body, len);
-		if (rc == 1) {
-			b->off += OMI_FRAME_HDR + *len;
-			return OM_OK;
-		}
-		if (rc < 0)
-			return omi_lose(c, "oversized frame from the server",
-			                0);
-		if (b->off == b->len)
-			b->off = b->len = 0;
-		if (omi_buf_reserve(b, 64 * 1024))
-			return omi_fail(c, OM_ENOMEM, "out of memory");
-		ssize_t n = recv(c->fd, b->p + b->len, b->cap - b->len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return omi_lose(
-			        c, n == 0 ? "closed by the server" : "read",
-			        n < 0 ? errno : 0);
-		b->len += (size_t)n;
-	}
 }
 
 /* --------------------------------------------------------------- connect */
@@ -185,15 +141,12 @@ static int dial(om_client *c)
 	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, OMI_MAX_FRAME)))
 		goto out_close;
 	/* A server that refuses us (EAUTH, connection limit) answers and
-	 * closes at once, so our write may fail: its answer is still there
-	 * to read, and it says why. */
-	int sent = send_buf(c);
+	 * closes at once: its answer, which says why, is read even if our
+	 * write failed. */
 	const uint8_t *body;
 	size_t len;
-	if ((rc = read_frame(c, &body, &len))) {
-		rc = sent ? sent : rc;
+	if ((rc = omi_pipe_frame(c, &body, &len)))
 		goto out_close;
-	}
 	omi_arena_reset(&c->arena);
 	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
 	if (!in) {
@@ -264,27 +217,6 @@ static int ready(om_client *c)
 
 /* ------------------------------------------------------------------- RPC */
 
-int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
-                 void *out2)
-{
-	int rc = omi_status_to_code(r->status);
-	if (rc >= 0 && done) {
-		int d = done(r, out, out2);
-		if (d < 0)
-			return d;
-	}
-	return rc;
-}
-
-const char *omi_resp_msg(const Objmgr__Response *r, int rc)
-{
-	if (r->status != OBJMGR__STATUS__OK && r->message && *r->message)
-		return r->message;
-	if (rc == OM_EPROTO)
-		return "the server's answer does not have the expected shape";
-	return om_strerror(rc);
-}
-
 /* Check a's items and pack its request for `target` into c->wbuf.
  * *id gets the request's id. The arena is reset: the request is built in
  * it, and it is no longer needed once packed. */
@@ -329,38 +261,7 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	uint64_t id = 0;
 	if ((rc = pack_request(c, target, a, &id)))
 		return rc;
-	if (omi_piping(c))
-		return omi_pipe_push(c, id, mark, a);
-
-	/* If the write fails, the server may have refused the request and
-	 * closed (a frame over its limit): read its answer, which says why. */
-	int sent = send_buf(c);
-	for (;;) {
-		const uint8_t *body;
-		size_t len;
-		if ((rc = read_frame(c, &body, &len)))
-			return sent ? sent : rc;
-		omi_arena_reset(&c->arena);
-		Objmgr__Response *r =
-		        objmgr__response__unpack(&c->arena.pb, len, body);
-		if (!r)
-			return omi_lose(c, "a response that does not decode",
-			                0);
-		if (r->id == 0) {
-			/* A connection-level error: the server closes. */
-			rc = omi_status_to_code(r->status);
-			c->lost = true;
-			return omi_fail(
-			        c, rc < 0 ? rc : OM_EPROTO, "%s",
-			        omi_resp_msg(r, rc < 0 ? rc : OM_EPROTO));
-		}
-		if (r->id != id)
-			continue; /* not ours (cannot happen synchronously) */
-		rc = omi_complete(r, a->done, a->out, a->out2);
-		if (rc < 0)
-			omi_fail(c, rc, "%s", omi_resp_msg(r, rc));
-		return rc;
-	}
+	return omi_pipe_run(c, id, mark, a);
 }
 
 int omi_call(const void *handle, int type, const struct omi_args *a)
@@ -378,7 +279,7 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 		                "handle is not of the expected type");
 	if (h->gen != fork_gen) {
 		/* First use in a forked child: the child's own reference. In
-		 * a pipeline it is queued ahead of the call, and undone (so
+		 * a pipeline it is sent ahead of the call, and undone (so
 		 * the next use tries again) if it fails. */
 		struct omi_args ar = {.op = OBJMGR__OP__ADDREF,
 		                      .out = h->value,
@@ -600,7 +501,8 @@ void om_release(void *handle)
 	om_client *c = h->c;
 	/* Only a reference this process took is given back; a child that
 	 * never used an inherited handle holds none. In a pipeline the
-	 * RELEASE is queued (after the calls already made on the handle). */
+	 * RELEASE waits its turn (after the calls already made on the
+	 * handle). */
 	if (h->gen == fork_gen && c->gen == fork_gen && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};
