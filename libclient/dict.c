@@ -133,25 +133,23 @@ int om_dict_items(om_dict *d, om_items *keys, om_items *values)
 int om_dict_update(om_dict *d, const om_item *keys, const om_item *values,
                    size_t n)
 {
-	om_item *kv = NULL;
-	size_t i;
-	int rc;
-
 	if (n > 0 && (!keys || !values))
 		return OM_EINVAL;
+	om_item *kv = NULL;
 	if (n > 0) {
-		if (n > SIZE_MAX / 2 / sizeof(*kv))
+		if (n > SIZE_MAX / 2 / sizeof *kv)
 			return OM_ENOMEM;
-		kv = malloc(2 * n * sizeof(*kv));
+		kv = malloc(2 * n * sizeof *kv);
 		if (!kv)
 			return OM_ENOMEM;
-		for (i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			kv[2 * i] = keys[i];
 			kv[2 * i + 1] = values[i];
 		}
 	}
 	/* The request is packed by the call, pipelined or not: kv can go. */
-	rc = dict_call(d, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, NULL, NULL, NULL);
+	int rc = dict_call(d, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, NULL, NULL,
+	                   NULL);
 	free(kv);
 	return rc;
 }
