@@ -408,6 +408,7 @@ void om_disconnect(om_client *c)
 		close(c->fd); /* the server drops this session's references */
 	while (c->handles)
 		omi_handle_free(c->handles);
+	omi_pipe_discard(c); /* the entry array, which SHUTDOWN used too */
 	omi_arena_free(&c->arena);
 	omi_buf_free(&c->rbuf);
 	omi_buf_free(&c->wbuf);
