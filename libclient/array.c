@@ -21,11 +21,24 @@ static int array_call(om_array *arr, const struct omi_args *a)
 	return omi_call(arr, OM_TYPE_ARRAY, a);
 }
 
+/* *out = manager.Array(kind, [0] * length), or the one called `name` */
+int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
+                  size_t length, om_array **out)
+{
+	if (kind != OM_INT && kind != OM_FLOAT)
+		return omi_fail(c, OM_EINVAL,
+		                "array kind must be OM_INT or OM_FLOAT");
+	if (length > INT64_MAX)
+		return omi_fail(c, OM_EINVAL, "array length too large");
+	om_item p[2] = {om_int(kind), om_int((int64_t)length)};
+	return omi_open(c, name, flags, OM_TYPE_ARRAY, p, 2, (void **)out);
+}
+
 /* *out = a[i] */
 int om_array_get(om_array *a, size_t i, om_item *out)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_GET,
-	                        .done = omi_done_item, .out = out};
+	struct omi_args args = {
+	        .op = OBJMGR__OP__ARRAY_GET, .done = omi_done_item, .out = out};
 
 	if (!out)
 		return OM_EINVAL;
@@ -38,8 +51,8 @@ int om_array_get(om_array *a, size_t i, om_item *out)
 /* a[i] = it */
 int om_array_set(om_array *a, size_t i, om_item it)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_SET, .args = &it,
-	                        .nargs = 1};
+	struct omi_args args = {
+	        .op = OBJMGR__OP__ARRAY_SET, .args = &it, .nargs = 1};
 
 	if (i > INT64_MAX)
 		return OM_EINDEX;
@@ -50,8 +63,11 @@ int om_array_set(om_array *a, size_t i, om_item it)
 /* a[i] += delta; *out = a[i] (atomic) */
 int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_ADD, .args = &delta,
-	                        .nargs = 1, .done = omi_done_item, .out = out};
+	struct omi_args args = {.op = OBJMGR__OP__ARRAY_ADD,
+	                        .args = &delta,
+	                        .nargs = 1,
+	                        .done = omi_done_item,
+	                        .out = out};
 
 	if (i > INT64_MAX)
 		return OM_EINDEX;
@@ -62,8 +78,8 @@ int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 /* *n = len(a) */
 int om_array_len(om_array *a, size_t *n)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_LEN,
-	                        .done = omi_done_size, .out = n};
+	struct omi_args args = {
+	        .op = OBJMGR__OP__ARRAY_LEN, .done = omi_done_size, .out = n};
 
 	if (!n)
 		return OM_EINVAL;
@@ -75,7 +91,8 @@ int om_array_read(om_array *a, size_t start, size_t n, om_items *out)
 {
 	/* out2 carries the count the answer must have. */
 	struct omi_args args = {.op = OBJMGR__OP__ARRAY_READ,
-	                        .done = omi_done_items_n, .out = out,
+	                        .done = omi_done_items_n,
+	                        .out = out,
 	                        .out2 = (void *)(uintptr_t)n};
 
 	if (!out)
@@ -90,8 +107,8 @@ int om_array_read(om_array *a, size_t start, size_t n, om_items *out)
 /* a[start:start + n] = items (atomic) */
 int om_array_write(om_array *a, size_t start, const om_item *items, size_t n)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_WRITE, .args = items,
-	                        .nargs = n};
+	struct omi_args args = {
+	        .op = OBJMGR__OP__ARRAY_WRITE, .args = items, .nargs = n};
 
 	if (!items && n > 0)
 		return OM_EINVAL;

@@ -6,44 +6,38 @@
  * process simply waits for the answer (or, in a pipeline, collects it at
  * om_pipeline_end()). Outputs are written only on success.
  */
-#include <math.h>
-
 #include "internal.h"
 
-/* Run `op` on barrier b with a timeout; `done` converts the answer into
- * *out. */
-static int barrier_call(om_barrier *b, int op, double timeout,
-                        omi_done_fn *done, void *out)
+/* *out = manager.Barrier(parties), or the one called `name` */
+int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
+                    om_barrier **out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
-
-	return omi_call(b, OM_TYPE_BARRIER, &a);
+	if (parties < 1)
+		return omi_fail(c, OM_EINVAL,
+		                "a barrier needs at least 1 party");
+	om_item p = om_int(parties);
+	return omi_open(c, name, flags, OM_TYPE_BARRIER, &p, 1, (void **)out);
 }
 
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(b);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
-	return barrier_call(b, OBJMGR__OP__BARRIER_WAIT, timeout,
-	                    omi_done_unsigned, index);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_WAIT, 0,
+	                   timeout, omi_done_unsigned, index);
 }
 
 /* b.reset() */
 int om_barrier_reset(om_barrier *b)
 {
-	return barrier_call(b, OBJMGR__OP__BARRIER_RESET, 0, NULL, NULL);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_RESET, 0, 0,
+	                   NULL, NULL);
 }
 
 /* b.abort() */
 int om_barrier_abort(om_barrier *b)
 {
-	return barrier_call(b, OBJMGR__OP__BARRIER_ABORT, 0, NULL, NULL);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_ABORT, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *n = b.parties */
@@ -51,8 +45,8 @@ int om_barrier_parties(om_barrier *b, unsigned *n)
 {
 	if (!n)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_PARTIES, 0,
-	                    omi_done_unsigned, n);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_PARTIES, 0,
+	                   0, omi_done_unsigned, n);
 }
 
 /* *n = b.n_waiting */
@@ -60,8 +54,8 @@ int om_barrier_n_waiting(om_barrier *b, unsigned *n)
 {
 	if (!n)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_N_WAITING, 0,
-	                    omi_done_unsigned, n);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_N_WAITING, 0,
+	                   0, omi_done_unsigned, n);
 }
 
 /* *out = b.broken */
@@ -69,6 +63,6 @@ int om_barrier_broken(om_barrier *b, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return barrier_call(b, OBJMGR__OP__BARRIER_BROKEN, 0, omi_done_bool,
-	                    out);
+	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_BROKEN, 0, 0,
+	                   omi_done_bool, out);
 }

@@ -1,14 +1,17 @@
 /*
- * client.c — connections and the RPC path of libobjmgr.
+ * client.c — connections, the RPC path and the server-level calls of
+ * libobjmgr. No object type's code is here: each type's client side,
+ * its om_*_open() included, is in a file of its own.
  *
- * One om_client is one connection (one session on the server). A call
- * packs its request into the client's write buffer (built in the client's
- * arena), writes it, reads frames until the response with the request's
- * id arrives, and runs the call's completion (done.c) to fill in the
- * caller's outputs. In a pipeline (pipeline.c) the packed request is
- * queued instead, and its completion runs at om_pipeline_end(). Calls that
- * need their answer at once (opening objects, shutdown) refuse to be
- * pipelined.
+ * One om_client is one connection (one session on the server). omi_rpc()
+ * checks a call's items, packs its request into the client's write buffer
+ * (built in the client's arena) and hands it to the I/O engine in
+ * pipeline.c, which writes it, matches the response to it by id and runs
+ * the call's completion (done.c) to fill in the caller's outputs: at once
+ * for a synchronous call, at om_pipeline_end() in a pipeline. omi_call()
+ * adds the checks of a handle; omi_open() is the OPEN behind every
+ * om_*_open(). Calls that need their answer at once (opening objects,
+ * shutdown) refuse to be pipelined.
  *
  * fork(): pthread_atfork bumps a generation counter in the child. A client
  * whose generation is old was inherited: its first call in the child closes
@@ -17,6 +20,7 @@
  * whose generation is old first takes the child's own reference (ADDREF).
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,56 +107,11 @@ const char *om_errmsg(const om_client *c)
 	return c ? c->errmsg : "";
 }
 
-/* ------------------------------------------------------------ raw frames */
-
 int omi_lose(om_client *c, const char *what, int err)
 {
 	c->lost = true;
 	return omi_fail(c, OM_ECONN, "connection to %s lost: %s%s%s", c->path,
 	                what, err ? ": " : "", err ? strerror(err) : "");
-}
-
-static int send_buf(om_client *c)
-{
-	struct omi_buf *b = &c->wbuf;
-	while (b->off < b->len) {
-		ssize_t n = send(c->fd, b->p + b->off, b->len - b->off,
-		                 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return omi_lose(c, "write", n < 0 ? errno : 0);
-		b->off += (size_t)n;
-	}
-	b->off = b->len = 0;
-	return OM_OK;
-}
-
-/* Read until a whole frame is buffered; *body and *len point into rbuf, and the
- * frame is consumed (rbuf.off advanced) before returning. */
-static int read_frame(om_client *c, const uint8_t **body, size_t *len)
-{
-	struct omi_buf *b = &c->rbuf;
-	for (;;) {
-		int rc = omi_buf_frame(b, OMI_MAX_FRAME, body, len);
-		if (rc == 1) {
-			b->off += OMI_FRAME_HDR + *len;
-			return OM_OK;
-		}
-		if (rc < 0)
-			return omi_lose(c, "oversized frame from the server", 0);
-		if (b->off == b->len)
-			b->off = b->len = 0;
-		if (omi_buf_reserve(b, 64 * 1024))
-			return omi_fail(c, OM_ENOMEM, "out of memory");
-		ssize_t n = recv(c->fd, b->p + b->len, b->cap - b->len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return omi_lose(c, n == 0 ? "closed by the server" : "read",
-			            n < 0 ? errno : 0);
-		b->len += (size_t)n;
-	}
 }
 
 /* --------------------------------------------------------------- connect */
@@ -182,19 +141,17 @@ static int dial(om_client *c)
 	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, OMI_MAX_FRAME)))
 		goto out_close;
 	/* A server that refuses us (EAUTH, connection limit) answers and
-	 * closes at once, so our write may fail: its answer is still there
-	 * to read, and it says why. */
-	int sent = send_buf(c);
+	 * closes at once: its answer, which says why, is read even if our
+	 * write failed. */
 	const uint8_t *body;
 	size_t len;
-	if ((rc = read_frame(c, &body, &len))) {
-		rc = sent ? sent : rc;
+	if ((rc = omi_pipe_frame(c, &body, &len)))
 		goto out_close;
-	}
 	omi_arena_reset(&c->arena);
 	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
 	if (!in) {
-		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server", c->path);
+		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server",
+		              c->path);
 		goto out_close;
 	}
 	if (in->status != OBJMGR__STATUS__OK) {
@@ -260,37 +217,16 @@ static int ready(om_client *c)
 
 /* ------------------------------------------------------------------- RPC */
 
-int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
-                 void *out2)
-{
-	int rc = omi_status_to_code(r->status);
-	if (rc >= 0 && done) {
-		int d = done(r, out, out2);
-		if (d < 0)
-			return d;
-	}
-	return rc;
-}
-
-const char *omi_resp_msg(const Objmgr__Response *r, int rc)
-{
-	if (r->status != OBJMGR__STATUS__OK && r->message && *r->message)
-		return r->message;
-	if (rc == OM_EPROTO)
-		return "the server's answer does not have the expected shape";
-	return om_strerror(rc);
-}
-
 /* Check a's items and pack its request for `target` into c->wbuf.
  * *id gets the request's id. The arena is reset: the request is built in
  * it, and it is no longer needed once packed. */
-static int pack_request(om_client *c, uint64_t target,
-                        const struct omi_args *a, uint64_t *id)
+static int pack_request(om_client *c, uint64_t target, const struct omi_args *a,
+                        uint64_t *id)
 {
 	for (size_t i = 0; i < a->nargs; i++)
 		if (!omi_item_valid(&a->args[i]))
-			return omi_fail(c, OM_EINVAL, "argument %zu is not a "
-			                              "valid item", i);
+			return omi_fail(c, OM_EINVAL,
+			                "argument %zu is not a valid item", i);
 	omi_arena_reset(&c->arena);
 	Objmgr__Request req = OBJMGR__REQUEST__INIT;
 	req.id = c->next_id + 1;
@@ -308,9 +244,9 @@ static int pack_request(om_client *c, uint64_t target,
 	}
 	int rc = omi_buf_put_msg(&c->wbuf, &req.base, OMI_MAX_FRAME);
 	if (rc)
-		return omi_fail(c, rc, rc == OM_ENOMEM
-		                               ? "out of memory"
-		                               : "request too large to send");
+		return omi_fail(c, rc,
+		                rc == OM_ENOMEM ? "out of memory"
+		                                : "request too large to send");
 	*id = ++c->next_id;
 	return OM_OK;
 }
@@ -325,36 +261,7 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	uint64_t id = 0;
 	if ((rc = pack_request(c, target, a, &id)))
 		return rc;
-	if (omi_piping(c))
-		return omi_pipe_push(c, id, mark, a);
-
-	/* If the write fails, the server may have refused the request and
-	 * closed (a frame over its limit): read its answer, which says why. */
-	int sent = send_buf(c);
-	for (;;) {
-		const uint8_t *body;
-		size_t len;
-		if ((rc = read_frame(c, &body, &len)))
-			return sent ? sent : rc;
-		omi_arena_reset(&c->arena);
-		Objmgr__Response *r =
-		        objmgr__response__unpack(&c->arena.pb, len, body);
-		if (!r)
-			return omi_lose(c, "a response that does not decode", 0);
-		if (r->id == 0) {
-			/* A connection-level error: the server closes. */
-			rc = omi_status_to_code(r->status);
-			c->lost = true;
-			return omi_fail(c, rc < 0 ? rc : OM_EPROTO, "%s",
-			                omi_resp_msg(r, rc < 0 ? rc : OM_EPROTO));
-		}
-		if (r->id != id)
-			continue; /* not ours (cannot happen synchronously) */
-		rc = omi_complete(r, a->done, a->out, a->out2);
-		if (rc < 0)
-			omi_fail(c, rc, "%s", omi_resp_msg(r, rc));
-		return rc;
-	}
+	return omi_pipe_run(c, id, mark, a);
 }
 
 int omi_call(const void *handle, int type, const struct omi_args *a)
@@ -363,11 +270,16 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 	if (!h)
 		return OM_EINVAL;
 	om_client *c = h->c;
+	/* Checked before anything else, so a NaN is refused the same way
+	 * for every type, in a pipeline or not, and costs no round trip. */
+	if (isnan(a->timeout))
+		return omi_fail(c, OM_EINVAL, "timeout is NaN");
 	if (h->type != type)
-		return omi_fail(c, OM_ETYPE, "handle is not of the expected type");
+		return omi_fail(c, OM_ETYPE,
+		                "handle is not of the expected type");
 	if (h->gen != fork_gen) {
 		/* First use in a forked child: the child's own reference. In
-		 * a pipeline it is queued ahead of the call, and undone (so
+		 * a pipeline it is sent ahead of the call, and undone (so
 		 * the next use tries again) if it fails. */
 		struct omi_args ar = {.op = OBJMGR__OP__ADDREF,
 		                      .out = h->value,
@@ -378,6 +290,17 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 		h->gen = fork_gen;
 	}
 	return omi_rpc(c, h->id, a);
+}
+
+int omi_call_op(const void *handle, int type, int op, int64_t num,
+                double timeout, omi_done_fn *done, void *out)
+{
+	struct omi_args a = {.op = op,
+	                     .num = num,
+	                     .timeout = timeout,
+	                     .done = done,
+	                     .out = out};
+	return omi_call(handle, type, &a);
 }
 
 /* ------------------------------------------------------ server requests */
@@ -422,8 +345,8 @@ int om_stats(om_client *c, om_server_stats *out)
 {
 	if (!c || !out)
 		return OM_EINVAL;
-	struct omi_args a = {.op = OBJMGR__OP__STATS, .done = stats_done,
-	                     .out = out};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__STATS, .done = stats_done, .out = out};
 	return omi_rpc(c, 0, &a);
 }
 
@@ -485,6 +408,7 @@ void om_disconnect(om_client *c)
 		close(c->fd); /* the server drops this session's references */
 	while (c->handles)
 		omi_handle_free(c->handles);
+	omi_pipe_discard(c); /* the entry array, which SHUTDOWN used too */
 	omi_arena_free(&c->arena);
 	omi_buf_free(&c->rbuf);
 	omi_buf_free(&c->wbuf);
@@ -520,9 +444,8 @@ static int adopt(om_client *c, uint64_t id, int type, void **out)
 	return OM_OK;
 }
 
-/* OPEN: a handle on a new or named object of `type`. */
-static int open_obj(om_client *c, const char *name, int flags, int type,
-                    const om_item *params, size_t nparams, void **out)
+int omi_open(om_client *c, const char *name, int flags, int type,
+             const om_item *params, size_t nparams, void **out)
 {
 	if (!c || !out)
 		return OM_EINVAL;
@@ -532,96 +455,20 @@ static int open_obj(om_client *c, const char *name, int flags, int type,
 		return not_in_pipeline(c, "opening an object");
 	om_item ref;
 	struct omi_args a = {
-		.op = OBJMGR__OP__OPEN,
-		.args = params,
-		.nargs = nparams,
-		.num = type,
-		.num2 = flags,
-		.name = name,
-		.done = ref_done,
-		.out = &ref,
+	        .op = OBJMGR__OP__OPEN,
+	        .args = params,
+	        .nargs = nparams,
+	        .num = type,
+	        .num2 = flags,
+	        .name = name,
+	        .done = ref_done,
+	        .out = &ref,
 	};
 	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
 		return rc;
 	return adopt(c, ref.ref.id, type, out);
 }
-int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
-}
-
-int om_list_open(om_client *c, const char *name, int flags, om_list **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_LIST, NULL, 0, (void **)out);
-}
-
-int om_value_open(om_client *c, const char *name, int flags, om_item initial,
-                  om_value **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_VALUE, &initial, 1,
-	                (void **)out);
-}
-
-int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
-                  size_t length, om_array **out)
-{
-	if (kind != OM_INT && kind != OM_FLOAT)
-		return omi_fail(c, OM_EINVAL, "array kind must be OM_INT or "
-		                              "OM_FLOAT");
-	if (length > INT64_MAX)
-		return omi_fail(c, OM_EINVAL, "array length too large");
-	om_item p[2] = {om_int(kind), om_int((int64_t)length)};
-	return open_obj(c, name, flags, OM_TYPE_ARRAY, p, 2, (void **)out);
-}
-
-int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
-                  om_queue **out)
-{
-	if (maxsize > INT64_MAX)
-		return omi_fail(c, OM_EINVAL, "maxsize too large");
-	om_item p = om_int((int64_t)maxsize);
-	return open_obj(c, name, flags, OM_TYPE_QUEUE, &p, 1, (void **)out);
-}
-
-int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_LOCK, NULL, 0, (void **)out);
-}
-
-int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
-                om_sem **out)
-{
-	om_item p = om_int(initial);
-	return open_obj(c, name, flags, OM_TYPE_SEM, &p, 1, (void **)out);
-}
-
-int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
-                 om_cond **out)
-{
-	om_item p = om_nil();
-	if (lock) {
-		p = om_ref(lock);
-		if (p.kind != OM_REF || p.ref.type != OM_TYPE_LOCK)
-			return omi_fail(c, OM_EINVAL, "not a lock handle");
-	}
-	return open_obj(c, name, flags, OM_TYPE_COND, &p, 1, (void **)out);
-}
-
-int om_event_open(om_client *c, const char *name, int flags, om_event **out)
-{
-	return open_obj(c, name, flags, OM_TYPE_EVENT, NULL, 0, (void **)out);
-}
-
-int om_barrier_open(om_client *c, const char *name, int flags,
-                    unsigned parties, om_barrier **out)
-{
-	if (parties < 1)
-		return omi_fail(c, OM_EINVAL, "a barrier needs at least 1 party");
-	om_item p = om_int(parties);
-	return open_obj(c, name, flags, OM_TYPE_BARRIER, &p, 1, (void **)out);
-}
-
 int om_unlink(om_client *c, const char *name)
 {
 	if (!c || !name || !*name)
@@ -639,8 +486,8 @@ int om_open_ref(om_client *c, const om_item *ref, void **out)
 	if (omi_piping(c))
 		return not_in_pipeline(c, "om_open_ref");
 	om_item got; /* the server's word on the type, not the item's */
-	struct omi_args a = {.op = OBJMGR__OP__ADDREF, .done = ref_done,
-	                     .out = &got};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__ADDREF, .done = ref_done, .out = &got};
 	int rc = omi_rpc(c, ref->ref.id, &a);
 	if (rc < 0)
 		return rc;
@@ -655,7 +502,8 @@ void om_release(void *handle)
 	om_client *c = h->c;
 	/* Only a reference this process took is given back; a child that
 	 * never used an inherited handle holds none. In a pipeline the
-	 * RELEASE is queued (after the calls already made on the handle). */
+	 * RELEASE waits its turn (after the calls already made on the
+	 * handle). */
 	if (h->gen == fork_gen && c->gen == fork_gen && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};

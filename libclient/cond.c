@@ -7,56 +7,52 @@
  * of om_cond_wait() other than OM_ENOTOWNER (or a lost connection) comes
  * with the lock held.
  */
-#include <math.h>
-
 #include "internal.h"
 
-/* Run `op` on condition cv with `num` and `timeout`. */
-static int cond_call(om_cond *cv, int op, int64_t num, double timeout)
+/* *out = manager.Condition(lock), or the one called `name` */
+int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
+                 om_cond **out)
 {
-	struct omi_args a = {.op = op, .num = num, .timeout = timeout};
-
-	return omi_call(cv, OM_TYPE_COND, &a);
-}
-
-/* OM_EINVAL for a NaN timeout, with a message if the handle is valid. */
-static int bad_timeout(om_cond *cv)
-{
-	struct omi_handle *h = omi_handle_get(cv);
-
-	return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN") : OM_EINVAL;
+	om_item p = om_nil();
+	if (lock) {
+		p = om_ref(lock);
+		if (p.kind != OM_REF || p.ref.type != OM_TYPE_LOCK)
+			return omi_fail(c, OM_EINVAL, "not a lock handle");
+	}
+	return omi_open(c, name, flags, OM_TYPE_COND, &p, 1, (void **)out);
 }
 
 /* cv.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_cond_acquire(om_cond *cv, double timeout)
 {
-	if (isnan(timeout))
-		return bad_timeout(cv);
-	return cond_call(cv, OBJMGR__OP__COND_ACQUIRE, 0, timeout);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_ACQUIRE, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* cv.release() | ENOTOWNER */
 int om_cond_release(om_cond *cv)
 {
-	return cond_call(cv, OBJMGR__OP__COND_RELEASE, 0, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_RELEASE, 0, 0,
+	                   NULL, NULL);
 }
 
 /* cv.wait(timeout) -> OK | OWNER_DIED | ETIMEOUT | ENOTOWNER */
 int om_cond_wait(om_cond *cv, double timeout)
 {
-	if (isnan(timeout))
-		return bad_timeout(cv);
-	return cond_call(cv, OBJMGR__OP__COND_WAIT, 0, timeout);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_WAIT, 0, timeout,
+	                   NULL, NULL);
 }
 
 /* cv.notify(n) | ENOTOWNER */
 int om_cond_notify(om_cond *cv, unsigned n)
 {
-	return cond_call(cv, OBJMGR__OP__COND_NOTIFY, (int64_t)n, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY,
+	                   (int64_t)n, 0, NULL, NULL);
 }
 
 /* cv.notify_all() | ENOTOWNER */
 int om_cond_notify_all(om_cond *cv)
 {
-	return cond_call(cv, OBJMGR__OP__COND_NOTIFY_ALL, 0, 0);
+	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY_ALL, 0, 0,
+	                   NULL, NULL);
 }

@@ -18,10 +18,20 @@
 static int dict_call(om_dict *d, int op, const om_item *args, size_t nargs,
                      omi_done_fn *done, void *out, void *out2)
 {
-	struct omi_args a = {.op = op, .args = args, .nargs = nargs,
-	                     .done = done, .out = out, .out2 = out2};
+	struct omi_args a = {.op = op,
+	                     .args = args,
+	                     .nargs = nargs,
+	                     .done = done,
+	                     .out = out,
+	                     .out2 = out2};
 
 	return omi_call(d, OM_TYPE_DICT, &a);
+}
+
+/* *out = manager.dict(), or the one called `name` */
+int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_DICT, NULL, 0, (void **)out);
 }
 
 /* d[key] = val */
@@ -97,8 +107,8 @@ int om_dict_keys(om_dict *d, om_items *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_KEYS, NULL, 0, omi_done_items,
-	                 out, NULL);
+	return dict_call(d, OBJMGR__OP__DICT_KEYS, NULL, 0, omi_done_items, out,
+	                 NULL);
 }
 
 /* *out = list(d.values()) */
@@ -123,25 +133,23 @@ int om_dict_items(om_dict *d, om_items *keys, om_items *values)
 int om_dict_update(om_dict *d, const om_item *keys, const om_item *values,
                    size_t n)
 {
-	om_item *kv = NULL;
-	size_t i;
-	int rc;
-
 	if (n > 0 && (!keys || !values))
 		return OM_EINVAL;
+	om_item *kv = NULL;
 	if (n > 0) {
-		if (n > SIZE_MAX / 2 / sizeof(*kv))
+		if (n > SIZE_MAX / 2 / sizeof *kv)
 			return OM_ENOMEM;
-		kv = malloc(2 * n * sizeof(*kv));
+		kv = malloc(2 * n * sizeof *kv);
 		if (!kv)
 			return OM_ENOMEM;
-		for (i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			kv[2 * i] = keys[i];
 			kv[2 * i + 1] = values[i];
 		}
 	}
 	/* The request is packed by the call, pipelined or not: kv can go. */
-	rc = dict_call(d, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, NULL, NULL, NULL);
+	int rc = dict_call(d, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, NULL, NULL,
+	                   NULL);
 	free(kv);
 	return rc;
 }

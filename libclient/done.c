@@ -30,8 +30,9 @@ int omi_out_item(const Objmgr__Response *r, size_t i, om_item *out)
 int omi_out_items(const Objmgr__Response *r, size_t first, size_t step,
                   om_items *out)
 {
-	size_t n = r->n_results > first ? (r->n_results - first + step - 1) / step
-	                                : 0;
+	size_t n = r->n_results > first
+	                   ? (r->n_results - first + step - 1) / step
+	                   : 0;
 	om_items res = {NULL, 0};
 	if (n && !(res.v = calloc(n, sizeof *res.v)))
 		return OM_ENOMEM;
@@ -57,11 +58,11 @@ int omi_done_item(const Objmgr__Response *r, void *out, void *out2)
 
 int omi_done_item2(const Objmgr__Response *r, void *out, void *out2)
 {
-	om_item a, b;
+	om_item a;
 	int rc = omi_out_item(r, 0, &a);
-
 	if (rc < 0)
 		return rc;
+	om_item b;
 	rc = omi_out_item(r, 1, &b);
 	if (rc < 0) {
 		om_item_free(&a);
@@ -91,14 +92,13 @@ int omi_done_items_n(const Objmgr__Response *r, void *out, void *out2)
 
 int omi_done_split(const Objmgr__Response *r, void *out, void *out2)
 {
-	om_items k, v;
-	int rc;
-
 	if (r->n_results % 2)
 		return OM_EPROTO;
-	rc = omi_out_items(r, 0, 2, &k);
+	om_items k;
+	int rc = omi_out_items(r, 0, 2, &k);
 	if (rc < 0)
 		return rc;
+	om_items v;
 	rc = omi_out_items(r, 1, 2, &v);
 	if (rc < 0) {
 		om_items_free(&k);

@@ -6,31 +6,26 @@
  * for the answer (or, in a pipeline, collects it at om_pipeline_end()).
  * Outputs are written only on success.
  */
-#include <math.h>
-
 #include "internal.h"
 
-/* Run `op` on event e with a timeout; `done` converts the answer into
- * *out. */
-static int event_call(om_event *e, int op, double timeout, omi_done_fn *done,
-                      void *out)
+/* *out = manager.Event(), or the one called `name` */
+int om_event_open(om_client *c, const char *name, int flags, om_event **out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
-
-	return omi_call(e, OM_TYPE_EVENT, &a);
+	return omi_open(c, name, flags, OM_TYPE_EVENT, NULL, 0, (void **)out);
 }
 
 /* e.set() */
 int om_event_set(om_event *e)
 {
-	return event_call(e, OBJMGR__OP__EVENT_SET, 0, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_SET, 0, 0, NULL,
+	                   NULL);
 }
 
 /* e.clear() */
 int om_event_clear(om_event *e)
 {
-	return event_call(e, OBJMGR__OP__EVENT_CLEAR, 0, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_CLEAR, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *out = e.is_set() */
@@ -38,17 +33,13 @@ int om_event_is_set(om_event *e, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return event_call(e, OBJMGR__OP__EVENT_IS_SET, 0, omi_done_bool, out);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_IS_SET, 0, 0,
+	                   omi_done_bool, out);
 }
 
 /* e.wait(timeout), with False as OM_ETIMEOUT */
 int om_event_wait(om_event *e, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(e);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
-	return event_call(e, OBJMGR__OP__EVENT_WAIT, timeout, NULL, NULL);
+	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_WAIT, 0, timeout,
+	                   NULL, NULL);
 }

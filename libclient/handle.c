@@ -56,7 +56,7 @@ void *omi_handle_new(om_client *c, uint64_t id, int type, uint64_t gen)
 		if (i / CHUNK >= MAX_CHUNKS || i >= SLOT_MASK)
 			goto out_full;
 		if (!chunks[i / CHUNK] &&
-		    !(chunks[i / CHUNK] = calloc(CHUNK, sizeof(struct slot))))
+		    !(chunks[i / CHUNK] = calloc(CHUNK, sizeof **chunks)))
 			goto out_full;
 		__atomic_store_n(&nslots, i + 1, __ATOMIC_RELEASE);
 	}

@@ -7,10 +7,11 @@
  * or garbage handle is detected (OM_EINVAL) instead of being dereferenced.
  *
  * Every call is a request plus a completion (omi_done_fn) that turns the
- * response into the caller's outputs. Synchronously, omi_rpc() runs the
- * completion as soon as the answer is there; in a pipeline (pipeline.c) the
- * request is queued with its completion and outputs, and the completion
- * runs at om_pipeline_end().
+ * response into the caller's outputs. omi_rpc() packs the request and
+ * makes it a pending entry (struct omi_pending) of the client's one I/O
+ * engine (pipeline.c), with its completion and outputs. A synchronous call
+ * is a pipeline of that one entry, completed before omi_rpc() returns; in
+ * a pipeline the entries pile up and are completed at om_pipeline_end().
  */
 #ifndef OMI_INTERNAL_H
 #define OMI_INTERNAL_H
@@ -36,14 +37,14 @@ struct omi_handle;
  */
 typedef int omi_done_fn(const Objmgr__Response *r, void *out, void *out2);
 
-/** What a pipeline entry is (struct omi_args.pend). */
+/** What a pending entry is (struct omi_args.pend). */
 enum omi_pend_kind {
 	OMI_PEND_CALL = 0, /* a user's call: a place in rcs and the result */
 	OMI_PEND_QUIET,    /* internal (a RELEASE): waited for, not counted */
 	OMI_PEND_ADDREF,   /* a forked child's first ADDREF of handle `out` */
 };
 
-/** One queued request of a pipeline, waiting for its answer. */
+/** One request sent or to be sent, waiting for its answer. */
 struct omi_pending {
 	uint64_t id; /* the request's id */
 	omi_done_fn *done;
@@ -53,28 +54,29 @@ struct omi_pending {
 	bool answered;
 };
 
-/** A client's pipeline (pipeline.c). */
+/** A client's pending entries (pipeline.c): one for a synchronous call,
+ *  or a pipeline's. */
 struct omi_pipe {
 	bool on;               /* between om_pipeline_begin and _end */
 	uint64_t gen;          /* the fork generation that began it */
 	struct omi_pending *v; /* in request (= call) order */
 	size_t n, cap;
-	size_t left;           /* entries still without an answer */
-	size_t failed;         /* index of the first failed call seen */
+	size_t left;   /* entries still without an answer */
+	size_t failed; /* index of the first failed call seen */
 };
 
 struct om_client {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	uint64_t gen;      /* fork generation of the connection */
-	uint64_t next_id;  /* request ids */
-	bool lost;         /* the connection failed: OM_ECONN from now on */
+	uint64_t gen;     /* fork generation of the connection */
+	uint64_t next_id; /* request ids */
+	bool lost;        /* the connection failed: OM_ECONN from now on */
 	struct omi_buf rbuf, wbuf;
 	struct omi_arena arena; /* one call's request and response */
 	char errmsg[512];
-	int life_fd;       /* om_spawn: write end of the server's life pipe */
-	pid_t spawner;     /* the process that spawned the server */
-	char *spawn_dir;   /* private socket directory to remove */
+	int life_fd;     /* om_spawn: write end of the server's life pipe */
+	pid_t spawner;   /* the process that spawned the server */
+	char *spawn_dir; /* private socket directory to remove */
 	struct omi_handle *handles; /* every handle handed out (a list) */
 	struct omi_pipe pipe;
 };
@@ -85,7 +87,7 @@ struct omi_handle {
 	int type;
 	uint64_t gen; /* fork generation whose connection holds the reference */
 	struct omi_handle *prev, *next;
-	void *value;  /* the encoded handle given to the user */
+	void *value; /* the encoded handle given to the user */
 };
 
 /* ---------------------------------------------------------------- forks */
@@ -119,7 +121,7 @@ int omi_lose(om_client *c, const char *what, int err);
 
 /**
  * The arguments of one call. `args`/`nargs` and `name` are borrowed for
- * the call only (a pipelined request is packed at once). `out`/`out2` are
+ * the call only (every request is packed at once). `out`/`out2` are
  * the caller's outputs, handed to `done` (NULL: nothing to convert); in a
  * pipeline they must stay valid until om_pipeline_end().
  */
@@ -129,17 +131,18 @@ struct omi_args {
 	size_t nargs;
 	int64_t num, num2;
 	double timeout;
-	const char *name;    /* OPEN, UNLINK */
-	omi_done_fn *done;   /* the completion, or NULL */
+	const char *name;  /* OPEN, UNLINK */
+	omi_done_fn *done; /* the completion, or NULL */
 	void *out, *out2;
-	int pend;            /* in a pipeline: an omi_pend_kind */
+	int pend; /* an omi_pend_kind (a user call: OMI_PEND_CALL) */
 };
 
 /**
- * Run one request on client c against object `target` (0: the server).
- * Synchronously: wait for its response and run a->done on it. In a
- * pipeline (omi_piping): queue it and return OM_OK.
- * Handles fork (reconnects in a child) and a lost connection (OM_ECONN).
+ * Run one request on client c against object `target` (0: the server):
+ * pack it and hand it to omi_pipe_run(), which waits for its response and
+ * runs a->done on it, or in a pipeline (omi_piping) queues it and returns
+ * OM_OK. Handles fork (reconnects in a child) and a lost connection
+ * (OM_ECONN).
  * @return the call's final code: the response's status as a C code (its
  *         message in c->errmsg), or the completion's error.
  */
@@ -147,33 +150,56 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 
 /**
  * omi_rpc() on the object behind `handle`, which must be of `type`:
- * OM_EINVAL for a NULL, released or garbage handle, OM_ETYPE for one of
- * another type. In a forked child, first takes the child's reference
- * (queued ahead of the call in a pipeline).
+ * OM_EINVAL for a NULL, released or garbage handle or a NaN a->timeout
+ * (negative is OM_FOREVER), OM_ETYPE for a handle of another type. In a forked
+ * child, first takes the child's reference (queued ahead of the call in a
+ * pipeline).
  */
 int omi_call(const void *handle, int type, const struct omi_args *a);
 
 /**
- * The code of response r (which answers a call with completion `done` and
- * outputs out, out2): its status, or done's error. Runs done on success.
+ * omi_call() of a request without items: `op` with `num` and `timeout`;
+ * `done` converts the answer into *out (NULL: nothing to convert). What
+ * the synchronization types (lock, sem, cond, event, barrier) send.
  */
-int omi_complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
-                 void *out2);
-/** The text to report for a response r whose code is `rc` (< 0). */
-const char *omi_resp_msg(const Objmgr__Response *r, int rc);
+int omi_call_op(const void *handle, int type, int op, int64_t num,
+                double timeout, omi_done_fn *done, void *out);
 
-/* -------------------------------------------------------------- pipeline */
+/**
+ * OPEN: a handle on a new object of `type` made with `params` (the type's
+ * constructor arguments, see OPEN in proto/objmgr.proto), or on the one
+ * called `name` (flags: OM_CREATE, OM_EXCL and the type's own). Refused
+ * in a pipeline: the handle is needed at once. What every om_*_open()
+ * runs once it has checked its own parameters.
+ */
+int omi_open(om_client *c, const char *name, int flags, int type,
+             const om_item *params, size_t nparams, void **out);
+
+/* ------------------------------------------------ I/O engine, pipeline */
 
 /** Whether c is in a pipeline begun by this process. */
 bool omi_piping(const om_client *c);
 /**
- * Queue request `id`, just packed into c->wbuf (whose length was
- * `wbuf_mark` before), with a's completion and outputs; writes early
- * (reading answers meanwhile) when wbuf grows large.
- * @return OM_OK, or OM_ENOMEM (the request is then taken back out).
+ * Make request `id`, just packed into c->wbuf (whose length was
+ * `wbuf_mark` before), a pending entry with a's completion, outputs and
+ * kind (a->pend). In a pipeline: return OM_OK, having written early
+ * (reading answers meanwhile) if wbuf grew large. Otherwise it is a
+ * pipeline of one: write it, wait for its answer and complete it.
+ * @return OM_ENOMEM (the request is then taken back out); in a pipeline
+ *         OM_OK; else the call's code (a failure's message in c->errmsg),
+ *         and for a call left unanswered by a lost connection OM_ECONN or
+ *         the code of the server's connection-level error (response id 0).
  */
-int omi_pipe_push(om_client *c, uint64_t id, size_t wbuf_mark,
-                  const struct omi_args *a);
+int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
+                 const struct omi_args *a);
+/**
+ * Write what c->wbuf holds and wait for one whole frame, for the Hello
+ * exchange (before any request). A frame the server sent before a failed
+ * write is still returned. @return OM_OK with *body and *len pointing
+ * into c->rbuf (the frame consumed; valid until the next read), or
+ * OM_ECONN (the reason in c->errmsg).
+ */
+int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len);
 /** Forget c's pipeline (inherited from a parent, or at disconnect): no
  *  output is written, nothing is waited for. */
 void omi_pipe_discard(om_client *c);

@@ -20,11 +20,17 @@ static int list_call(om_list *l, const struct omi_args *a)
 	return omi_call(l, OM_TYPE_LIST, a);
 }
 
+/* *out = manager.list(), or the one called `name` */
+int om_list_open(om_client *c, const char *name, int flags, om_list **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_LIST, NULL, 0, (void **)out);
+}
+
 /* l.append(it) */
 int om_list_append(om_list *l, om_item it)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_APPEND, .args = &it,
-	                     .nargs = 1};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__LIST_APPEND, .args = &it, .nargs = 1};
 
 	return list_call(l, &a);
 }
@@ -32,8 +38,8 @@ int om_list_append(om_list *l, om_item it)
 /* l.extend(items) */
 int om_list_extend(om_list *l, const om_item *items, size_t n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_EXTEND, .args = items,
-	                     .nargs = n};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__LIST_EXTEND, .args = items, .nargs = n};
 
 	if (!items && n > 0)
 		return OM_EINVAL;
@@ -43,8 +49,10 @@ int om_list_extend(om_list *l, const om_item *items, size_t n)
 /* l.insert(i, it) */
 int om_list_insert(om_list *l, int64_t i, om_item it)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_INSERT, .args = &it,
-	                     .nargs = 1, .num = i};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_INSERT,
+	                     .args = &it,
+	                     .nargs = 1,
+	                     .num = i};
 
 	return list_call(l, &a);
 }
@@ -52,8 +60,10 @@ int om_list_insert(om_list *l, int64_t i, om_item it)
 /* *out = l[i] */
 int om_list_get(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_GET, .num = i,
-	                     .done = omi_done_item, .out = out};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_GET,
+	                     .num = i,
+	                     .done = omi_done_item,
+	                     .out = out};
 
 	if (!out)
 		return OM_EINVAL;
@@ -63,8 +73,8 @@ int om_list_get(om_list *l, int64_t i, om_item *out)
 /* l[i] = it */
 int om_list_set(om_list *l, int64_t i, om_item it)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SET, .args = &it,
-	                     .nargs = 1, .num = i};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__LIST_SET, .args = &it, .nargs = 1, .num = i};
 
 	return list_call(l, &a);
 }
@@ -80,8 +90,10 @@ int om_list_del(om_list *l, int64_t i)
 /* *out = l.pop(i) */
 int om_list_pop(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_POP, .num = i,
-	                     .done = omi_done_item, .out = out};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_POP,
+	                     .num = i,
+	                     .done = omi_done_item,
+	                     .out = out};
 
 	return list_call(l, &a);
 }
@@ -89,8 +101,8 @@ int om_list_pop(om_list *l, int64_t i, om_item *out)
 /* l.remove(it) */
 int om_list_remove(om_list *l, om_item it)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_REMOVE, .args = &it,
-	                     .nargs = 1};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__LIST_REMOVE, .args = &it, .nargs = 1};
 
 	return list_call(l, &a);
 }
@@ -98,8 +110,11 @@ int om_list_remove(om_list *l, om_item it)
 /* *pos = l.index(it) */
 int om_list_index(om_list *l, om_item it, int64_t *pos)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_INDEX, .args = &it,
-	                     .nargs = 1, .done = omi_done_pos, .out = pos};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_INDEX,
+	                     .args = &it,
+	                     .nargs = 1,
+	                     .done = omi_done_pos,
+	                     .out = pos};
 
 	if (!pos)
 		return OM_EINVAL;
@@ -109,8 +124,11 @@ int om_list_index(om_list *l, om_item it, int64_t *pos)
 /* *n = l.count(it) */
 int om_list_count(om_list *l, om_item it, size_t *n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_COUNT, .args = &it,
-	                     .nargs = 1, .done = omi_done_size, .out = n};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_COUNT,
+	                     .args = &it,
+	                     .nargs = 1,
+	                     .done = omi_done_size,
+	                     .out = n};
 
 	if (!n)
 		return OM_EINVAL;
@@ -120,8 +138,11 @@ int om_list_count(om_list *l, om_item it, size_t *n)
 /* *out = it in l */
 int om_list_contains(om_list *l, om_item it, bool *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_CONTAINS, .args = &it,
-	                     .nargs = 1, .done = omi_done_bool, .out = out};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_CONTAINS,
+	                     .args = &it,
+	                     .nargs = 1,
+	                     .done = omi_done_bool,
+	                     .out = out};
 
 	if (!out)
 		return OM_EINVAL;
@@ -131,8 +152,8 @@ int om_list_contains(om_list *l, om_item it, bool *out)
 /* *n = len(l) */
 int om_list_len(om_list *l, size_t *n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_LEN,
-	                     .done = omi_done_size, .out = n};
+	struct omi_args a = {
+	        .op = OBJMGR__OP__LIST_LEN, .done = omi_done_size, .out = n};
 
 	if (!n)
 		return OM_EINVAL;
@@ -167,8 +188,11 @@ int om_list_sort(om_list *l, bool reverse)
 /* *out = l[start:stop] */
 int om_list_slice(om_list *l, int64_t start, int64_t stop, om_items *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SLICE, .num = start,
-	                     .num2 = stop, .done = omi_done_items, .out = out};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_SLICE,
+	                     .num = start,
+	                     .num2 = stop,
+	                     .done = omi_done_items,
+	                     .out = out};
 
 	if (!out)
 		return OM_EINVAL;
@@ -179,8 +203,11 @@ int om_list_slice(om_list *l, int64_t start, int64_t stop, om_items *out)
 int om_list_splice(om_list *l, int64_t start, int64_t stop,
                    const om_item *items, size_t n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SPLICE, .args = items,
-	                     .nargs = n, .num = start, .num2 = stop};
+	struct omi_args a = {.op = OBJMGR__OP__LIST_SPLICE,
+	                     .args = items,
+	                     .nargs = n,
+	                     .num = start,
+	                     .num2 = stop};
 
 	if (!items && n > 0)
 		return OM_EINVAL;

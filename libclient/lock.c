@@ -5,36 +5,26 @@
  * The holder is this client's connection: the server releases the lock
  * when it ends, and tells the next acquirer OM_OWNER_DIED.
  */
-#include <math.h>
-
 #include "internal.h"
 
-/* Run `op` on lock l with `timeout`; `done` converts the answer into
- * *out. */
-static int lock_call(om_lock *l, int op, double timeout, omi_done_fn *done,
-                     void *out)
+/* *out = manager.Lock(), or the one called `name` */
+int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 {
-	struct omi_args a = {.op = op, .timeout = timeout, .done = done,
-	                     .out = out};
-
-	return omi_call(l, OM_TYPE_LOCK, &a);
+	return omi_open(c, name, flags, OM_TYPE_LOCK, NULL, 0, (void **)out);
 }
 
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(l);
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
-	return lock_call(l, OBJMGR__OP__LOCK_ACQUIRE, timeout, NULL, NULL);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_ACQUIRE, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* l.release() | ENOTOWNER */
 int om_lock_release(om_lock *l)
 {
-	return lock_call(l, OBJMGR__OP__LOCK_RELEASE, 0, NULL, NULL);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_RELEASE, 0, 0,
+	                   NULL, NULL);
 }
 
 /* *out = l.locked() */
@@ -42,5 +32,6 @@ int om_lock_locked(om_lock *l, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	return lock_call(l, OBJMGR__OP__LOCK_LOCKED, 0, omi_done_bool, out);
+	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_LOCKED, 0, 0,
+	                   omi_done_bool, out);
 }

@@ -1,29 +1,40 @@
 /*
- * pipeline.c — om_pipeline_begin / om_pipeline_end: many calls, one round
- * trip.
+ * pipeline.c — the client's one I/O engine, and om_pipeline_begin / _end.
  *
- * In a pipeline, omi_rpc() packs each request into c->wbuf at once (so the
- * caller's arguments need not outlive the call) and records it here as a
- * pending entry {request id, completion, outputs}; nothing is waited for.
- * om_pipeline_end() writes what is buffered and reads answers until every
- * entry has one, matching them by id (a blocking call is answered when it
- * completes, so answers come in any order), decoding each in the arena and
- * running its completion (done.c) to fill in the caller's outputs.
+ * Every request, synchronous or not, is packed into c->wbuf by omi_rpc()
+ * and recorded here by omi_pipe_run() as a pending entry {request id,
+ * completion, outputs, kind}. A synchronous call is a pipeline of one, as
+ * hiredis's redisCommand is append + get-reply: its entry is pumped at
+ * once. Between om_pipeline_begin() and _end() entries pile up instead,
+ * and om_pipeline_end() pumps until every one has its answer.
+ *
+ * pump() is the only code that moves bytes (write_some() from wbuf,
+ * read_some() into rbuf), and answer_buffered() the only code that decodes
+ * responses: it matches each to its entry by id (a blocking call is
+ * answered when it completes, so answers come in any order), runs the
+ * entry's completion (done.c), and treats a response of id 0, an error of
+ * the whole connection after which the server closes, as a loss.
+ *
+ * Syscalls: a write is tried at once, and once everything is written
+ * answers are waited for in recv() itself, so a synchronous call costs one
+ * send and one recv, and reuses the entry array (no allocation per call).
  *
  * Flow control: the server stops reading a client whose unread answers
  * pile up (16 MiB), and a blocking write to a server that stopped reading
- * would never end. So whenever this file writes (at the end, and early
- * when wbuf grows past FLUSH_AT while calls are being queued) it polls for
- * both directions and reads whatever answers are there while writing.
- * Answers read early stay raw in c->rbuf until om_pipeline_end(), so no
- * output is written before it.
+ * would never end. So writes never block: when the socket does not take
+ * all of wbuf, pump() polls for both directions and reads whatever answers
+ * are there while writing. A pipeline writes early when wbuf grows past
+ * FLUSH_AT while calls are being queued; the answers read then stay raw in
+ * rbuf until om_pipeline_end(), so no output is written before it. A write
+ * that fails still reads what the server sent before closing: it may have
+ * refused a request (a frame over its limit) and said why.
  *
  * Internal entries: a forked child's first ADDREF of an inherited handle
- * and the RELEASE of om_release() are queued like calls but have no place
- * in rcs. No synchronous request is ever made while pipelined ones are
- * unanswered (its read loop would skip their answers): the calls that need
- * their answer at once (opening objects, om_shutdown) refuse to run in a
- * pipeline.
+ * and the RELEASE of om_release() are entries like calls, but have no
+ * place in a pipeline's rcs. No synchronous request is ever made while
+ * pipelined ones are unanswered (it would wait for them all): the calls
+ * that need their answer at once (opening objects, om_shutdown) refuse to
+ * run in a pipeline.
  */
 #include <errno.h>
 #include <poll.h>
@@ -35,10 +46,17 @@
 #include "internal.h"
 
 enum {
-	FLUSH_AT = 1024 * 1024,  /* write early once this much is queued */
-	READ_CHUNK = 64 * 1024,  /* room made in rbuf before each read */
-	KEEP_ENTRIES = 4096,     /* entry arrays kept for the next pipeline */
+	FLUSH_AT = 1024 * 1024, /* write early once this much is queued */
+	READ_CHUNK = 64 * 1024, /* room made in rbuf before each read */
+	KEEP_ENTRIES = 4096,    /* entry arrays kept for the next pipeline */
 	KEEP_BUF = 4 * 1024 * 1024, /* larger empty buffers are given back */
+};
+
+/* What pump() waits for, besides wbuf being written. */
+enum until {
+	UNTIL_WRITTEN,  /* nothing more */
+	UNTIL_FRAME,    /* a whole frame in rbuf, left there */
+	UNTIL_ANSWERED, /* every entry answered and completed */
 };
 
 bool omi_piping(const om_client *c)
@@ -75,14 +93,13 @@ int om_pipeline_begin(om_client *c)
 static int read_some(om_client *c, int flags)
 {
 	struct omi_buf *b = &c->rbuf;
-	ssize_t n;
-
 	if (b->off == b->len)
 		b->off = b->len = 0;
 	if (omi_buf_reserve(b, READ_CHUNK)) {
 		omi_lose(c, "out of memory for the answers", 0);
 		return -1;
 	}
+	ssize_t n;
 	do
 		n = recv(c->fd, b->p + b->len, b->cap - b->len, flags);
 	while (n < 0 && errno == EINTR);
@@ -92,7 +109,8 @@ static int read_some(om_client *c, int flags)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
-	omi_lose(c, n == 0 ? "closed by the server" : "read", n < 0 ? errno : 0);
+	omi_lose(c, n == 0 ? "closed by the server" : "read",
+	         n < 0 ? errno : 0);
 	return -1;
 }
 
@@ -102,14 +120,14 @@ static void write_some(om_client *c)
 	struct omi_buf *w = &c->wbuf;
 	ssize_t n = send(c->fd, w->p + w->off, w->len - w->off,
 	                 MSG_NOSIGNAL | MSG_DONTWAIT);
-
 	if (n > 0) {
 		w->off += (size_t)n;
 		if (w->off == w->len)
 			w->off = w->len = 0;
 		return;
 	}
-	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n < 0 &&
+	    (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	int err = n < 0 ? errno : 0;
 	w->off = w->len = 0;
@@ -122,11 +140,27 @@ static void write_some(om_client *c)
 		omi_lose(c, "write", err);
 }
 
+/* Take the next whole frame out of rbuf. @return 1 and *body, *len (valid
+ * until rbuf is read into again), 0 if none is there yet, or -1 if the
+ * connection is lost: the server announced a frame no client accepts. */
+static int take_frame(om_client *c, const uint8_t **body, size_t *len)
+{
+	struct omi_buf *b = &c->rbuf;
+	int rc = omi_buf_frame(b, OMI_MAX_FRAME, body, len);
+	if (rc == 1) {
+		b->off += OMI_FRAME_HDR + *len;
+	} else if (rc < 0) {
+		omi_lose(c, "oversized frame from the server", 0);
+		b->off = b->len = 0;
+		rc = -1;
+	}
+	return rc;
+}
+
 /* The entry of request `id` (entries are in id order), or NULL. */
 static struct omi_pending *find(struct omi_pipe *p, uint64_t id)
 {
 	size_t lo = 0, hi = p->n;
-
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (p->v[mid].id == id)
@@ -144,9 +178,32 @@ static struct omi_pending *find(struct omi_pipe *p, uint64_t id)
 static void undo_addref(struct omi_pending *e)
 {
 	struct omi_handle *h = omi_handle_get(e->out);
-
 	if (h)
 		h->gen = 0; /* no fork generation is 0 */
+}
+
+/* The code of response r to a call with completion `done` and outputs
+ * out, out2: its status, or done's error. Runs done on a success. */
+static int complete(const Objmgr__Response *r, omi_done_fn *done, void *out,
+                    void *out2)
+{
+	int rc = omi_status_to_code(r->status);
+	if (rc >= 0 && done) {
+		int d = done(r, out, out2);
+		if (d < 0)
+			return d;
+	}
+	return rc;
+}
+
+/* The text to report for a response r whose code is `rc` (< 0). */
+static const char *resp_msg(const Objmgr__Response *r, int rc)
+{
+	if (r->status != OBJMGR__STATUS__OK && r->message && *r->message)
+		return r->message;
+	if (rc == OM_EPROTO)
+		return "the server's answer does not have the expected shape";
+	return om_strerror(rc);
 }
 
 /* Complete the entry that response r answers. */
@@ -154,81 +211,105 @@ static void answer(om_client *c, const Objmgr__Response *r)
 {
 	struct omi_pipe *p = &c->pipe;
 	struct omi_pending *e = find(p, r->id);
-
 	if (!e || e->answered)
-		return; /* not a request of this pipeline: nothing to do */
-	e->rc = omi_complete(r, e->done, e->out, e->out2);
+		return; /* not a pending request (a discarded pipeline's) */
+	e->rc = complete(r, e->done, e->out, e->out2);
 	e->answered = true;
 	p->left--;
 	if (e->rc >= 0)
 		return;
-	if (e->kind == OMI_PEND_ADDREF) {
+	if (e->kind == OMI_PEND_ADDREF)
 		undo_addref(e);
-	} else if (e->kind == OMI_PEND_CALL && !c->lost &&
-	           (size_t)(e - p->v) < p->failed) {
-		/* errmsg tells of the first failed call; of a lost
+	size_t i = (size_t)(e - p->v);
+	if (!omi_piping(c)) {
+		/* A synchronous call: errmsg is its own failure's. */
+		omi_fail(c, e->rc, "%s", resp_msg(r, e->rc));
+	} else if (e->kind == OMI_PEND_CALL && !c->lost && i < p->failed) {
+		/* errmsg tells of a pipeline's first failed call; of a lost
 		 * connection, once there is one. */
-		p->failed = (size_t)(e - p->v);
-		omi_fail(c, e->rc, "%s", omi_resp_msg(r, e->rc));
+		p->failed = i;
+		omi_fail(c, e->rc, "%s", resp_msg(r, e->rc));
 	}
 }
 
-/* Decode and complete every whole answer buffered in rbuf. */
-static void answer_buffered(om_client *c)
+/* Decode and complete every whole answer buffered in rbuf. @return OM_OK,
+ * or the code of a response of id 0 (an error of the whole connection:
+ * the server closes), which is then lost. */
+static int answer_buffered(om_client *c)
 {
-	struct omi_buf *b = &c->rbuf;
-
-	for (;;) {
-		const uint8_t *body;
-		size_t len;
-		int rc = omi_buf_frame(b, OMI_MAX_FRAME, &body, &len);
-		if (rc == 0)
-			return;
-		if (rc < 0) {
-			omi_lose(c, "oversized frame from the server", 0);
-			goto out_drop;
-		}
-		b->off += OMI_FRAME_HDR + len; /* body stays valid till then */
+	const uint8_t *body;
+	size_t len;
+	while (take_frame(c, &body, &len) == 1) {
 		omi_arena_reset(&c->arena);
 		Objmgr__Response *r =
 		        objmgr__response__unpack(&c->arena.pb, len, body);
 		if (!r) {
+			c->rbuf.off = c->rbuf.len = 0;
 			omi_lose(c, "a response that does not decode", 0);
-			goto out_drop;
+			return OM_OK;
 		}
 		if (r->id == 0) {
-			/* A connection-level error: the server closes. */
 			int code = omi_status_to_code(r->status);
-			omi_lose(c, omi_resp_msg(r, code < 0 ? code : OM_EPROTO),
-			         0);
-			goto out_drop;
+			code = code < 0 ? code : OM_EPROTO;
+			c->rbuf.off = c->rbuf.len = 0;
+			omi_lose(c, resp_msg(r, code), 0);
+			return code;
 		}
 		answer(c, r);
 	}
+	return OM_OK;
+}
 
-out_drop:
-	b->off = b->len = 0;
+/* Whether what pump() waits for, besides a written wbuf, is there. */
+static bool arrived(om_client *c, enum until until)
+{
+	const uint8_t *body;
+	size_t len;
+	switch (until) {
+	case UNTIL_WRITTEN:
+		return true;
+	case UNTIL_FRAME: /* an oversized one too: take_frame() says so */
+		return omi_buf_frame(&c->rbuf, OMI_MAX_FRAME, &body, &len) != 0;
+	case UNTIL_ANSWERED:
+		break;
+	}
+	return c->pipe.left == 0;
 }
 
 /*
- * Move bytes both ways until wbuf is written and, with `finish`, every
- * entry is answered, or the connection is lost. With `finish` answers are
- * completed as they come; without, they stay raw in rbuf.
+ * Move bytes both ways until wbuf is written and `until` has arrived, or
+ * the connection is lost. Only with UNTIL_ANSWERED are answers completed
+ * (as they come); otherwise they stay raw in rbuf.
+ * @return OM_OK, or once the connection is lost the code to report a call
+ *         that got no answer with: a response of id 0's, else OM_ECONN.
  */
-static void pump(om_client *c, bool finish)
+static int pump(om_client *c, enum until until)
 {
 	struct omi_buf *w = &c->wbuf;
-
+	int why = OM_ECONN;
+	bool tried = false; /* a write is tried once before any poll() */
 	for (;;) {
-		if (finish)
-			answer_buffered(c);
+		if (until == UNTIL_ANSWERED && c->rbuf.off < c->rbuf.len) {
+			int code = answer_buffered(c);
+			if (code)
+				why = code;
+		}
 		if (c->lost)
 			break;
 		bool writing = w->off < w->len;
-		if (!writing && (!finish || c->pipe.left == 0))
-			break;
-		struct pollfd pfd = {.fd = c->fd,
-		                     .events = POLLIN | (writing ? POLLOUT : 0)};
+		if (!writing) {
+			if (arrived(c, until))
+				break;
+			/* Only answers are to come: wait for them in recv. */
+			read_some(c, 0);
+			continue;
+		}
+		if (!tried) {
+			tried = true;
+			write_some(c);
+			continue;
+		}
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN | POLLOUT};
 		if (poll(&pfd, 1, -1) < 0) {
 			if (errno != EINTR)
 				omi_lose(c, "poll", errno);
@@ -238,27 +319,38 @@ static void pump(om_client *c, bool finish)
 			omi_lose(c, "poll", EBADF);
 			continue;
 		}
-		if (writing && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
+		if (pfd.revents & (POLLOUT | POLLERR | POLLHUP))
 			write_some(c);
 		if (!c->lost && (pfd.revents & (POLLIN | POLLERR | POLLHUP)))
 			read_some(c, MSG_DONTWAIT);
 	}
-	if (c->lost)
-		w->off = w->len = 0;
+	if (!c->lost)
+		return OM_OK;
+	w->off = w->len = 0;
+	return why;
+}
+
+int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len)
+{
+	pump(c, UNTIL_FRAME);
+	/* Looked for even once lost: a server that refuses us answers and
+	 * closes at once, so our write may have failed. */
+	return take_frame(c, body, len) == 1 ? OM_OK : OM_ECONN;
 }
 
 /* ----------------------------------------------------------------- queue */
 
-int omi_pipe_push(om_client *c, uint64_t id, size_t wbuf_mark,
-                  const struct omi_args *a)
+/* Record request `id`, just packed into wbuf (whose length was
+ * `wbuf_mark` before), as a pending entry. */
+static int push(om_client *c, uint64_t id, size_t wbuf_mark,
+                const struct omi_args *a)
 {
 	struct omi_pipe *p = &c->pipe;
-
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		struct omi_pending *v = NULL;
-		if (cap <= SIZE_MAX / sizeof(*v))
-			v = realloc(p->v, cap * sizeof(*v));
+		if (cap <= SIZE_MAX / sizeof *v)
+			v = realloc(p->v, cap * sizeof *v);
 		if (!v) {
 			c->wbuf.len = wbuf_mark; /* take the request back */
 			return omi_fail(c, OM_ENOMEM, "out of memory");
@@ -267,28 +359,41 @@ int omi_pipe_push(om_client *c, uint64_t id, size_t wbuf_mark,
 		p->cap = cap;
 	}
 	p->v[p->n++] = (struct omi_pending){
-		.id = id,
-		.done = a->done,
-		.out = a->out,
-		.out2 = a->out2,
-		.kind = (unsigned char)a->pend,
+	        .id = id,
+	        .done = a->done,
+	        .out = a->out,
+	        .out2 = a->out2,
+	        .kind = (unsigned char)a->pend,
 	};
 	p->left++;
-	/* A loss here shows at om_pipeline_end(): the call is queued. */
-	if (c->wbuf.len - c->wbuf.off >= FLUSH_AT)
-		pump(c, false);
 	return OM_OK;
+}
+
+int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
+                 const struct omi_args *a)
+{
+	int rc = push(c, id, wbuf_mark, a);
+	if (rc)
+		return rc;
+	if (omi_piping(c)) {
+		/* A loss here shows at om_pipeline_end(): the call is
+		 * queued. */
+		if (c->wbuf.len - c->wbuf.off >= FLUSH_AT)
+			pump(c, UNTIL_WRITTEN);
+		return OM_OK;
+	}
+	/* A pipeline of one: this entry is the only one. */
+	struct omi_pipe *p = &c->pipe;
+	int why = pump(c, UNTIL_ANSWERED);
+	rc = p->v[0].answered ? p->v[0].rc : why;
+	p->n = p->left = 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------- end */
 
 int om_pipeline_end(om_client *c, int *rcs, size_t n)
 {
-	struct omi_pipe *p;
-	bool unanswered = false;
-	int result = OM_OK;
-	size_t k = 0;
-
 	if (!c)
 		return OM_EINVAL;
 	if (!omi_piping(c)) {
@@ -296,13 +401,16 @@ int om_pipeline_end(om_client *c, int *rcs, size_t n)
 			omi_pipe_discard(c); /* begun by the parent */
 		return omi_fail(c, OM_EINVAL, "no pipeline was begun");
 	}
-	p = &c->pipe;
+	struct omi_pipe *p = &c->pipe;
 	if (!c->lost)
 		c->errmsg[0] = '\0'; /* else it tells why the connection went */
-	pump(c, true);
+	pump(c, UNTIL_ANSWERED);
 
 	/* Calls without an answer (the connection was lost) get OM_ECONN,
 	 * with the loss's reason in errmsg. */
+	bool unanswered = false;
+	int result = OM_OK;
+	size_t k = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct omi_pending *e = &p->v[i];
 		if (!e->answered) {

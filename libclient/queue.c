@@ -10,16 +10,14 @@
  * Outputs are written only on success; required output pointers that are
  * NULL, and NaN timeouts, are OM_EINVAL before any round trip.
  */
-#include <math.h>
 #include <stdint.h>
 
 #include "internal.h"
 
 /* Run `op` on queue q with `nargs` items, a number and a timeout; `done`
  * converts the answer into *out. */
-static int queue_call(om_queue *q, int op, const om_item *items,
-                      size_t nargs, int64_t num, double timeout,
-                      omi_done_fn *done, void *out)
+static int queue_call(om_queue *q, int op, const om_item *items, size_t nargs,
+                      int64_t num, double timeout, omi_done_fn *done, void *out)
 {
 	struct omi_args a = {.op = op,
 	                     .args = items,
@@ -29,9 +27,17 @@ static int queue_call(om_queue *q, int op, const om_item *items,
 	                     .done = done,
 	                     .out = out};
 
-	if (isnan(timeout))
-		return OM_EINVAL;
 	return omi_call(q, OM_TYPE_QUEUE, &a);
+}
+
+/* *out = manager.Queue(maxsize), or the one called `name` */
+int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
+                  om_queue **out)
+{
+	if (maxsize > INT64_MAX)
+		return omi_fail(c, OM_EINVAL, "maxsize too large");
+	om_item p = om_int((int64_t)maxsize);
+	return omi_open(c, name, flags, OM_TYPE_QUEUE, &p, 1, (void **)out);
 }
 
 /* q.put(it, timeout) */
@@ -44,8 +50,8 @@ int om_queue_put(om_queue *q, om_item it, double timeout)
 /* q.put((prio, it), timeout) on a priority queue */
 int om_queue_put_prio(om_queue *q, int64_t prio, om_item it, double timeout)
 {
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, prio, timeout,
-	                  NULL, NULL);
+	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, prio, timeout, NULL,
+	                  NULL);
 }
 
 /* *out = q.get(timeout) */
@@ -68,8 +74,7 @@ int om_queue_put_many(om_queue *q, const om_item *items, size_t n,
 }
 
 /* *out = [q.get(timeout)] + up to max - 1 more items already there */
-int om_queue_get_many(om_queue *q, size_t max, om_items *out,
-                      double timeout)
+int om_queue_get_many(om_queue *q, size_t max, om_items *out, double timeout)
 {
 	if (!out || max == 0)
 		return OM_EINVAL;

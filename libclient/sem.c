@@ -6,38 +6,30 @@
  * waits for the answer (or, in a pipeline, collects it at
  * om_pipeline_end()). Outputs are written only on success.
  */
-#include <math.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-/* Run `op` on semaphore s with integer argument n and a timeout; `done`
- * converts the answer into *out. */
-static int sem_call(om_sem *s, int op, int64_t n, double timeout,
-                    omi_done_fn *done, void *out)
+/* *out = manager.Semaphore(initial), or the one called `name` */
+int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
+                om_sem **out)
 {
-	struct omi_args a = {.op = op, .num = n, .timeout = timeout,
-	                     .done = done, .out = out};
-
-	return omi_call(s, OM_TYPE_SEM, &a);
+	om_item p = om_int(initial);
+	return omi_open(c, name, flags, OM_TYPE_SEM, &p, 1, (void **)out);
 }
 
 /* s.acquire(timeout=timeout) */
 int om_sem_acquire(om_sem *s, double timeout)
 {
-	if (isnan(timeout)) {
-		struct omi_handle *h = omi_handle_get(s);
-
-		return h ? omi_fail(h->c, OM_EINVAL, "timeout is NaN")
-		         : OM_EINVAL;
-	}
-	return sem_call(s, OBJMGR__OP__SEM_ACQUIRE, 0, timeout, NULL, NULL);
+	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_ACQUIRE, 0, timeout,
+	                   NULL, NULL);
 }
 
 /* s.release(n) */
 int om_sem_release(om_sem *s, unsigned n)
 {
-	return sem_call(s, OBJMGR__OP__SEM_RELEASE, n, 0, NULL, NULL);
+	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_RELEASE, n, 0, NULL,
+	                   NULL);
 }
 
 /* *v = s._value */
@@ -45,5 +37,6 @@ int om_sem_value(om_sem *s, unsigned *v)
 {
 	if (!v)
 		return OM_EINVAL;
-	return sem_call(s, OBJMGR__OP__SEM_VALUE, 0, 0, omi_done_unsigned, v);
+	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_VALUE, 0, 0,
+	                   omi_done_unsigned, v);
 }

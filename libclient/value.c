@@ -12,13 +12,24 @@
 
 /* Run `op` on value v with `nargs` items from `args`; `done` converts the
  * answer into *out. */
-static int value_call(om_value *v, int op, const om_item *args,
-                      size_t nargs, omi_done_fn *done, void *out)
+static int value_call(om_value *v, int op, const om_item *args, size_t nargs,
+                      omi_done_fn *done, void *out)
 {
-	struct omi_args a = {.op = op, .args = args, .nargs = nargs,
-	                     .done = done, .out = out};
+	struct omi_args a = {.op = op,
+	                     .args = args,
+	                     .nargs = nargs,
+	                     .done = done,
+	                     .out = out};
 
 	return omi_call(v, OM_TYPE_VALUE, &a);
+}
+
+/* *out = manager.Value(initial), or the one called `name` */
+int om_value_open(om_client *c, const char *name, int flags, om_item initial,
+                  om_value **out)
+{
+	return omi_open(c, name, flags, OM_TYPE_VALUE, &initial, 1,
+	                (void **)out);
 }
 
 /* *out = v.value */
@@ -44,8 +55,7 @@ int om_value_add(om_value *v, om_item delta, om_item *out)
 }
 
 /* if v.value == expected: v.value = desired; *swapped = whether it did */
-int om_value_cas(om_value *v, om_item expected, om_item desired,
-                 bool *swapped)
+int om_value_cas(om_value *v, om_item expected, om_item desired, bool *swapped)
 {
 	om_item ed[2] = {expected, desired};
 
