@@ -15,11 +15,7 @@
 
 #include "internal.h"
 
-/* Run the request `a` on array arr. */
-static int array_call(om_array *arr, const struct omi_args *a)
-{
-	return omi_call(arr, OM_TYPE_ARRAY, a);
-}
+#define OMI_TYPE OM_TYPE_ARRAY /* the rows' type (OMI_CALL, internal.h) */
 
 /* *out = manager.Array(kind, [0] * length), or the one called `name` */
 int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
@@ -37,83 +33,59 @@ int om_array_open(om_client *c, const char *name, int flags, om_kind kind,
 /* *out = a[i] */
 int om_array_get(om_array *a, size_t i, om_item *out)
 {
-	struct omi_args args = {
-	        .op = OBJMGR__OP__ARRAY_GET, .done = omi_done_item, .out = out};
-
 	if (!out)
 		return OM_EINVAL;
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	args.num = (int64_t)i;
-	return array_call(a, &args);
+	return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_GET, NULL, 0,
+	                   (int64_t)i, 0, omi_done_item, out);
 }
 
 /* a[i] = it */
 int om_array_set(om_array *a, size_t i, om_item it)
 {
-	struct omi_args args = {
-	        .op = OBJMGR__OP__ARRAY_SET, .args = &it, .nargs = 1};
-
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	args.num = (int64_t)i;
-	return array_call(a, &args);
+	return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_SET, &it, 1,
+	                   (int64_t)i, 0, NULL, NULL);
 }
 
 /* a[i] += delta; *out = a[i] (atomic) */
 int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 {
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_ADD,
-	                        .args = &delta,
-	                        .nargs = 1,
-	                        .done = omi_done_item,
-	                        .out = out};
-
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	args.num = (int64_t)i;
-	return array_call(a, &args);
+	return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_ADD, &delta, 1,
+	                   (int64_t)i, 0, omi_done_item, out);
 }
 
 /* *n = len(a) */
-int om_array_len(om_array *a, size_t *n)
-{
-	struct omi_args args = {
-	        .op = OBJMGR__OP__ARRAY_LEN, .done = omi_done_size, .out = n};
-
-	if (!n)
-		return OM_EINVAL;
-	return array_call(a, &args);
-}
+OMI_GET(om_array_len, om_array, size_t, ARRAY_LEN, omi_done_size)
 
 /* *out = a[start:start + n] */
 int om_array_read(om_array *a, size_t start, size_t n, om_items *out)
 {
-	/* out2 carries the count the answer must have. */
-	struct omi_args args = {.op = OBJMGR__OP__ARRAY_READ,
-	                        .done = omi_done_items_n,
-	                        .out = out,
-	                        .out2 = (void *)(uintptr_t)n};
-
 	if (!out)
 		return OM_EINVAL;
 	if (start > INT64_MAX || n > INT64_MAX)
 		return OM_EINDEX;
-	args.num = (int64_t)start;
-	args.num2 = (int64_t)n;
-	return array_call(a, &args);
+	/* out2 carries the count the answer must have. */
+	struct omi_args args = {.op = OBJMGR__OP__ARRAY_READ,
+	                        .num = (int64_t)start,
+	                        .num2 = (int64_t)n,
+	                        .done = omi_done_items_n,
+	                        .out = out,
+	                        .out2 = (void *)(uintptr_t)n};
+	return omi_call(a, OMI_TYPE, &args);
 }
 
 /* a[start:start + n] = items (atomic) */
 int om_array_write(om_array *a, size_t start, const om_item *items, size_t n)
 {
-	struct omi_args args = {
-	        .op = OBJMGR__OP__ARRAY_WRITE, .args = items, .nargs = n};
-
 	if (!items && n > 0)
 		return OM_EINVAL;
 	if (start > INT64_MAX)
 		return OM_EINDEX;
-	args.num = (int64_t)start;
-	return array_call(a, &args);
+	return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_WRITE, items, n,
+	                   (int64_t)start, 0, NULL, NULL);
 }

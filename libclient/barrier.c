@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#define OMI_TYPE OM_TYPE_BARRIER /* the rows' type (OMI_CALL, internal.h) */
+
 /* *out = manager.Barrier(parties), or the one called `name` */
 int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
                     om_barrier **out)
@@ -22,47 +24,23 @@ int om_barrier_open(om_client *c, const char *name, int flags, unsigned parties,
 /* *index = b.wait(timeout) */
 int om_barrier_wait(om_barrier *b, double timeout, unsigned *index)
 {
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_WAIT, 0,
+	return omi_call_op(b, OMI_TYPE, OBJMGR__OP__BARRIER_WAIT, NULL, 0, 0,
 	                   timeout, omi_done_unsigned, index);
 }
 
 /* b.reset() */
-int om_barrier_reset(om_barrier *b)
-{
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_RESET, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_barrier_reset, om_barrier, BARRIER_RESET)
 
 /* b.abort() */
-int om_barrier_abort(om_barrier *b)
-{
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_ABORT, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_barrier_abort, om_barrier, BARRIER_ABORT)
 
 /* *n = b.parties */
-int om_barrier_parties(om_barrier *b, unsigned *n)
-{
-	if (!n)
-		return OM_EINVAL;
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_PARTIES, 0,
-	                   0, omi_done_unsigned, n);
-}
+OMI_GET(om_barrier_parties, om_barrier, unsigned, BARRIER_PARTIES,
+        omi_done_unsigned)
 
 /* *n = b.n_waiting */
-int om_barrier_n_waiting(om_barrier *b, unsigned *n)
-{
-	if (!n)
-		return OM_EINVAL;
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_N_WAITING, 0,
-	                   0, omi_done_unsigned, n);
-}
+OMI_GET(om_barrier_n_waiting, om_barrier, unsigned, BARRIER_N_WAITING,
+        omi_done_unsigned)
 
 /* *out = b.broken */
-int om_barrier_broken(om_barrier *b, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return omi_call_op(b, OM_TYPE_BARRIER, OBJMGR__OP__BARRIER_BROKEN, 0, 0,
-	                   omi_done_bool, out);
-}
+OMI_GET(om_barrier_broken, om_barrier, bool, BARRIER_BROKEN, omi_done_bool)

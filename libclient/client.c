@@ -292,10 +292,13 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 	return omi_rpc(c, h->id, a);
 }
 
-int omi_call_op(const void *handle, int type, int op, int64_t num,
-                double timeout, omi_done_fn *done, void *out)
+int omi_call_op(const void *handle, int type, int op, const om_item *items,
+                size_t n, int64_t num, double timeout, omi_done_fn *done,
+                void *out)
 {
 	struct omi_args a = {.op = op,
+	                     .args = items,
+	                     .nargs = n,
 	                     .num = num,
 	                     .timeout = timeout,
 	                     .done = done,

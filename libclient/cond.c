@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#define OMI_TYPE OM_TYPE_COND /* the rows' type (OMI_CALL, internal.h) */
+
 /* *out = manager.Condition(lock), or the one called `name` */
 int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
                  om_cond **out)
@@ -23,36 +25,20 @@ int om_cond_open(om_client *c, const char *name, int flags, om_lock *lock,
 }
 
 /* cv.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
-int om_cond_acquire(om_cond *cv, double timeout)
-{
-	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_ACQUIRE, 0,
-	                   timeout, NULL, NULL);
-}
+OMI_WAIT(om_cond_acquire, om_cond, COND_ACQUIRE)
 
 /* cv.release() | ENOTOWNER */
-int om_cond_release(om_cond *cv)
-{
-	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_RELEASE, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_cond_release, om_cond, COND_RELEASE)
 
 /* cv.wait(timeout) -> OK | OWNER_DIED | ETIMEOUT | ENOTOWNER */
-int om_cond_wait(om_cond *cv, double timeout)
-{
-	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_WAIT, 0, timeout,
-	                   NULL, NULL);
-}
+OMI_WAIT(om_cond_wait, om_cond, COND_WAIT)
 
 /* cv.notify(n) | ENOTOWNER */
 int om_cond_notify(om_cond *cv, unsigned n)
 {
-	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY,
+	return omi_call_op(cv, OMI_TYPE, OBJMGR__OP__COND_NOTIFY, NULL, 0,
 	                   (int64_t)n, 0, NULL, NULL);
 }
 
 /* cv.notify_all() | ENOTOWNER */
-int om_cond_notify_all(om_cond *cv)
-{
-	return omi_call_op(cv, OM_TYPE_COND, OBJMGR__OP__COND_NOTIFY_ALL, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_cond_notify_all, om_cond, COND_NOTIFY_ALL)

@@ -13,20 +13,7 @@
 
 #include "internal.h"
 
-/* Run `op` on dict d with `nargs` items from `args`; `done` converts the
- * answer into out and out2. */
-static int dict_call(om_dict *d, int op, const om_item *args, size_t nargs,
-                     omi_done_fn *done, void *out, void *out2)
-{
-	struct omi_args a = {.op = op,
-	                     .args = args,
-	                     .nargs = nargs,
-	                     .done = done,
-	                     .out = out,
-	                     .out2 = out2};
-
-	return omi_call(d, OM_TYPE_DICT, &a);
-}
+#define OMI_TYPE OM_TYPE_DICT /* the rows' type (OMI_CALL, internal.h) */
 
 /* *out = manager.dict(), or the one called `name` */
 int om_dict_open(om_client *c, const char *name, int flags, om_dict **out)
@@ -39,95 +26,45 @@ int om_dict_set(om_dict *d, om_item key, om_item val)
 {
 	om_item kv[2] = {key, val};
 
-	return dict_call(d, OBJMGR__OP__DICT_SET, kv, 2, NULL, NULL, NULL);
+	return omi_call_op(d, OMI_TYPE, OBJMGR__OP__DICT_SET, kv, 2, 0, 0, NULL,
+	                   NULL);
 }
 
 /* d[key] -> *out */
-int om_dict_get(om_dict *d, om_item key, om_item *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_GET, &key, 1, omi_done_item, out,
-	                 NULL);
-}
+OMI_GET1(om_dict_get, om_dict, om_item, DICT_GET, omi_done_item)
 
 /* del d[key] */
-int om_dict_del(om_dict *d, om_item key)
-{
-	return dict_call(d, OBJMGR__OP__DICT_DEL, &key, 1, NULL, NULL, NULL);
-}
+OMI_CALL1(om_dict_del, om_dict, DICT_DEL)
 
 /* *out = d.pop(key) */
-int om_dict_pop(om_dict *d, om_item key, om_item *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_POP, &key, 1, omi_done_item, out,
-	                 NULL);
-}
+OMI_GET1(om_dict_pop, om_dict, om_item, DICT_POP, omi_done_item)
 
 /* *key, *val = d.popitem() */
-int om_dict_popitem(om_dict *d, om_item *key, om_item *val)
-{
-	if (!key || !val)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_POPITEM, NULL, 0, omi_done_item2,
-	                 key, val);
-}
+OMI_GET2(om_dict_popitem, om_dict, om_item, DICT_POPITEM, omi_done_item2)
 
 /* *out = d.setdefault(key, dflt) */
 int om_dict_setdefault(om_dict *d, om_item key, om_item dflt, om_item *out)
 {
 	om_item kv[2] = {key, dflt};
 
-	return dict_call(d, OBJMGR__OP__DICT_SETDEFAULT, kv, 2, omi_done_item,
-	                 out, NULL);
+	return omi_call_op(d, OMI_TYPE, OBJMGR__OP__DICT_SETDEFAULT, kv, 2, 0,
+	                   0, omi_done_item, out);
 }
 
 /* *out = key in d */
-int om_dict_contains(om_dict *d, om_item key, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_CONTAINS, &key, 1, omi_done_bool,
-	                 out, NULL);
-}
+OMI_GET1(om_dict_contains, om_dict, bool, DICT_CONTAINS, omi_done_bool)
 
 /* *out = len(d) */
-int om_dict_len(om_dict *d, size_t *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_LEN, NULL, 0, omi_done_size, out,
-	                 NULL);
-}
+OMI_GET(om_dict_len, om_dict, size_t, DICT_LEN, omi_done_size)
 
 /* *out = list(d.keys()) */
-int om_dict_keys(om_dict *d, om_items *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_KEYS, NULL, 0, omi_done_items, out,
-	                 NULL);
-}
+OMI_GET(om_dict_keys, om_dict, om_items, DICT_KEYS, omi_done_items)
 
 /* *out = list(d.values()) */
-int om_dict_values(om_dict *d, om_items *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_VALUES, NULL, 0, omi_done_items,
-	                 out, NULL);
-}
+OMI_GET(om_dict_values, om_dict, om_items, DICT_VALUES, omi_done_items)
 
 /* *keys, *values = zip(*d.items()) */
-int om_dict_items(om_dict *d, om_items *keys, om_items *values)
-{
-	if (!keys || !values)
-		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_ITEMS, NULL, 0, omi_done_split,
-	                 keys, values);
-}
+OMI_GET2(om_dict_items, om_dict, om_items, DICT_ITEMS, omi_done_split)
 
 /* d.update(zip(keys, values)) */
 int om_dict_update(om_dict *d, const om_item *keys, const om_item *values,
@@ -148,17 +85,14 @@ int om_dict_update(om_dict *d, const om_item *keys, const om_item *values,
 		}
 	}
 	/* The request is packed by the call, pipelined or not: kv can go. */
-	int rc = dict_call(d, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, NULL, NULL,
-	                   NULL);
+	int rc = omi_call_op(d, OMI_TYPE, OBJMGR__OP__DICT_UPDATE, kv, 2 * n, 0,
+	                     0, NULL, NULL);
 	free(kv);
 	return rc;
 }
 
 /* d.clear() */
-int om_dict_clear(om_dict *d)
-{
-	return dict_call(d, OBJMGR__OP__DICT_CLEAR, NULL, 0, NULL, NULL, NULL);
-}
+OMI_CALL(om_dict_clear, om_dict, DICT_CLEAR)
 
 /* *values = [d.get(k) for k in keys]; *found = how many were there */
 int om_dict_get_many(om_dict *d, const om_item *keys, size_t n,
@@ -166,8 +100,13 @@ int om_dict_get_many(om_dict *d, const om_item *keys, size_t n,
 {
 	if (!values || (n > 0 && !keys))
 		return OM_EINVAL;
-	return dict_call(d, OBJMGR__OP__DICT_GET_MANY, keys, n, omi_done_items,
-	                 values, found);
+	return omi_call(d, OMI_TYPE,
+	                &(struct omi_args){.op = OBJMGR__OP__DICT_GET_MANY,
+	                                   .args = keys,
+	                                   .nargs = n,
+	                                   .done = omi_done_items,
+	                                   .out = values,
+	                                   .out2 = found});
 }
 
 /* d[key] += delta; *out = d[key] (atomic; a missing key counts as 0) */
@@ -175,6 +114,6 @@ int om_dict_incr(om_dict *d, om_item key, om_item delta, om_item *out)
 {
 	om_item kd[2] = {key, delta};
 
-	return dict_call(d, OBJMGR__OP__DICT_INCR, kd, 2, omi_done_item, out,
-	                 NULL);
+	return omi_call_op(d, OMI_TYPE, OBJMGR__OP__DICT_INCR, kd, 2, 0, 0,
+	                   omi_done_item, out);
 }

@@ -109,38 +109,26 @@ int omi_done_split(const Objmgr__Response *r, void *out, void *out2)
 	return OM_OK;
 }
 
-int omi_done_size(const Objmgr__Response *r, void *out, void *out2)
-{
-	(void)out2;
-	if (r->num < 0 || (uint64_t)r->num > SIZE_MAX)
-		return OM_EPROTO;
-	*(size_t *)out = (size_t)r->num;
-	return OM_OK;
-}
+/* The counts and positions in Response.num: 0 to `max`, written as type T
+ * (out NULL: checked only). One definition for the three of them. */
+#define OMI_DONE_COUNT(name, T, max)                               \
+	int name(const Objmgr__Response *r, void *out, void *out2) \
+	{                                                          \
+		(void)out2;                                        \
+		if (r->num < 0 || (uint64_t)r->num > (max))        \
+			return OM_EPROTO;                          \
+		if (out)                                           \
+			*(T *)out = (T)r->num;                     \
+		return OM_OK;                                      \
+	}
+OMI_DONE_COUNT(omi_done_size, size_t, SIZE_MAX)
+OMI_DONE_COUNT(omi_done_pos, int64_t, INT64_MAX)
+OMI_DONE_COUNT(omi_done_unsigned, unsigned, UINT_MAX)
 
 int omi_done_bool(const Objmgr__Response *r, void *out, void *out2)
 {
 	(void)out2;
 	if (out)
 		*(bool *)out = r->num != 0;
-	return OM_OK;
-}
-
-int omi_done_pos(const Objmgr__Response *r, void *out, void *out2)
-{
-	(void)out2;
-	if (r->num < 0)
-		return OM_EPROTO;
-	*(int64_t *)out = r->num;
-	return OM_OK;
-}
-
-int omi_done_unsigned(const Objmgr__Response *r, void *out, void *out2)
-{
-	(void)out2;
-	if (r->num < 0 || (uint64_t)r->num > UINT_MAX)
-		return OM_EPROTO;
-	if (out)
-		*(unsigned *)out = (unsigned)r->num;
 	return OM_OK;
 }

@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#define OMI_TYPE OM_TYPE_EVENT /* the rows' type (OMI_CALL, internal.h) */
+
 /* *out = manager.Event(), or the one called `name` */
 int om_event_open(om_client *c, const char *name, int flags, om_event **out)
 {
@@ -15,31 +17,13 @@ int om_event_open(om_client *c, const char *name, int flags, om_event **out)
 }
 
 /* e.set() */
-int om_event_set(om_event *e)
-{
-	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_SET, 0, 0, NULL,
-	                   NULL);
-}
+OMI_CALL(om_event_set, om_event, EVENT_SET)
 
 /* e.clear() */
-int om_event_clear(om_event *e)
-{
-	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_CLEAR, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_event_clear, om_event, EVENT_CLEAR)
 
 /* *out = e.is_set() */
-int om_event_is_set(om_event *e, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_IS_SET, 0, 0,
-	                   omi_done_bool, out);
-}
+OMI_GET(om_event_is_set, om_event, bool, EVENT_IS_SET, omi_done_bool)
 
 /* e.wait(timeout), with False as OM_ETIMEOUT */
-int om_event_wait(om_event *e, double timeout)
-{
-	return omi_call_op(e, OM_TYPE_EVENT, OBJMGR__OP__EVENT_WAIT, 0, timeout,
-	                   NULL, NULL);
-}
+OMI_WAIT(om_event_wait, om_event, EVENT_WAIT)

@@ -158,12 +158,70 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 int omi_call(const void *handle, int type, const struct omi_args *a);
 
 /**
- * omi_call() of a request without items: `op` with `num` and `timeout`;
- * `done` converts the answer into *out (NULL: nothing to convert). What
- * the synchronization types (lock, sem, cond, event, barrier) send.
+ * omi_call() of `op` with `n` items, `num` and `timeout`; `done` converts
+ * the answer into *out (NULL: nothing to convert). What most calls are.
  */
-int omi_call_op(const void *handle, int type, int op, int64_t num,
-                double timeout, omi_done_fn *done, void *out);
+int omi_call_op(const void *handle, int type, int op, const om_item *items,
+                size_t n, int64_t num, double timeout, omi_done_fn *done,
+                void *out);
+
+/*
+ * A call that is one request with no item and no number is one row in its
+ * type's file, and the row is the function (as a command is a table row in
+ * Redis): OMI_CALL(om_lock_release, om_lock, LOCK_RELEASE) is
+ * `int om_lock_release(om_lock *h)`; OMI_WAIT adds `double timeout`;
+ * OMI_GET(fn, handle type, output type, OP, completion) is `int fn(T *h,
+ * OUT *out)`, with *out filled by the completion and required (NULL is
+ * OM_EINVAL, with no round trip); OMI_GET2 fills two outputs of one type
+ * (`out`, `out2`). OMI_CALL1 and OMI_GET1 are OMI_CALL and OMI_GET with
+ * one item after the handle (`om_item it`). The file defines OMI_TYPE,
+ * its OM_TYPE_*, before its rows.
+ */
+#define OMI_CALL(fn, T, OP)                                                   \
+	int fn(T *h)                                                          \
+	{                                                                     \
+		return omi_call_op(h, OMI_TYPE, OBJMGR__OP__##OP, NULL, 0, 0, \
+		                   0, NULL, NULL);                            \
+	}
+#define OMI_WAIT(fn, T, OP)                                                   \
+	int fn(T *h, double timeout)                                          \
+	{                                                                     \
+		return omi_call_op(h, OMI_TYPE, OBJMGR__OP__##OP, NULL, 0, 0, \
+		                   timeout, NULL, NULL);                      \
+	}
+#define OMI_GET(fn, T, OUT, OP, completion)                                   \
+	int fn(T *h, OUT *out)                                                \
+	{                                                                     \
+		if (!out)                                                     \
+			return OM_EINVAL;                                     \
+		return omi_call_op(h, OMI_TYPE, OBJMGR__OP__##OP, NULL, 0, 0, \
+		                   0, completion, out);                       \
+	}
+#define OMI_GET2(fn, T, OUT, OP, completion)                 \
+	int fn(T *h, OUT *out, OUT *out2)                    \
+	{                                                    \
+		if (!out || !out2)                           \
+			return OM_EINVAL;                    \
+		struct omi_args a = {.op = OBJMGR__OP__##OP, \
+		                     .done = completion,     \
+		                     .out = out,             \
+		                     .out2 = out2};          \
+		return omi_call(h, OMI_TYPE, &a);            \
+	}
+#define OMI_CALL1(fn, T, OP)                                                 \
+	int fn(T *h, om_item it)                                             \
+	{                                                                    \
+		return omi_call_op(h, OMI_TYPE, OBJMGR__OP__##OP, &it, 1, 0, \
+		                   0, NULL, NULL);                           \
+	}
+#define OMI_GET1(fn, T, OUT, OP, completion)                                 \
+	int fn(T *h, om_item it, OUT *out)                                   \
+	{                                                                    \
+		if (!out)                                                    \
+			return OM_EINVAL;                                    \
+		return omi_call_op(h, OMI_TYPE, OBJMGR__OP__##OP, &it, 1, 0, \
+		                   0, completion, out);                      \
+	}
 
 /**
  * OPEN: a handle on a new object of `type` made with `params` (the type's
@@ -223,13 +281,12 @@ omi_done_fn omi_done_items;
 omi_done_fn omi_done_items_n;
 /** Even results -> om_items *out, odd ones -> om_items *out2. */
 omi_done_fn omi_done_split;
-/** num -> size_t *out (OM_EPROTO if negative). */
+/** num -> size_t *out (OM_EPROTO if negative or too large; out NULL:
+ *  checked). _pos and _unsigned likewise, for int64_t and unsigned. */
 omi_done_fn omi_done_size;
 /** num != 0 -> bool *out (NULL: ignored). */
 omi_done_fn omi_done_bool;
-/** num -> int64_t *out (OM_EPROTO if negative). */
 omi_done_fn omi_done_pos;
-/** num -> unsigned *out (OM_EPROTO out of range; out NULL: checked). */
 omi_done_fn omi_done_unsigned;
 
 /** Copy results[i] to *out (owned by the caller). OM_EPROTO if absent. */

@@ -14,8 +14,8 @@ const char *om_strerror(int code)
 		return "success";
 	case OM_OWNER_DIED:
 		return "lock acquired; its previous holder died holding it";
-#define OMI_MSG_(name, num, msg)                                               \
-	case OM_##name:                                                        \
+#define OMI_MSG_(name, num, msg) \
+	case OM_##name:          \
 		return msg;
 		OM_ERRNO_MAP(OMI_MSG_)
 #undef OMI_MSG_
@@ -116,8 +116,7 @@ bool omi_item_valid(const om_item *it)
 	case OM_BYTES:
 		return it->s.ptr || it->s.len == 0;
 	case OM_REF:
-		return it->ref.id != 0 && it->ref.type >= OM_TYPE_DICT &&
-		       it->ref.type <= OM_TYPE_ARRAY;
+		return it->ref.id != 0 && omi_type_valid(it->ref.type);
 	}
 	return false;
 }

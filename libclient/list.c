@@ -14,11 +14,7 @@
 
 #include "internal.h"
 
-/* Run the request `a` on list l. */
-static int list_call(om_list *l, const struct omi_args *a)
-{
-	return omi_call(l, OM_TYPE_LIST, a);
-}
+#define OMI_TYPE OM_TYPE_LIST /* the rows' type (OMI_CALL, internal.h) */
 
 /* *out = manager.list(), or the one called `name` */
 int om_list_open(om_client *c, const char *name, int flags, om_list **out)
@@ -27,189 +23,105 @@ int om_list_open(om_client *c, const char *name, int flags, om_list **out)
 }
 
 /* l.append(it) */
-int om_list_append(om_list *l, om_item it)
-{
-	struct omi_args a = {
-	        .op = OBJMGR__OP__LIST_APPEND, .args = &it, .nargs = 1};
-
-	return list_call(l, &a);
-}
+OMI_CALL1(om_list_append, om_list, LIST_APPEND)
 
 /* l.extend(items) */
 int om_list_extend(om_list *l, const om_item *items, size_t n)
 {
-	struct omi_args a = {
-	        .op = OBJMGR__OP__LIST_EXTEND, .args = items, .nargs = n};
-
 	if (!items && n > 0)
 		return OM_EINVAL;
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_EXTEND, items, n, 0, 0,
+	                   NULL, NULL);
 }
 
 /* l.insert(i, it) */
 int om_list_insert(om_list *l, int64_t i, om_item it)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_INSERT,
-	                     .args = &it,
-	                     .nargs = 1,
-	                     .num = i};
-
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_INSERT, &it, 1, i, 0,
+	                   NULL, NULL);
 }
 
 /* *out = l[i] */
 int om_list_get(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_GET,
-	                     .num = i,
-	                     .done = omi_done_item,
-	                     .out = out};
-
 	if (!out)
 		return OM_EINVAL;
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_GET, NULL, 0, i, 0,
+	                   omi_done_item, out);
 }
 
 /* l[i] = it */
 int om_list_set(om_list *l, int64_t i, om_item it)
 {
-	struct omi_args a = {
-	        .op = OBJMGR__OP__LIST_SET, .args = &it, .nargs = 1, .num = i};
-
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_SET, &it, 1, i, 0,
+	                   NULL, NULL);
 }
 
 /* del l[i] */
 int om_list_del(om_list *l, int64_t i)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_DEL, .num = i};
-
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_DEL, NULL, 0, i, 0,
+	                   NULL, NULL);
 }
 
 /* *out = l.pop(i) */
 int om_list_pop(om_list *l, int64_t i, om_item *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_POP,
-	                     .num = i,
-	                     .done = omi_done_item,
-	                     .out = out};
-
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_POP, NULL, 0, i, 0,
+	                   omi_done_item, out);
 }
 
 /* l.remove(it) */
-int om_list_remove(om_list *l, om_item it)
-{
-	struct omi_args a = {
-	        .op = OBJMGR__OP__LIST_REMOVE, .args = &it, .nargs = 1};
-
-	return list_call(l, &a);
-}
+OMI_CALL1(om_list_remove, om_list, LIST_REMOVE)
 
 /* *pos = l.index(it) */
-int om_list_index(om_list *l, om_item it, int64_t *pos)
-{
-	struct omi_args a = {.op = OBJMGR__OP__LIST_INDEX,
-	                     .args = &it,
-	                     .nargs = 1,
-	                     .done = omi_done_pos,
-	                     .out = pos};
-
-	if (!pos)
-		return OM_EINVAL;
-	return list_call(l, &a);
-}
+OMI_GET1(om_list_index, om_list, int64_t, LIST_INDEX, omi_done_pos)
 
 /* *n = l.count(it) */
-int om_list_count(om_list *l, om_item it, size_t *n)
-{
-	struct omi_args a = {.op = OBJMGR__OP__LIST_COUNT,
-	                     .args = &it,
-	                     .nargs = 1,
-	                     .done = omi_done_size,
-	                     .out = n};
-
-	if (!n)
-		return OM_EINVAL;
-	return list_call(l, &a);
-}
+OMI_GET1(om_list_count, om_list, size_t, LIST_COUNT, omi_done_size)
 
 /* *out = it in l */
-int om_list_contains(om_list *l, om_item it, bool *out)
-{
-	struct omi_args a = {.op = OBJMGR__OP__LIST_CONTAINS,
-	                     .args = &it,
-	                     .nargs = 1,
-	                     .done = omi_done_bool,
-	                     .out = out};
-
-	if (!out)
-		return OM_EINVAL;
-	return list_call(l, &a);
-}
+OMI_GET1(om_list_contains, om_list, bool, LIST_CONTAINS, omi_done_bool)
 
 /* *n = len(l) */
-int om_list_len(om_list *l, size_t *n)
-{
-	struct omi_args a = {
-	        .op = OBJMGR__OP__LIST_LEN, .done = omi_done_size, .out = n};
-
-	if (!n)
-		return OM_EINVAL;
-	return list_call(l, &a);
-}
+OMI_GET(om_list_len, om_list, size_t, LIST_LEN, omi_done_size)
 
 /* l.clear() */
-int om_list_clear(om_list *l)
-{
-	struct omi_args a = {.op = OBJMGR__OP__LIST_CLEAR};
-
-	return list_call(l, &a);
-}
+OMI_CALL(om_list_clear, om_list, LIST_CLEAR)
 
 /* l.reverse() */
-int om_list_reverse(om_list *l)
-{
-	struct omi_args a = {.op = OBJMGR__OP__LIST_REVERSE};
-
-	return list_call(l, &a);
-}
+OMI_CALL(om_list_reverse, om_list, LIST_REVERSE)
 
 /* l.sort(reverse=reverse) */
 int om_list_sort(om_list *l, bool reverse)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SORT,
-	                     .num = reverse ? 1 : 0};
-
-	return list_call(l, &a);
+	return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LIST_SORT, NULL, 0,
+	                   reverse ? 1 : 0, 0, NULL, NULL);
 }
 
 /* *out = l[start:stop] */
 int om_list_slice(om_list *l, int64_t start, int64_t stop, om_items *out)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SLICE,
-	                     .num = start,
-	                     .num2 = stop,
-	                     .done = omi_done_items,
-	                     .out = out};
-
 	if (!out)
 		return OM_EINVAL;
-	return list_call(l, &a);
+	return omi_call(l, OMI_TYPE,
+	                &(struct omi_args){.op = OBJMGR__OP__LIST_SLICE,
+	                                   .num = start,
+	                                   .num2 = stop,
+	                                   .done = omi_done_items,
+	                                   .out = out});
 }
 
 /* l[start:stop] = items */
 int om_list_splice(om_list *l, int64_t start, int64_t stop,
                    const om_item *items, size_t n)
 {
-	struct omi_args a = {.op = OBJMGR__OP__LIST_SPLICE,
-	                     .args = items,
-	                     .nargs = n,
-	                     .num = start,
-	                     .num2 = stop};
-
 	if (!items && n > 0)
 		return OM_EINVAL;
-	return list_call(l, &a);
+	return omi_call(l, OMI_TYPE,
+	                &(struct omi_args){.op = OBJMGR__OP__LIST_SPLICE,
+	                                   .args = items,
+	                                   .nargs = n,
+	                                   .num = start,
+	                                   .num2 = stop});
 }

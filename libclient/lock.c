@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 
+#define OMI_TYPE OM_TYPE_LOCK /* the rows' type (OMI_CALL, internal.h) */
+
 /* *out = manager.Lock(), or the one called `name` */
 int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 {
@@ -14,24 +16,10 @@ int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 }
 
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
-int om_lock_acquire(om_lock *l, double timeout)
-{
-	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_ACQUIRE, 0,
-	                   timeout, NULL, NULL);
-}
+OMI_WAIT(om_lock_acquire, om_lock, LOCK_ACQUIRE)
 
 /* l.release() | ENOTOWNER */
-int om_lock_release(om_lock *l)
-{
-	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_RELEASE, 0, 0,
-	                   NULL, NULL);
-}
+OMI_CALL(om_lock_release, om_lock, LOCK_RELEASE)
 
 /* *out = l.locked() */
-int om_lock_locked(om_lock *l, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return omi_call_op(l, OM_TYPE_LOCK, OBJMGR__OP__LOCK_LOCKED, 0, 0,
-	                   omi_done_bool, out);
-}
+OMI_GET(om_lock_locked, om_lock, bool, LOCK_LOCKED, omi_done_bool)

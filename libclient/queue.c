@@ -14,21 +14,7 @@
 
 #include "internal.h"
 
-/* Run `op` on queue q with `nargs` items, a number and a timeout; `done`
- * converts the answer into *out. */
-static int queue_call(om_queue *q, int op, const om_item *items, size_t nargs,
-                      int64_t num, double timeout, omi_done_fn *done, void *out)
-{
-	struct omi_args a = {.op = op,
-	                     .args = items,
-	                     .nargs = nargs,
-	                     .num = num,
-	                     .timeout = timeout,
-	                     .done = done,
-	                     .out = out};
-
-	return omi_call(q, OM_TYPE_QUEUE, &a);
-}
+#define OMI_TYPE OM_TYPE_QUEUE /* the rows' type (OMI_CALL, internal.h) */
 
 /* *out = manager.Queue(maxsize), or the one called `name` */
 int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
@@ -43,15 +29,15 @@ int om_queue_open(om_client *c, const char *name, int flags, size_t maxsize,
 /* q.put(it, timeout) */
 int om_queue_put(om_queue *q, om_item it, double timeout)
 {
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, 0, timeout, NULL,
-	                  NULL);
+	return omi_call_op(q, OMI_TYPE, OBJMGR__OP__QUEUE_PUT, &it, 1, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* q.put((prio, it), timeout) on a priority queue */
 int om_queue_put_prio(om_queue *q, int64_t prio, om_item it, double timeout)
 {
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT, &it, 1, prio, timeout, NULL,
-	                  NULL);
+	return omi_call_op(q, OMI_TYPE, OBJMGR__OP__QUEUE_PUT, &it, 1, prio,
+	                   timeout, NULL, NULL);
 }
 
 /* *out = q.get(timeout) */
@@ -59,8 +45,8 @@ int om_queue_get(om_queue *q, om_item *out, double timeout)
 {
 	if (!out)
 		return OM_EINVAL;
-	return queue_call(q, OBJMGR__OP__QUEUE_GET, NULL, 0, 0, timeout,
-	                  omi_done_item, out);
+	return omi_call_op(q, OMI_TYPE, OBJMGR__OP__QUEUE_GET, NULL, 0, 0,
+	                   timeout, omi_done_item, out);
 }
 
 /* for it in items: q.put(it, timeout), all or nothing, in one round trip */
@@ -69,8 +55,8 @@ int om_queue_put_many(om_queue *q, const om_item *items, size_t n,
 {
 	if (!items && n > 0)
 		return OM_EINVAL;
-	return queue_call(q, OBJMGR__OP__QUEUE_PUT_MANY, items, n, 0, timeout,
-	                  NULL, NULL);
+	return omi_call_op(q, OMI_TYPE, OBJMGR__OP__QUEUE_PUT_MANY, items, n, 0,
+	                   timeout, NULL, NULL);
 }
 
 /* *out = [q.get(timeout)] + up to max - 1 more items already there */
@@ -80,54 +66,24 @@ int om_queue_get_many(om_queue *q, size_t max, om_items *out, double timeout)
 		return OM_EINVAL;
 	if (max > INT64_MAX)
 		max = INT64_MAX; /* as good as unlimited */
-	return queue_call(q, OBJMGR__OP__QUEUE_GET_MANY, NULL, 0, (int64_t)max,
-	                  timeout, omi_done_items, out);
+	return omi_call_op(q, OMI_TYPE, OBJMGR__OP__QUEUE_GET_MANY, NULL, 0,
+	                   (int64_t)max, timeout, omi_done_items, out);
 }
 
 /* *n = q.qsize() */
-int om_queue_size(om_queue *q, size_t *n)
-{
-	if (!n)
-		return OM_EINVAL;
-	return queue_call(q, OBJMGR__OP__QUEUE_SIZE, NULL, 0, 0, 0,
-	                  omi_done_size, n);
-}
+OMI_GET(om_queue_size, om_queue, size_t, QUEUE_SIZE, omi_done_size)
 
 /* *out = q.empty() */
-int om_queue_empty(om_queue *q, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return queue_call(q, OBJMGR__OP__QUEUE_EMPTY, NULL, 0, 0, 0,
-	                  omi_done_bool, out);
-}
+OMI_GET(om_queue_empty, om_queue, bool, QUEUE_EMPTY, omi_done_bool)
 
 /* *out = q.full() */
-int om_queue_full(om_queue *q, bool *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return queue_call(q, OBJMGR__OP__QUEUE_FULL, NULL, 0, 0, 0,
-	                  omi_done_bool, out);
-}
+OMI_GET(om_queue_full, om_queue, bool, QUEUE_FULL, omi_done_bool)
 
 /* q.task_done() */
-int om_queue_task_done(om_queue *q)
-{
-	return queue_call(q, OBJMGR__OP__QUEUE_TASK_DONE, NULL, 0, 0, 0, NULL,
-	                  NULL);
-}
+OMI_CALL(om_queue_task_done, om_queue, QUEUE_TASK_DONE)
 
 /* q.join(timeout) */
-int om_queue_join(om_queue *q, double timeout)
-{
-	return queue_call(q, OBJMGR__OP__QUEUE_JOIN, NULL, 0, 0, timeout, NULL,
-	                  NULL);
-}
+OMI_WAIT(om_queue_join, om_queue, QUEUE_JOIN)
 
 /* q.close(): puts fail from now on, gets drain then fail */
-int om_queue_close(om_queue *q)
-{
-	return queue_call(q, OBJMGR__OP__QUEUE_CLOSE, NULL, 0, 0, 0, NULL,
-	                  NULL);
-}
+OMI_CALL(om_queue_close, om_queue, QUEUE_CLOSE)

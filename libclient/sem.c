@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+#define OMI_TYPE OM_TYPE_SEM /* the rows' type (OMI_CALL, internal.h) */
+
 /* *out = manager.Semaphore(initial), or the one called `name` */
 int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
                 om_sem **out)
@@ -19,24 +21,14 @@ int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
 }
 
 /* s.acquire(timeout=timeout) */
-int om_sem_acquire(om_sem *s, double timeout)
-{
-	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_ACQUIRE, 0, timeout,
-	                   NULL, NULL);
-}
+OMI_WAIT(om_sem_acquire, om_sem, SEM_ACQUIRE)
 
 /* s.release(n) */
 int om_sem_release(om_sem *s, unsigned n)
 {
-	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_RELEASE, n, 0, NULL,
-	                   NULL);
+	return omi_call_op(s, OMI_TYPE, OBJMGR__OP__SEM_RELEASE, NULL, 0, n, 0,
+	                   NULL, NULL);
 }
 
 /* *v = s._value */
-int om_sem_value(om_sem *s, unsigned *v)
-{
-	if (!v)
-		return OM_EINVAL;
-	return omi_call_op(s, OM_TYPE_SEM, OBJMGR__OP__SEM_VALUE, 0, 0,
-	                   omi_done_unsigned, v);
-}
+OMI_GET(om_sem_value, om_sem, unsigned, SEM_VALUE, omi_done_unsigned)

@@ -10,19 +10,7 @@
  */
 #include "internal.h"
 
-/* Run `op` on value v with `nargs` items from `args`; `done` converts the
- * answer into *out. */
-static int value_call(om_value *v, int op, const om_item *args, size_t nargs,
-                      omi_done_fn *done, void *out)
-{
-	struct omi_args a = {.op = op,
-	                     .args = args,
-	                     .nargs = nargs,
-	                     .done = done,
-	                     .out = out};
-
-	return omi_call(v, OM_TYPE_VALUE, &a);
-}
+#define OMI_TYPE OM_TYPE_VALUE /* the rows' type (OMI_CALL, internal.h) */
 
 /* *out = manager.Value(initial), or the one called `name` */
 int om_value_open(om_client *c, const char *name, int flags, om_item initial,
@@ -33,25 +21,16 @@ int om_value_open(om_client *c, const char *name, int flags, om_item initial,
 }
 
 /* *out = v.value */
-int om_value_get(om_value *v, om_item *out)
-{
-	if (!out)
-		return OM_EINVAL;
-	return value_call(v, OBJMGR__OP__VALUE_GET, NULL, 0, omi_done_item,
-	                  out);
-}
+OMI_GET(om_value_get, om_value, om_item, VALUE_GET, omi_done_item)
 
 /* v.value = it */
-int om_value_set(om_value *v, om_item it)
-{
-	return value_call(v, OBJMGR__OP__VALUE_SET, &it, 1, NULL, NULL);
-}
+OMI_CALL1(om_value_set, om_value, VALUE_SET)
 
 /* v.value += delta; *out = v.value (atomic) */
 int om_value_add(om_value *v, om_item delta, om_item *out)
 {
-	return value_call(v, OBJMGR__OP__VALUE_ADD, &delta, 1, omi_done_item,
-	                  out);
+	return omi_call_op(v, OMI_TYPE, OBJMGR__OP__VALUE_ADD, &delta, 1, 0, 0,
+	                   omi_done_item, out);
 }
 
 /* if v.value == expected: v.value = desired; *swapped = whether it did */
@@ -59,6 +38,6 @@ int om_value_cas(om_value *v, om_item expected, om_item desired, bool *swapped)
 {
 	om_item ed[2] = {expected, desired};
 
-	return value_call(v, OBJMGR__OP__VALUE_CAS, ed, 2, omi_done_bool,
-	                  swapped);
+	return omi_call_op(v, OMI_TYPE, OBJMGR__OP__VALUE_CAS, ed, 2, 0, 0,
+	                   omi_done_bool, swapped);
 }
