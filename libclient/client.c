@@ -13,7 +13,7 @@
  * om_*_open(). Calls that need their answer at once (opening objects,
  * shutdown) refuse to be pipelined.
  *
- * fork(): pthread_atfork bumps a generation counter in the child. A client
+ * fork(): the fork generation (fork.c) is bumped in the child. A client
  * whose generation is old was inherited: its first call in the child closes
  * the child's copy of the socket (the parent's connection is untouched: a
  * close of one descriptor copy sends nothing) and connects anew; a handle
@@ -21,8 +21,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,88 +29,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-static uint64_t fork_gen = 1;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-/* Clients holding a spawned server's life pipe (usually one). */
-enum { MAX_SPAWNED = 64 };
-static om_client *spawned[MAX_SPAWNED];
-static pthread_mutex_t spawned_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void on_fork_child(void)
-{
-	fork_gen++;
-	/* The child must not keep the parent's server alive. */
-	for (size_t i = 0; i < MAX_SPAWNED; i++) {
-		if (spawned[i] && spawned[i]->life_fd >= 0) {
-			close(spawned[i]->life_fd);
-			spawned[i]->life_fd = -1;
-		}
-		spawned[i] = NULL;
-	}
-}
-
-void omi_life_adopt(om_client *c, int fd)
-{
-	c->life_fd = fd;
-	pthread_mutex_lock(&spawned_mu);
-	for (size_t i = 0; i < MAX_SPAWNED; i++) {
-		if (!spawned[i]) {
-			spawned[i] = c;
-			break;
-		}
-	}
-	/* Past MAX_SPAWNED, children inherit the pipe: the server then
-	 * lives until they exit too, which is safe, just later. */
-	pthread_mutex_unlock(&spawned_mu);
-}
-
-/* Close the life pipe: the server stops when it sees end-of-file. */
-static void life_drop(om_client *c)
-{
-	pthread_mutex_lock(&spawned_mu);
-	for (size_t i = 0; i < MAX_SPAWNED; i++)
-		if (spawned[i] == c)
-			spawned[i] = NULL;
-	pthread_mutex_unlock(&spawned_mu);
-	if (c->life_fd >= 0)
-		close(c->life_fd);
-	c->life_fd = -1;
-}
-
-static void register_atfork(void)
-{
-	pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-uint64_t omi_fork_gen(void)
-{
-	return fork_gen;
-}
-
-int omi_fail(om_client *c, int code, const char *fmt, ...)
-{
-	if (c) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-const char *om_errmsg(const om_client *c)
-{
-	return c ? c->errmsg : "";
-}
-
-int omi_lose(om_client *c, const char *what, int err)
-{
-	c->lost = true;
-	return omi_fail(c, OM_ECONN, "connection to %s lost: %s%s%s", c->path,
-	                what, err ? ": " : "", err ? strerror(err) : "");
-}
 
 /* --------------------------------------------------------------- connect */
 
@@ -161,7 +77,7 @@ static int dial(om_client *c)
 		                                     : om_strerror(rc));
 		goto out_close;
 	}
-	c->gen = fork_gen;
+	c->gen = omi_fork_gen();
 	return OM_OK;
 
 out_close:
@@ -175,7 +91,7 @@ int om_connect(const char *address, om_client **out)
 {
 	if (!out)
 		return OM_EINVAL;
-	pthread_once(&atfork_once, register_atfork);
+	omi_fork_init();
 	om_client *c = calloc(1, sizeof *c);
 	if (!c)
 		return OM_ENOMEM;
@@ -199,13 +115,13 @@ int om_connect(const char *address, om_client **out)
 /* Make c usable in this process: after a fork, a connection of our own. */
 static int ready(om_client *c)
 {
-	if (c->gen != fork_gen) {
+	if (c->gen != omi_fork_gen()) {
 		/* Inherited: drop our copy of the parent's socket (no data
 		 * is sent by closing a copy) and dial anew. */
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
-		if (c->pipe.gen != fork_gen)
+		if (c->pipe.gen != omi_fork_gen())
 			omi_pipe_discard(c); /* the parent's, if any */
 		return dial(c);
 	}
@@ -277,7 +193,7 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 	if (h->type != type)
 		return omi_fail(c, OM_ETYPE,
 		                "handle is not of the expected type");
-	if (h->gen != fork_gen) {
+	if (h->gen != omi_fork_gen()) {
 		/* First use in a forked child: the child's own reference. In
 		 * a pipeline it is sent ahead of the call, and undone (so
 		 * the next use tries again) if it fails. */
@@ -287,7 +203,7 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 		int rc = omi_rpc(c, h->id, &ar);
 		if (rc < 0)
 			return rc;
-		h->gen = fork_gen;
+		h->gen = omi_fork_gen();
 	}
 	return omi_rpc(c, h->id, a);
 }
@@ -356,7 +272,7 @@ int om_stats(om_client *c, om_server_stats *out)
 /* Whether c is the spawner's own client of a server it started. */
 static bool is_spawner(const om_client *c)
 {
-	return c->spawner && c->spawner == getpid() && c->gen == fork_gen;
+	return c->spawner && c->spawner == getpid() && c->gen == omi_fork_gen();
 }
 
 /* After SHUTDOWN: wait until the server has closed our connection (it
@@ -370,7 +286,7 @@ static void reap_spawned(om_client *c)
 		while (recv(c->fd, b, sizeof b, 0) > 0 || errno == EINTR)
 			;
 	}
-	life_drop(c);
+	omi_life_drop(c);
 	if (c->spawn_dir) {
 		unlink(c->path);
 		rmdir(c->spawn_dir);
@@ -406,7 +322,7 @@ void om_disconnect(om_client *c)
 			omi_rpc(c, 0, &a);
 		reap_spawned(c);
 	}
-	life_drop(c);
+	omi_life_drop(c);
 	if (c->fd >= 0)
 		close(c->fd); /* the server drops this session's references */
 	while (c->handles)
@@ -437,7 +353,7 @@ static int ref_done(const Objmgr__Response *r, void *out, void *out2)
  * one, the reference just taken is given back. */
 static int adopt(om_client *c, uint64_t id, int type, void **out)
 {
-	void *h = omi_handle_new(c, id, type, fork_gen);
+	void *h = omi_handle_new(c, id, type, omi_fork_gen());
 	if (!h) {
 		struct omi_args rel = {.op = OBJMGR__OP__RELEASE};
 		omi_rpc(c, id, &rel);
@@ -507,7 +423,7 @@ void om_release(void *handle)
 	 * never used an inherited handle holds none. In a pipeline the
 	 * RELEASE waits its turn (after the calls already made on the
 	 * handle). */
-	if (h->gen == fork_gen && c->gen == fork_gen && !c->lost) {
+	if (h->gen == omi_fork_gen() && c->gen == omi_fork_gen() && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};
 		omi_rpc(c, h->id, &a);

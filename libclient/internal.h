@@ -92,12 +92,17 @@ struct omi_handle {
 
 /* ---------------------------------------------------------------- forks */
 
+/** Register the fork handler (once per process; om_connect calls it). */
+void omi_fork_init(void);
 /** The current fork generation: bumped in every child (pthread_atfork). */
 uint64_t omi_fork_gen(void);
 /** Keep `fd`, the write end of a spawned server's life pipe, in c; forked
  *  children close their copy at fork time, so only the spawner keeps the
  *  server alive. */
 void omi_life_adopt(om_client *c, int fd);
+/** Close c's life pipe, if it has one: the server stops when it sees
+ *  end-of-file. */
+void omi_life_drop(om_client *c);
 
 /* --------------------------------------------------------------- handles */
 

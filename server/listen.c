@@ -72,7 +72,6 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 			log_warn("accept: %s", strerror(errno));
 		break;
 	}
-	conns_flush();
 }
 
 int listen_start(const char *address)

@@ -28,19 +28,6 @@
 #include "log.h"
 #include "waiter.h"
 
-struct omi_server omi_srv = {
-        .limits =
-                {
-                        .max_frame = 64u << 20,
-                        .max_item = 32u << 20,
-                        .max_memory = (uint64_t)4 << 30,
-                        .max_conns = 1024,
-                        .max_inflight = 4096,
-                },
-};
-
-static bool stopping;
-
 /* ---------------------------------------------------------------- options */
 
 struct config {
@@ -269,12 +256,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	server_stop();
 }
 
-void server_stop(void)
-{
-	stopping = true;
-	event_base_loopbreak(omi_srv.base);
-}
-
 /* The end of every loop iteration (and of the clean stop). */
 static void epilogue(void)
 {
@@ -284,7 +265,7 @@ static void epilogue(void)
 
 static void run_loop(void)
 {
-	while (!stopping) {
+	while (!omi_srv.stopping) {
 		if (event_base_loop(omi_srv.base, EVLOOP_ONCE) < 0) {
 			log_error("event loop failed");
 			break;

@@ -40,9 +40,10 @@ struct omi_server {
 	struct server_limits limits;
 	struct server_stats stats;
 	bool allow_other_users; /* --allow-other-users */
+	bool stopping;          /* server_stop() was called */
 };
 
-/** The server (main.c). */
+/** The server (server.c). */
 extern struct omi_server omi_srv;
 
 /** Stop the loop at the end of this iteration; main() then stops cleanly
