@@ -220,7 +220,7 @@ static int array_write(struct obj *o, struct call *c)
 }
 
 /* OPEN creation: args [int kind (OM_INT or OM_FLOAT), int length] */
-static int array_create(struct call *c, struct obj **out)
+static int array_init(struct obj *o, struct call *c)
 {
 	const om_item *kind = &c->args[0], *len = &c->args[1];
 	if (kind->kind != OM_INT || (kind->i != OM_INT && kind->i != OM_FLOAT))
@@ -235,33 +235,25 @@ static int array_create(struct call *c, struct obj **out)
 	int rc = store_charge(c, storage((size_t)len->i));
 	if (rc != OM_OK)
 		return rc;
-	struct array *a = calloc(1, sizeof *a);
-	if (!a)
-		goto out_refund;
+	struct array *a = (struct array *)o;
 	/* calloc(0) may return NULL: keep one element's room for length 0. */
 	a->p = calloc(len->i ? (size_t)len->i : 1, sizeof(union elem));
-	if (!a->p)
-		goto out_free_array;
-	obj_init(&a->o, &array_type);
+	if (!a->p) {
+		store_refund(storage((size_t)len->i));
+		return call_err(c, OM_ENOMEM,
+		                "out of memory for an array of %lld",
+		                (long long)len->i);
+	}
 	a->kind = (om_kind)kind->i;
 	a->len = (size_t)len->i;
-	*out = &a->o;
 	return OM_OK;
-
-out_free_array:
-	free(a);
-out_refund:
-	store_refund(storage((size_t)len->i));
-	return call_err(c, OM_ENOMEM, "out of memory for an array of %lld",
-	                (long long)len->i);
 }
 
-static void array_destroy(struct obj *o)
+static void array_fini(struct obj *o)
 {
 	struct array *a = (struct array *)o;
 	store_refund(storage(a->len));
 	free(a->p);
-	free(a);
 }
 
 /* Tables indented with tabs like the rest of the file. */
@@ -274,4 +266,5 @@ static const struct op_def array_ops[] = {
         OP(ARRAY_WRITE, array_write, OP_VARARGS, 0),
 };
 
-TYPE_DEF(array, ARRAY, "array", 2, 0, NULL);
+TYPE_DEF(array, ARRAY, "array", struct array, 2, 0, array_init, array_fini,
+         NULL);

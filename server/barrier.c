@@ -159,7 +159,7 @@ static void barrier_conn_gone(struct obj *o, struct conn *conn)
 }
 
 /* OPEN BARRIER: args [int parties (1..UINT32_MAX)] */
-static int barrier_create(struct call *c, struct obj **out)
+static int barrier_init(struct obj *o, struct call *c)
 {
 	const om_item *parties = &c->args[0];
 	if (parties->kind != OM_INT || parties->i < 1 ||
@@ -167,21 +167,15 @@ static int barrier_create(struct call *c, struct obj **out)
 		return call_err(c, OM_EINVAL,
 		                "barrier parties must be an int in [1, %lu]",
 		                (unsigned long)UINT32_MAX);
-	struct barrier *b = calloc(1, sizeof *b);
-	if (!b)
-		return call_err(c, OM_ENOMEM, "out of memory for a barrier");
-	obj_init(&b->o, &barrier_type);
-	b->parties = (uint32_t)parties->i;
-	*out = &b->o;
+	((struct barrier *)o)->parties = (uint32_t)parties->i;
 	return OM_OK;
 }
 
-static void barrier_destroy(struct obj *o)
+static void barrier_fini(struct obj *o)
 {
 	struct barrier *b = (struct barrier *)o;
 	/* Parked parties watch the object, so none is left by now. */
 	wait_list_answer_all(&b->waiters, OM_ECLOSED);
-	free(b);
 }
 
 static const struct op_def barrier_ops[] = {
@@ -193,4 +187,5 @@ static const struct op_def barrier_ops[] = {
         OP(BARRIER_BROKEN, barrier_broken, 0, 0),
 };
 
-TYPE_DEF(barrier, BARRIER, "barrier", 1, 0, barrier_conn_gone);
+TYPE_DEF(barrier, BARRIER, "barrier", struct barrier, 1, 0, barrier_init,
+         barrier_fini, barrier_conn_gone);

@@ -116,7 +116,7 @@ static int cond_notify_all(struct obj *o, struct call *c)
 
 /* OPEN COND: args [Ref to a LOCK | nil]; OM_RECURSIVE makes its own lock
  * an RLock. */
-static int cond_create(struct call *c, struct obj **out)
+static int cond_init(struct obj *o, struct call *c)
 {
 	int64_t flags = c->req->num2;
 	om_item ref = {.kind = OM_NIL};
@@ -144,26 +144,16 @@ static int cond_create(struct call *c, struct obj **out)
 		                "a condition's lock must be a lock reference "
 		                "or nil");
 	}
-	struct cond *cv = calloc(1, sizeof *cv);
-	if (!cv) {
-		rc = call_err(c, OM_ENOMEM, "out of memory for a condition");
-		goto out_ref;
-	}
-	obj_init(&cv->o, &cond_type);
+	struct cond *cv = (struct cond *)o;
 	cv->ref = ref;
 	cv->lock_obj = lock_obj;
-	lock_state_init(&cv->own, &cv->o, (flags & OM_RECURSIVE) != 0);
-	*out = &cv->o;
+	lock_state_init(&cv->own, o, (flags & OM_RECURSIVE) != 0);
 	return OM_OK;
-
-out_ref:
-	store_clear(&ref);
-	return rc;
 }
 
 /* Waiters watch the condition, so normally none is left here. The LOCK
  * object (if any) is not touched: it may already be gone at teardown. */
-static void cond_destroy(struct obj *o)
+static void cond_fini(struct obj *o)
 {
 	struct cond *cv = (struct cond *)o;
 
@@ -171,7 +161,6 @@ static void cond_destroy(struct obj *o)
 	if (!cv->lock_obj)
 		lock_state_clear(&cv->own);
 	store_clear(&cv->ref);
-	free(cv);
 }
 
 /* A connection that waited here, or held the condition's own lock, ended.
@@ -195,4 +184,5 @@ static const struct op_def cond_ops[] = {
         OP(COND_NOTIFY_ALL, cond_notify_all, 0, 0),
 };
 
-TYPE_DEF(cond, COND, "condition", 1, OM_RECURSIVE, cond_conn_gone);
+TYPE_DEF(cond, COND, "condition", struct cond, 1, OM_RECURSIVE, cond_init,
+         cond_fini, cond_conn_gone);

@@ -669,25 +669,9 @@ static int dict_get_many(struct obj *o, struct call *c)
 	return call_results(c, out, n);
 }
 
-/* ------------------------------------------------------------- lifecycle */
-
-/* OPEN DICT: no creation parameters; the dict starts empty and takes no
- * memory for its table until the first insert. */
-static int dict_create(struct call *c, struct obj **out)
+static void dict_fini(struct obj *o)
 {
-	struct dict *d = calloc(1, sizeof *d);
-	if (!d)
-		return call_err(c, OM_ENOMEM, "out of memory creating a dict");
-	obj_init(&d->o, &dict_type);
-	*out = &d->o;
-	return OM_OK;
-}
-
-static void dict_destroy(struct obj *o)
-{
-	struct dict *d = (struct dict *)o;
-	release_all(d);
-	free(d);
+	release_all((struct dict *)o);
 }
 
 /* Tables indented with tabs like the rest of the file. */
@@ -709,4 +693,6 @@ static const struct op_def dict_ops[] = {
         OP(DICT_GET_MANY, dict_get_many, OP_VARARGS, 0),
 };
 
-TYPE_DEF(dict, DICT, "dict", 0, 0, NULL);
+/* OPEN DICT: no creation parameters; the dict starts empty and takes no
+ * memory for its table until the first insert. */
+TYPE_DEF(dict, DICT, "dict", struct dict, 0, 0, NULL, dict_fini, NULL);

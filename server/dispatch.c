@@ -49,6 +49,24 @@ static int check_open(struct call *c, const struct type_def *t, int64_t flags)
 	return OM_OK;
 }
 
+/* A new object of type t from c's creation parameters (type_def.init):
+ * no id and no reference yet. */
+static int new_obj(const struct type_def *t, struct call *c, struct obj **out)
+{
+	struct obj *o = calloc(1, t->size);
+	if (!o)
+		return call_err(c, OM_ENOMEM, "out of memory for a %s",
+		                t->name);
+	o->type = t;
+	int rc = t->init ? t->init(o, c) : OM_OK;
+	if (rc != OM_OK) {
+		free(o);
+		return rc;
+	}
+	*out = o;
+	return OM_OK;
+}
+
 /* OPEN name type flags params... -> Ref */
 static int serve_open(struct obj *unused, struct call *c)
 {
@@ -89,7 +107,7 @@ static int serve_open(struct obj *unused, struct call *c)
 		                "a %s takes %d creation argument%s, got %zu",
 		                t->name, t->open_nargs,
 		                t->open_nargs == 1 ? "" : "s", c->nargs);
-	if ((rc = t->create(c, &o)))
+	if ((rc = new_obj(t, c, &o)))
 		return rc;
 	if (obj_register(o, name))
 		return call_err(c, OM_ENOMEM, "out of memory");

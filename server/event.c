@@ -62,23 +62,11 @@ static void event_conn_gone(struct obj *o, struct conn *conn)
 	wait_list_drop_conn(&((struct event_obj *)o)->waiters, conn);
 }
 
-/* OPEN EVENT: no creation parameters; the flag starts clear. */
-static int event_create(struct call *c, struct obj **out)
-{
-	struct event_obj *e = calloc(1, sizeof *e);
-	if (!e)
-		return call_err(c, OM_ENOMEM, "out of memory for an event");
-	obj_init(&e->o, &event_type);
-	*out = &e->o;
-	return OM_OK;
-}
-
-static void event_destroy(struct obj *o)
+static void event_fini(struct obj *o)
 {
 	struct event_obj *e = (struct event_obj *)o;
 	/* Parked waits watch the object, so none is left by now. */
 	wait_list_answer_all(&e->waiters, OM_ECLOSED);
-	free(e);
 }
 
 static const struct op_def event_ops[] = {
@@ -88,4 +76,6 @@ static const struct op_def event_ops[] = {
         OP(EVENT_WAIT, event_wait, 0, OPF_TIMEOUT),
 };
 
-TYPE_DEF(event, EVENT, "event", 0, 0, event_conn_gone);
+/* OPEN EVENT: no creation parameters; the flag starts clear. */
+TYPE_DEF(event, EVENT, "event", struct event_obj, 0, 0, NULL, event_fini,
+         event_conn_gone);

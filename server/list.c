@@ -487,24 +487,9 @@ out_clear_new:
 	return rc;
 }
 
-/* ------------------------------------------------------------- lifecycle */
-
-/* OPEN LIST: no creation parameters; the list starts empty. */
-static int list_create(struct call *c, struct obj **out)
+static void list_fini(struct obj *o)
 {
-	struct list *l = calloc(1, sizeof *l);
-	if (!l)
-		return call_err(c, OM_ENOMEM, "out of memory creating a list");
-	obj_init(&l->o, &list_type);
-	*out = &l->o;
-	return OM_OK;
-}
-
-static void list_destroy(struct obj *o)
-{
-	struct list *l = (struct list *)o;
-	release_all(l);
-	free(l);
+	release_all((struct list *)o);
 }
 
 /* Tables indented with tabs like the rest of the file. */
@@ -528,4 +513,4 @@ static const struct op_def list_ops[] = {
         OP(LIST_SPLICE, list_splice, OP_VARARGS, 0),
 };
 
-TYPE_DEF(list, LIST, "list", 0, 0, NULL);
+TYPE_DEF(list, LIST, "list", struct list, 0, 0, NULL, list_fini, NULL);

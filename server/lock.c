@@ -184,23 +184,16 @@ struct lock_state *lock_state_of(struct obj *o)
 }
 
 /* OPEN LOCK; OM_RECURSIVE makes it an RLock. */
-static int lock_create(struct call *c, struct obj **out)
+static int lock_init(struct obj *o, struct call *c)
 {
-	struct lock *x = calloc(1, sizeof *x);
-	if (!x)
-		return call_err(c, OM_ENOMEM, "out of memory for a lock");
-	obj_init(&x->o, &lock_type);
-	lock_state_init(&x->st, &x->o, (c->req->num2 & OM_RECURSIVE) != 0);
-	*out = &x->o;
+	struct lock *x = (struct lock *)o;
+	lock_state_init(&x->st, o, (c->req->num2 & OM_RECURSIVE) != 0);
 	return OM_OK;
 }
 
-static void lock_destroy(struct obj *o)
+static void lock_fini(struct obj *o)
 {
-	struct lock *x = (struct lock *)o;
-
-	lock_state_clear(&x->st);
-	free(x);
+	lock_state_clear(&((struct lock *)o)->st);
 }
 
 static void lock_conn_gone_op(struct obj *o, struct conn *conn)
@@ -214,4 +207,5 @@ static const struct op_def lock_ops[] = {
         OP(LOCK_LOCKED, lock_locked_op, 0, 0),
 };
 
-TYPE_DEF(lock, LOCK, "lock", 0, OM_RECURSIVE, lock_conn_gone_op);
+TYPE_DEF(lock, LOCK, "lock", struct lock, 0, OM_RECURSIVE, lock_init, lock_fini,
+         lock_conn_gone_op);

@@ -68,36 +68,41 @@ struct type_def {
 	size_t nops;
 	int open_nargs;     /* OPEN creation parameters it takes */
 	int64_t open_flags; /* OPEN flags it accepts beyond CREATE and EXCL */
-	/* Make a new object from the OPEN creation parameters (c->args,
-	 * c->req->num2 for the flags; both checked against the row above).
-	 * Return OM_OK with *out set (after obj_init), or an error set with
-	 * call_err(). */
-	int (*create)(struct call *c, struct obj **out);
-	/* Free the object and what it holds (with store_clear() for items).
-	 * Runs once, when the last reference is gone. */
-	void (*destroy)(struct obj *o);
+	size_t size; /* of the type's struct, which begins with struct obj */
+	/* Optional: set up a new object (allocated zeroed, its type set)
+	 * from the OPEN creation parameters (c->args, c->req->num2 for the
+	 * flags; both checked against the row above). Return OM_OK, or an
+	 * error set with call_err() after releasing what it took (the
+	 * registry then frees the struct). */
+	int (*init)(struct obj *o, struct call *c);
+	/* Optional: release what the object holds (with store_clear() for
+	 * items); the registry frees the struct. Runs once, when the last
+	 * reference is gone. */
+	void (*fini)(struct obj *o);
 	/* Optional: connection `conn` ended while it held something of this
 	 * object (registered with conn_watch()): release it. */
 	void (*conn_gone)(struct obj *o, struct conn *conn);
 };
 
 /*
- * A type's type_def, from its STEM_ops table and its STEM_create and
- * STEM_destroy functions: TYPE_DEF(sem, SEM, "semaphore", 1, OM_BOUNDED,
- * sem_conn_gone) — the stem and NAME of its OM_TYPE_MAP row, Python's name,
- * open_nargs, open_flags, and conn_gone (or NULL).
+ * A type's type_def: TYPE_DEF(sem, SEM, "semaphore", struct sem, 1,
+ * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone) — the stem and NAME of its
+ * OM_TYPE_MAP row, Python's name, its struct, open_nargs, open_flags, and
+ * its init, fini and conn_gone (each may be NULL). The op table is
+ * STEM_ops.
  */
-#define TYPE_DEF(stem, NAME, pyname, nargs, flags, gone) \
-	const struct type_def stem##_type = {            \
-	        .name = pyname,                          \
-	        .type = OM_TYPE_##NAME,                  \
-	        .ops = stem##_ops,                       \
-	        .nops = ARRAY_LEN(stem##_ops),           \
-	        .open_nargs = nargs,                     \
-	        .open_flags = flags,                     \
-	        .create = stem##_create,                 \
-	        .destroy = stem##_destroy,               \
-	        .conn_gone = gone,                       \
+#define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone) \
+	const struct type_def stem##_type = {                                 \
+	        .name = pyname,                                               \
+	        .type = OM_TYPE_##NAME,                                       \
+	        .ops = stem##_ops,                                            \
+	        .nops = ARRAY_LEN(stem##_ops),                                \
+	        .open_nargs = nargs,                                          \
+	        .open_flags = flags,                                          \
+	        .size = sizeof(T),                                            \
+	        .init = init_fn,                                              \
+	        .fini = fini_fn,                                              \
+	        .conn_gone = gone,                                            \
 	}
 
 struct obj {
@@ -169,11 +174,9 @@ const struct type_def *type_by_id(int type);
 struct obj *obj_lookup(uint64_t id);
 /** The object named `name`, or NULL. */
 struct obj *obj_named(const char *name);
-/** Base setup for a type's create(). */
-void obj_init(struct obj *o, const struct type_def *t);
-/** Give a new object (from create()) an id and, if `name` is not NULL,
- *  that name (which holds a reference). On failure (OM_ENOMEM) the object
- *  is destroyed. */
+/** Give a new object (allocated zeroed with its type_def's size, type
+ *  set, init done) an id and, if `name` is not NULL, that name (which
+ *  holds a reference). On failure (OM_ENOMEM) the object is destroyed. */
 int obj_register(struct obj *o, const char *name);
 /** Take the name away from the object it names (dropping the name's
  *  reference). @return the object, or NULL if nothing has that name. */

@@ -567,7 +567,7 @@ static int queue_close(struct obj *o, struct call *c)
 /* ------------------------------------------------------------- life cycle */
 
 /* OPEN creation: args [int maxsize], num2 = flags */
-static int queue_create(struct call *c, struct obj **out)
+static int queue_init(struct obj *o, struct call *c)
 {
 	int64_t flags = c->req->num2;
 	const om_item *max = &c->args[0];
@@ -577,14 +577,10 @@ static int queue_create(struct call *c, struct obj **out)
 	if ((flags & OM_LIFO) && (flags & OM_PRIORITY))
 		return call_err(c, OM_EINVAL,
 		                "a queue is OM_LIFO or OM_PRIORITY, not both");
-	struct queue *q = calloc(1, sizeof *q);
-	if (!q)
-		return call_err(c, OM_ENOMEM, "out of memory for a queue");
-	obj_init(&q->o, &queue_type);
+	struct queue *q = (struct queue *)o;
 	q->order = flags & OM_LIFO ? LIFO : flags & OM_PRIORITY ? PRIO : FIFO;
 	q->joinable = flags & OM_JOINABLE;
 	q->maxsize = max->i;
-	*out = &q->o;
 	return OM_OK;
 }
 
@@ -599,7 +595,7 @@ static void queue_conn_gone(struct obj *o, struct conn *conn)
 	pump(q); /* a putter behind a dropped put_many may fit now */
 }
 
-static void queue_destroy(struct obj *o)
+static void queue_fini(struct obj *o)
 {
 	struct queue *q = (struct queue *)o;
 
@@ -612,7 +608,6 @@ static void queue_destroy(struct obj *o)
 		store_clear(&at(q, i)->it);
 	store_refund(q->cap * sizeof *q->v);
 	free(q->v);
-	free(q);
 }
 
 static const struct op_def queue_ops[] = {
@@ -628,5 +623,6 @@ static const struct op_def queue_ops[] = {
         OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT),
 };
 
-TYPE_DEF(queue, QUEUE, "queue", 1, OM_LIFO | OM_PRIORITY | OM_JOINABLE,
+TYPE_DEF(queue, QUEUE, "queue", struct queue, 1,
+         OM_LIFO | OM_PRIORITY | OM_JOINABLE, queue_init, queue_fini,
          queue_conn_gone);

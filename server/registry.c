@@ -42,6 +42,14 @@ const struct type_def *type_by_id(int type)
 	return types[type];
 }
 
+/* Release what o holds, then o. */
+static void destroy(struct obj *o)
+{
+	if (o->type->fini)
+		o->type->fini(o);
+	free(o);
+}
+
 void registry_free(void)
 {
 	teardown = true;
@@ -51,7 +59,7 @@ void registry_free(void)
 			continue;
 		free(o->name);
 		o->name = NULL;
-		o->type->destroy(o);
+		destroy(o);
 	}
 	u64map_free(&by_id);
 	strmap_free(&by_name);
@@ -68,15 +76,6 @@ struct obj *obj_lookup(uint64_t id)
 struct obj *obj_named(const char *name)
 {
 	return strmap_get(&by_name, name);
-}
-
-void obj_init(struct obj *o, const struct type_def *t)
-{
-	o->id = 0;
-	o->type = t;
-	o->name = NULL;
-	o->refs = 0;
-	o->doomed = false;
 }
 
 int obj_register(struct obj *o, const char *name)
@@ -101,7 +100,7 @@ int obj_register(struct obj *o, const char *name)
 out_destroy:
 	free(o->name);
 	o->name = NULL;
-	o->type->destroy(o);
+	destroy(o);
 	return OM_ENOMEM;
 }
 
@@ -154,6 +153,6 @@ void obj_reap(void)
 		log_debug("object %llu (%s) freed", (unsigned long long)o->id,
 		          o->type->name);
 		omi_srv.stats.objects--;
-		o->type->destroy(o); /* may doom more: the loop takes them */
+		destroy(o); /* may doom more: the loop takes them */
 	}
 }

@@ -93,7 +93,7 @@ static void sem_conn_gone(struct obj *o, struct conn *conn)
 }
 
 /* OPEN SEM: args [int initial (0..UINT32_MAX)]; flags may add OM_BOUNDED */
-static int sem_create(struct call *c, struct obj **out)
+static int sem_init(struct obj *o, struct call *c)
 {
 	const om_item *init = &c->args[0];
 	if (init->kind != OM_INT || init->i < 0 || init->i > UINT32_MAX)
@@ -101,22 +101,17 @@ static int sem_create(struct call *c, struct obj **out)
 		                "semaphore initial value must be an int in "
 		                "[0, %lu]",
 		                (unsigned long)UINT32_MAX);
-	struct sem *s = calloc(1, sizeof *s);
-	if (!s)
-		return call_err(c, OM_ENOMEM, "out of memory for a semaphore");
-	obj_init(&s->o, &sem_type);
+	struct sem *s = (struct sem *)o;
 	s->value = s->initial = (uint32_t)init->i;
 	s->bounded = (c->req->num2 & OM_BOUNDED) != 0;
-	*out = &s->o;
 	return OM_OK;
 }
 
-static void sem_destroy(struct obj *o)
+static void sem_fini(struct obj *o)
 {
 	struct sem *s = (struct sem *)o;
 	/* Parked acquires watch the object, so none is left by now. */
 	wait_list_answer_all(&s->waiters, OM_ECLOSED);
-	free(s);
 }
 
 static const struct op_def sem_ops[] = {
@@ -125,4 +120,5 @@ static const struct op_def sem_ops[] = {
         OP(SEM_VALUE, sem_value, 0, 0),
 };
 
-TYPE_DEF(sem, SEM, "semaphore", 1, OM_BOUNDED, sem_conn_gone);
+TYPE_DEF(sem, SEM, "semaphore", struct sem, 1, OM_BOUNDED, sem_init, sem_fini,
+         sem_conn_gone);

@@ -64,28 +64,15 @@ static int value_cas(struct obj *o, struct call *c)
 }
 
 /* OPEN creation: args [initial item] */
-static int value_create(struct call *c, struct obj **out)
+static int value_init(struct obj *o, struct call *c)
 {
-	om_item init;
-	int rc = store_item(c, &init, &c->args[0]);
-	if (rc != OM_OK)
-		return rc;
-	struct value *v = calloc(1, sizeof *v);
-	if (!v) {
-		store_clear(&init);
-		return call_err(c, OM_ENOMEM, "out of memory for a value");
-	}
-	obj_init(&v->o, &value_type);
-	v->v = init;
-	*out = &v->o;
-	return OM_OK;
+	return store_item(c, &((struct value *)o)->v, &c->args[0]);
 }
 
-static void value_destroy(struct obj *o)
+static void value_fini(struct obj *o)
 {
 	struct value *v = (struct value *)o;
 	store_clear(&v->v);
-	free(v);
 }
 
 /* Tables indented with tabs like the rest of the file. */
@@ -96,4 +83,5 @@ static const struct op_def value_ops[] = {
         OP(VALUE_CAS, value_cas, 2, 0),
 };
 
-TYPE_DEF(value, VALUE, "value", 1, 0, NULL);
+TYPE_DEF(value, VALUE, "value", struct value, 1, 0, value_init, value_fini,
+         NULL);
