@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-enum log_level log_level = OMI_LOG_INFO;
+enum log_level omi_log_level = OMI_LOG_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
 

@@ -9,7 +9,7 @@
 /* OMI_LOG_*: <syslog.h>'s OMI_LOG_INFO and OMI_LOG_DEBUG must not clash. */
 enum log_level { OMI_LOG_ERROR, OMI_LOG_WARN, OMI_LOG_INFO, OMI_LOG_DEBUG };
 
-extern enum log_level log_level;
+extern enum log_level omi_log_level;
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -19,17 +19,17 @@ int log_parse_level(const char *s, enum log_level *out);
 #define log_error(...) log_msg(OMI_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)                                       \
 	do {                                                \
-		if (log_level >= OMI_LOG_WARN)              \
+		if (omi_log_level >= OMI_LOG_WARN)              \
 			log_msg(OMI_LOG_WARN, __VA_ARGS__); \
 	} while (0)
 #define log_info(...)                                       \
 	do {                                                \
-		if (log_level >= OMI_LOG_INFO)              \
+		if (omi_log_level >= OMI_LOG_INFO)              \
 			log_msg(OMI_LOG_INFO, __VA_ARGS__); \
 	} while (0)
 #define log_debug(...)                                       \
 	do {                                                 \
-		if (log_level >= OMI_LOG_DEBUG)              \
+		if (omi_log_level >= OMI_LOG_DEBUG)              \
 			log_msg(OMI_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

@@ -299,14 +299,14 @@ int main(int argc, char **argv)
 	struct setting set = {
 	        .limits = omi_srv.limits,
 	        .cfg = {.ready_fd = -1, .parent_fd = -1},
-	        .level = log_level,
+	        .level = omi_log_level,
 	};
 	int status = parse_args(argc, argv, &set);
 	if (status >= 0)
 		return status;
 	omi_srv.limits = set.limits;
 	omi_srv.allow_other_users = set.allow_other_users;
-	log_level = set.level;
+	omi_log_level = set.level;
 
 	signal(SIGPIPE, SIG_IGN);
 	dispatch_init();
