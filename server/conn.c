@@ -141,34 +141,31 @@ static void queue_flush(struct conn *conn)
 
 void conn_send(struct conn *conn, Objmgr__Response *resp)
 {
-	if (conn->dead)
+	if (conn->dead || conn->lost)
 		return;
 	int rc = omi_buf_put_msg(&conn->out, &resp->base,
 	                         omi_srv.limits.max_frame);
-	if (rc == OM_ETOOBIG) {
+	if (rc != OM_OK) {
 		Objmgr__Response err = OBJMGR__RESPONSE__INIT;
 		err.id = resp->id;
-		err.status = OBJMGR__STATUS__ETOOBIG;
-		err.message = "response over the server's frame limit";
+		err.status = (Objmgr__Status)omi_code_to_status(rc);
+		err.message = rc == OM_ETOOBIG
+		                      ? "response over the server's frame limit"
+		                      : "out of memory for the response";
 		rc = omi_buf_put_msg(&conn->out, &err.base,
 		                     omi_srv.limits.max_frame);
 	}
-	if (rc) {
-		conn_close(conn, "out of memory for a response");
-		return;
-	}
+	if (rc != OM_OK)
+		conn->lost = true;
 	queue_flush(conn);
 }
 
 void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello)
 {
-	if (conn->dead)
+	if (conn->dead || conn->lost)
 		return;
-	if (omi_buf_put_msg(&conn->out, &hello->base,
-	                    omi_srv.limits.max_frame)) {
-		conn_close(conn, "out of memory for a hello");
-		return;
-	}
+	if (omi_buf_put_msg(&conn->out, &hello->base, omi_srv.limits.max_frame))
+		conn->lost = true;
 	queue_flush(conn);
 }
 
@@ -185,6 +182,10 @@ void conn_send_status(struct conn *conn, uint64_t id, int code, const char *msg)
 /* Write what is pending. Returns false if the connection was closed. */
 static bool flush_one(struct conn *conn)
 {
+	if (conn->lost) {
+		conn_close(conn, "out of memory for an answer");
+		return false;
+	}
 	struct omi_buf *b = &conn->out;
 	while (b->off < b->len) {
 		ssize_t n = send(conn->fd, b->p + b->off, b->len - b->off,
@@ -260,7 +261,7 @@ static void serve_frames(struct conn *conn)
 		}
 		in->off += OMI_FRAME_HDR + len;
 		dispatch_frame(conn, body, len);
-		if (conn->closing || conn->dead)
+		if (conn->closing || conn->dead || conn->lost)
 			break;
 	}
 	if (in->off == in->len)

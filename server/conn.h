@@ -48,9 +48,12 @@ void conn_accept(int fd);
 
 /**
  * Queue `resp` on the connection and arrange for it to be written at the
- * end of the current event (responses of one burst go out in one write).
- * A response too large for the frame limit becomes an ETOOBIG error.
- * Does nothing on a dead connection.
+ * end of the loop iteration (responses of one burst go out in one write).
+ * A response too large for the frame limit becomes an ETOOBIG error; one
+ * that cannot be queued for want of memory becomes an ENOMEM error, and if
+ * even that cannot be queued the connection is closed at the next flush —
+ * never here, inside the operation that answers. Does nothing on a dead
+ * connection.
  */
 void conn_send(struct conn *conn, Objmgr__Response *resp);
 /** Queue the server's Hello (the first frame of a connection). */
