@@ -29,6 +29,8 @@ struct conn {
 	struct omi_arena arena;
 	bool hello;          /* Hello exchanged */
 	bool closing;        /* close once `out` is flushed */
+	bool lost;           /* an answer could not be queued: close at the
+	                      * next flush, without writing (conn_send) */
 	bool dead;           /* socket closed; the struct waits for refcnt 0 */
 	bool flush_queued;   /* on the flush list */
 	bool write_armed;    /* wev added: the socket was full */
