@@ -99,9 +99,13 @@ int om_connect(const char *address, om_client **out)
 	c->life_fd = -1;
 	omi_arena_init(&c->arena);
 	int rc = omi_resolve_address(address, c->path, sizeof c->path);
-	if (rc == OM_OK)
+	if (rc)
+		omi_fail(c, rc, "bad address '%s' (a socket path or unix:PATH)",
+		         address ? address : "");
+	else
 		rc = dial(c);
 	if (rc) {
+		omi_connect_failed(c);
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
 		omi_buf_free(&c->wbuf);
@@ -239,24 +243,25 @@ int om_ping(om_client *c)
 	return omi_rpc(c, 0, &a);
 }
 
-/* STATS results [objects, connections, bytes, requests, parked] ->
- * om_server_stats *out */
+/* STATS results, in OM_STATS_MAP's order -> om_server_stats *out (a field
+ * an older server does not send stays 0) */
 static int stats_done(const Objmgr__Response *r, void *out, void *out2)
 {
 	(void)out2;
-	uint64_t v[5] = {0};
-	for (size_t i = 0; i < 5 && i < r->n_results; i++) {
+	om_server_stats *st = out;
+	uint64_t *fields[] = {
+#define OMI_X_(name, meaning) &st->name,
+	        OM_STATS_MAP(OMI_X_)
+#undef OMI_X_
+	};
+	*st = (om_server_stats){0};
+	for (size_t i = 0;
+	     i < sizeof fields / sizeof *fields && i < r->n_results; i++) {
 		om_item it;
 		if (omi_item_from_pb(r->results[i], &it) || it.kind != OM_INT)
 			return OM_EPROTO;
-		v[i] = (uint64_t)it.i;
+		*fields[i] = (uint64_t)it.i;
 	}
-	om_server_stats *st = out;
-	st->objects = v[0];
-	st->connections = v[1];
-	st->bytes = v[2];
-	st->requests = v[3];
-	st->parked = v[4];
 	return OM_OK;
 }
 

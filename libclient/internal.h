@@ -120,6 +120,10 @@ void omi_handle_free(struct omi_handle *h);
 int omi_fail(om_client *c, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/** Keep c's message as the thread's last connect failure (om_errmsg(NULL)),
+ *  before a failed om_connect frees c. */
+void omi_connect_failed(const om_client *c);
+
 /** Mark c's connection lost (`what` failed, errno `err` or 0) and return
  *  OM_ECONN with the reason in c->errmsg. */
 int omi_lose(om_client *c, const char *what, int err);

@@ -8,9 +8,21 @@
  * the connection's out buffer and written once per loop iteration
  * (conns_flush, main.c), so a pipelined burst of requests costs one write;
  * write
- * readiness is armed only when the socket is full. A client that stops
- * reading its responses is paused (no more reads) until they drain, so its
- * buffer cannot grow without bound.
+ * readiness is armed only when the socket is full.
+ *
+ * Memory a peer can make the server hold is bounded:
+ * - Answers: before serving each request, a connection whose queued
+ *   answers reach --max-output is paused — its buffered requests wait and
+ *   nothing more is read from it — until they are written. So a client that
+ *   never reads holds at most --max-output plus one answer (and what its
+ *   parked calls are answered with), and others are served meanwhile.
+ * - Requests: a frame is at most --max-frame; the pending bytes of every
+ *   connection (partial input, unwritten answers) count against
+ *   --max-memory with the stored items, and a connection whose partial
+ *   input would pass it is refused (ENOMEM) and closed. om_stats'
+ *   `buffered` shows them.
+ * - Silence: a connection must complete its Hello within
+ *   --handshake-timeout, or it is closed.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,15 +38,17 @@
 
 enum {
 	READ_CHUNK = 64 * 1024,
-	READS_PER_EVENT = 8,          /* fairness between busy clients */
-	OUT_PAUSE = 16 * 1024 * 1024, /* pause reading above this backlog */
+	READS_PER_EVENT = 8,    /* fairness between busy clients */
+	KEEP_BUF = 1024 * 1024, /* larger empty buffers are given back */
 };
 
 static struct conn *all;
+static struct log_limit refusals, silences;
 static struct conn *flush_list;
 static uint64_t serials;
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_silence(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_close(struct conn *conn, const char *why);
 
@@ -43,12 +57,30 @@ void conn_incref(struct conn *conn)
 	conn->refcnt++;
 }
 
+/* Count the connection's pending bytes (input not yet served, answers not
+ * yet written) in stats.buffered, as they are now. */
+static void account(struct conn *conn)
+{
+	size_t now =
+	        (conn->in.len - conn->in.off) + (conn->out.len - conn->out.off);
+	omi_srv.stats.buffered = omi_srv.stats.buffered - conn->charged + now;
+	conn->charged = now;
+}
+
+/* Give back a large buffer once it is empty (after a burst). */
+static void trim(struct omi_buf *b)
+{
+	if (b->off == b->len && b->cap > KEEP_BUF)
+		omi_buf_free(b);
+}
+
 void conn_decref(struct conn *conn)
 {
 	if (--conn->refcnt)
 		return;
 	omi_buf_free(&conn->in);
 	omi_buf_free(&conn->out);
+	account(conn);
 	omi_arena_free(&conn->arena);
 	free(conn);
 }
@@ -76,22 +108,27 @@ void conn_accept(int fd)
 	struct ucred cred = {0};
 	socklen_t clen = sizeof cred;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-		log_warn("SO_PEERCRED: %s", strerror(errno));
+		log_warn_limited(&refusals, "SO_PEERCRED: %s", strerror(errno));
 		refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
 		return;
 	}
 	if (!omi_srv.allow_other_users && cred.uid != geteuid()) {
-		log_warn("refused pid %d: uid %u is not the server's uid %u",
-		         (int)cred.pid, (unsigned)cred.uid,
-		         (unsigned)geteuid());
+		log_warn_limited(&refusals,
+		                 "refused pid %d: uid %u is not the server's "
+		                 "uid %u",
+		                 (int)cred.pid, (unsigned)cred.uid,
+		                 (unsigned)geteuid());
 		refuse(fd, OM_EAUTH,
 		       "peer uid does not match the server's uid");
 		return;
 	}
 	if (omi_srv.stats.connections >= omi_srv.limits.max_conns) {
-		log_warn("refused pid %d: %u connections open", (int)cred.pid,
-		         omi_srv.limits.max_conns);
-		refuse(fd, OM_ECONN, "server connection limit reached");
+		log_warn_limited(&refusals,
+		                 "refused pid %d: %u connections open (the "
+		                 "limit)",
+		                 (int)cred.pid, omi_srv.limits.max_conns);
+		refuse(fd, OM_ELIMIT,
+		       "the server's connection limit is reached");
 		return;
 	}
 	struct conn *conn = calloc(1, sizeof *conn);
@@ -107,7 +144,12 @@ void conn_accept(int fd)
 	                      conn);
 	conn->wev = event_new(omi_srv.base, fd, EV_WRITE | EV_PERSIST, on_write,
 	                      conn);
-	if (!conn->rev || !conn->wev || event_add(conn->rev, NULL))
+	conn->hs_timer = evtimer_new(omi_srv.base, on_silence, conn);
+	double t = omi_srv.limits.handshake_timeout;
+	struct timeval tv = {(time_t)t,
+	                     (suseconds_t)((t - (double)(time_t)t) * 1e6)};
+	if (!conn->rev || !conn->wev || !conn->hs_timer ||
+	    event_add(conn->rev, NULL) || evtimer_add(conn->hs_timer, &tv))
 		goto out_free;
 	conn->next = all;
 	if (all)
@@ -123,6 +165,9 @@ out_free:
 		event_free(conn->rev);
 	if (conn->wev)
 		event_free(conn->wev);
+	if (conn->hs_timer)
+		event_free(conn->hs_timer);
+	omi_arena_free(&conn->arena);
 	free(conn);
 out_refuse:
 	log_error("out of memory accepting a connection");
@@ -157,6 +202,7 @@ void conn_send(struct conn *conn, Objmgr__Response *resp)
 	}
 	if (rc != OM_OK)
 		conn->lost = true;
+	account(conn);
 	queue_flush(conn);
 }
 
@@ -166,6 +212,7 @@ void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello)
 		return;
 	if (omi_buf_put_msg(&conn->out, &hello->base, omi_srv.limits.max_frame))
 		conn->lost = true;
+	account(conn);
 	queue_flush(conn);
 }
 
@@ -177,6 +224,18 @@ void conn_send_status(struct conn *conn, uint64_t id, int code, const char *msg)
 	if (msg)
 		resp.message = (char *)msg;
 	conn_send(conn, &resp);
+}
+
+static void serve_frames(struct conn *conn);
+
+/* Stop serving c's requests (and reading them) until its answers drain. */
+static void pause_conn(struct conn *conn)
+{
+	if (conn->paused)
+		return;
+	conn->paused = true;
+	event_del(conn->rev);
+	queue_flush(conn); /* the write that arms write readiness */
 }
 
 /* Write what is pending. Returns false if the connection was closed. */
@@ -199,23 +258,30 @@ static bool flush_one(struct conn *conn)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (!conn->write_armed && !event_add(conn->wev, NULL))
 				conn->write_armed = true;
-			if (b->len - b->off > OUT_PAUSE)
-				event_del(conn->rev);
+			account(conn);
 			return true;
 		}
 		conn_close(conn, n < 0 ? strerror(errno) : "write failed");
 		return false;
 	}
 	b->off = b->len = 0;
+	trim(b);
+	account(conn);
 	if (conn->write_armed) {
 		event_del(conn->wev);
 		conn->write_armed = false;
-		if (!conn->closing)
-			event_add(conn->rev, NULL); /* resume if paused */
 	}
 	if (conn->closing) {
 		conn_close(conn, "protocol error");
 		return false;
+	}
+	if (conn->paused) {
+		/* Drained: serve the requests that waited, then read on. */
+		conn->paused = false;
+		event_add(conn->rev, NULL);
+		serve_frames(conn);
+		if (!conn->dead)
+			account(conn);
 	}
 	return true;
 }
@@ -244,6 +310,11 @@ static void serve_frames(struct conn *conn)
 {
 	struct omi_buf *in = &conn->in;
 	for (;;) {
+		if (conn->out.len - conn->out.off >=
+		    omi_srv.limits.max_output) {
+			pause_conn(conn);
+			break;
+		}
 		const uint8_t *body;
 		size_t len;
 		int rc = omi_buf_frame(in, omi_srv.limits.max_frame, &body,
@@ -261,13 +332,65 @@ static void serve_frames(struct conn *conn)
 		}
 		in->off += OMI_FRAME_HDR + len;
 		dispatch_frame(conn, body, len);
+		if (conn->hello && conn->hs_timer) {
+			event_free(conn->hs_timer);
+			conn->hs_timer = NULL;
+		}
 		if (conn->closing || conn->dead || conn->lost)
 			break;
 	}
-	if (in->off == in->len)
+	if (conn->dead)
+		return;
+	if (in->off == in->len) {
 		in->off = in->len = 0;
-	else if (in->off > in->cap / 2)
+		trim(in);
+	} else if (in->off > in->cap / 2) {
 		omi_buf_compact(in);
+	}
+}
+
+/* A connection that has not completed its Hello in time. */
+static void on_silence(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct conn *conn = arg;
+	log_warn_limited(&silences,
+	                 "conn %llu: pid %d sent no Hello within %g s: closed",
+	                 (unsigned long long)conn->serial, (int)conn->pid,
+	                 omi_srv.limits.handshake_timeout);
+	conn_close(conn, "no handshake in time");
+}
+
+/* Room for the next read. A frame still arriving counts against the memory
+ * budget: the pending bytes of every connection count against
+ * --max-memory with the stored items. @return false if the connection was
+ * refused and is closing. */
+static bool reserve_input(struct conn *conn)
+{
+	const struct server_stats *st = &omi_srv.stats;
+	if (conn->in.len > conn->in.off &&
+	    st->bytes + st->buffered > omi_srv.limits.max_memory) {
+		log_warn_limited(&refusals,
+		                 "conn %llu: pid %d: a request over the memory "
+		                 "limit: closed",
+		                 (unsigned long long)conn->serial,
+		                 (int)conn->pid);
+		conn->in.off = conn->in.len = 0;
+		trim(&conn->in);
+		account(conn);
+		conn_send_status(conn, 0, OM_ENOMEM,
+		                 "the server's memory limit is reached: the "
+		                 "request cannot be received");
+		conn->closing = true;
+		event_del(conn->rev);
+		return false;
+	}
+	if (omi_buf_reserve(&conn->in, READ_CHUNK)) {
+		conn_close(conn, "out of memory for input");
+		return false;
+	}
+	return true;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -276,16 +399,16 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct conn *conn = arg;
 	conn_incref(conn);
 	for (int round = 0; round < READS_PER_EVENT; round++) {
-		if (omi_buf_reserve(&conn->in, READ_CHUNK)) {
-			conn_close(conn, "out of memory for input");
+		if (!reserve_input(conn))
 			break;
-		}
 		size_t room = conn->in.cap - conn->in.len;
 		ssize_t n = read(fd, conn->in.p + conn->in.len, room);
 		if (n > 0) {
 			conn->in.len += (size_t)n;
 			serve_frames(conn);
-			if (conn->dead || conn->closing)
+			if (!conn->dead)
+				account(conn);
+			if (conn->dead || conn->closing || conn->paused)
 				break;
 			if ((size_t)n < room)
 				break; /* drained: no second read for EAGAIN */
@@ -404,6 +527,9 @@ static void conn_close(struct conn *conn, const char *why)
 	event_free(conn->rev);
 	event_free(conn->wev);
 	conn->rev = conn->wev = NULL;
+	if (conn->hs_timer)
+		event_free(conn->hs_timer);
+	conn->hs_timer = NULL;
 	close(conn->fd);
 	conn->fd = -1;
 	if (conn->prev)

@@ -27,13 +27,16 @@ struct conn {
 	struct event *rev, *wev;
 	struct omi_buf in, out;
 	struct omi_arena arena;
-	bool hello;          /* Hello exchanged */
-	bool closing;        /* close once `out` is flushed */
-	bool lost;           /* an answer could not be queued: close at the
-	                      * next flush, without writing (conn_send) */
-	bool dead;           /* socket closed; the struct waits for refcnt 0 */
-	bool flush_queued;   /* on the flush list */
-	bool write_armed;    /* wev added: the socket was full */
+	bool hello;        /* Hello exchanged */
+	bool closing;      /* close once `out` is flushed */
+	bool lost;         /* an answer could not be queued: close at the
+	                    * next flush, without writing (conn_send) */
+	bool dead;         /* socket closed; the struct waits for refcnt 0 */
+	bool flush_queued; /* on the flush list */
+	bool write_armed;  /* wev added: the socket was full */
+	bool paused;       /* its answers pile up: its requests wait */
+	size_t charged;    /* buffer bytes counted in stats.buffered */
+	struct event *hs_timer; /* until the Hello: --handshake-timeout */
 	struct u64map refs;  /* obj id -> handle count (as a pointer value) */
 	struct u64map watch; /* obj id -> watch count (as a pointer value) */
 	struct u64map taken; /* obj id -> refs handed over by take ops that

@@ -164,17 +164,15 @@ static int serve_ping(struct obj *unused, struct call *c)
 	return OM_OK;
 }
 
-/* STATS -> [objects, connections, bytes, requests, parked] */
+/* STATS -> the counters, in OM_STATS_MAP's order */
 static int serve_stats(struct obj *unused, struct call *c)
 {
 	(void)unused;
 	const struct server_stats *st = &omi_srv.stats;
 	om_item v[] = {
-	        {.kind = OM_INT, .i = (int64_t)st->objects},
-	        {.kind = OM_INT, .i = (int64_t)st->connections},
-	        {.kind = OM_INT, .i = (int64_t)st->bytes},
-	        {.kind = OM_INT, .i = (int64_t)st->requests},
-	        {.kind = OM_INT, .i = (int64_t)st->parked},
+#define OMI_X_(name, meaning) {.kind = OM_INT, .i = (int64_t)st->name},
+	        OM_STATS_MAP(OMI_X_)
+#undef OMI_X_
 	};
 	return call_results(c, v, ARRAY_LEN(v));
 }

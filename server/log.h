@@ -13,23 +13,35 @@ extern enum log_level omi_log_level;
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/*
+ * A warning that a peer can cause over and over (a refused connection, a
+ * silent one timing out) is printed at most once a second; the next one
+ * printed says how many were left out, so the log stays small and true.
+ */
+struct log_limit {
+	double last;         /* when one was last printed (monotonic s) */
+	unsigned suppressed; /* left out since */
+};
+void log_warn_limited(struct log_limit *l, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
 /** Parse "error", "warn", "info", "debug". @return 0, or -1 if unknown. */
 int log_parse_level(const char *s, enum log_level *out);
 
 #define log_error(...) log_msg(OMI_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)                                       \
 	do {                                                \
-		if (omi_log_level >= OMI_LOG_WARN)              \
+		if (omi_log_level >= OMI_LOG_WARN)          \
 			log_msg(OMI_LOG_WARN, __VA_ARGS__); \
 	} while (0)
 #define log_info(...)                                       \
 	do {                                                \
-		if (omi_log_level >= OMI_LOG_INFO)              \
+		if (omi_log_level >= OMI_LOG_INFO)          \
 			log_msg(OMI_LOG_INFO, __VA_ARGS__); \
 	} while (0)
 #define log_debug(...)                                       \
 	do {                                                 \
-		if (omi_log_level >= OMI_LOG_DEBUG)              \
+		if (omi_log_level >= OMI_LOG_DEBUG)          \
 			log_msg(OMI_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

@@ -36,7 +36,15 @@ struct config {
 };
 
 /* What an option's argument is, and where it goes. */
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_SIZE, OPT_COUNT, OPT_FD, OPT_FLAG };
+enum opt_kind {
+	OPT_STR,
+	OPT_LEVEL,
+	OPT_SIZE,
+	OPT_COUNT,
+	OPT_FD,
+	OPT_FLAG,
+	OPT_SECONDS,
+};
 
 struct opt_def {
 	const char *name;
@@ -78,6 +86,13 @@ static const struct opt_def opt_table[] = {
         {"max-inflight", OPT_COUNT, "N",
          "parked requests per connection (default 4096)",
          AT(limits.max_inflight), OMI_MAX_COUNT_CAP},
+        {"max-output", OPT_SIZE, "BYTES",
+         "queued answers a connection may have before its\n"
+         "                        requests wait (default 16M)",
+         AT(limits.max_output), SIZE_MAX},
+        {"handshake-timeout", OPT_SECONDS, "SECONDS",
+         "close a connection without a Hello by then (default 10)",
+         AT(limits.handshake_timeout), OMI_MAX_SECONDS},
         {"allow-other-users", OPT_FLAG, NULL,
          "accept peers of any uid (default: only the server's)",
          AT(allow_other_users), 0},
@@ -156,6 +171,19 @@ static int apply_opt(const struct opt_def *d, const char *arg,
 	case OPT_FLAG:
 		*(bool *)at = true;
 		return 0;
+	case OPT_SECONDS: {
+		char *end;
+		double t = strtod(arg, &end);
+		if (end == arg || *end || !(t > 0) || t > (double)d->max) {
+			fprintf(stderr,
+			        "objmgrd: bad number of seconds '%s' for "
+			        "--%s\n",
+			        arg, d->name);
+			return -1;
+		}
+		*(double *)at = t;
+		return 0;
+	}
 	case OPT_LEVEL:
 		if (log_parse_level(arg, (enum log_level *)at) == 0)
 			return 0;

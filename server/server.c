@@ -13,6 +13,8 @@ struct omi_server omi_srv = {
         .limits.max_memory = (uint64_t)4 << 30,
         .limits.max_conns = 1024,
         .limits.max_inflight = 4096,
+        .limits.max_output = 16u << 20,
+        .limits.handshake_timeout = 10,
 };
 
 void server_stop(void)

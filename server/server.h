@@ -15,24 +15,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "objmgr.h"
+
 struct event_base;
 
 /* The limits an option may set, and the bounds the options clamp to. */
 struct server_limits {
-	size_t max_frame;      /* largest frame accepted or sent */
-	size_t max_item;       /* largest item stored */
-	uint64_t max_memory;   /* bytes all stored items may hold */
-	unsigned max_conns;    /* connections open at once */
-	unsigned max_inflight; /* parked requests per connection */
+	size_t max_frame;         /* largest frame accepted or sent */
+	size_t max_item;          /* largest item stored */
+	uint64_t max_memory;      /* bytes all stored items may hold */
+	unsigned max_conns;       /* connections open at once */
+	unsigned max_inflight;    /* parked requests per connection */
+	size_t max_output;        /* queued answers before a connection's
+	                           * requests wait (its reading pauses) */
+	double handshake_timeout; /* seconds to complete the Hello */
 };
 
 enum {
 	OMI_MAX_COUNT_CAP = 1000000, /* --max-connections, --max-inflight */
 	OMI_MAX_FD = 65535,          /* --ready-fd, --parent-fd */
+	OMI_MAX_SECONDS = 86400,     /* --handshake-timeout */
 };
 
+/* The counters behind STATS (OM_STATS_MAP, objmgr.h). */
 struct server_stats {
-	uint64_t objects, connections, bytes, requests, parked;
+#define OMI_X_(name, meaning) uint64_t name;
+	OM_STATS_MAP(OMI_X_)
+#undef OMI_X_
 };
 
 struct omi_server {

@@ -224,8 +224,11 @@ static void test_errmsg_strerror(void **state)
 	assert_string_equal(om_strerror(OM_OK), "success");
 	assert_string_equal(om_strerror(OM_ENOKEY), "key not found");
 	assert_string_equal(om_strerror(12345), "unknown error");
-	assert_string_equal(om_errmsg(NULL), "");
-	om_client *c = client(&srv);
+	/* NULL: this thread's last failed connect */
+	om_client *c;
+	assert_int_equal(om_connect("/nonexistent/objmgr.sock", &c), OM_ECONN);
+	assert_non_null(strstr(om_errmsg(NULL), "/nonexistent/objmgr.sock"));
+	c = client(&srv);
 	om_dict *d;
 	expect_ok(c, om_dict_open(c, NULL, 0, &d));
 	om_item v;
@@ -279,7 +282,9 @@ static void test_limits(void **state)
 	server_start(&s2, (const char *[]){"--max-connections", "2",
 	                                   "--max-memory", "4096", NULL});
 	om_client *a = client(&s2), *b = client(&s2), *x = NULL;
-	assert_int_equal(om_connect(s2.path, &x), OM_ECONN);
+	/* refused with the server's own code and message */
+	assert_int_equal(om_connect(s2.path, &x), OM_ELIMIT);
+	assert_non_null(strstr(om_errmsg(NULL), "connection limit"));
 	om_disconnect(b);
 	/* a slot is free again once the server has seen b go */
 	wait_stat(a, connections, 1);

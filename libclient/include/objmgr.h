@@ -70,7 +70,8 @@ extern "C" {
 	X(ETOOBIG, -16, "message or item over the server's limit")             \
 	X(ENOMEM, -17, "out of memory")                                        \
 	X(EINVAL, -18, "invalid argument")                                     \
-	X(ESTOPPING, -19, "the server is stopping")
+	X(ESTOPPING, -19, "the server is stopping")                            \
+	X(ELIMIT, -20, "refused: a server limit was reached")
 
 enum {
 	OM_OK = 0,
@@ -188,8 +189,11 @@ typedef struct om_client om_client;
  *        /tmp/objmgr-$UID/objmgr.sock (objmgrd resolves the same default).
  * @param out the new client, to be ended with om_disconnect().
  * @return OM_OK; OM_ECONN if no server answers there; OM_EAUTH if the server
- *         refuses this process's credentials; OM_EPROTO on a version
- *         mismatch; OM_EINVAL for a bad address; OM_ENOMEM.
+ *         refuses this process's credentials; OM_ELIMIT if it is at a
+ *         limit (--max-connections, or out of file descriptors); OM_EPROTO
+ *         on a version mismatch; OM_EINVAL for a bad address; OM_ENOMEM.
+ *         On failure om_errmsg(NULL) says why, in the server's words when
+ *         it refused.
  */
 OM_EXPORT int om_connect(const char *address, om_client **out);
 
@@ -224,12 +228,23 @@ OM_EXPORT void om_disconnect(om_client *c);
 OM_EXPORT int om_ping(om_client *c);
 
 /** Server statistics. */
+/*
+ * The server's statistics, one table: X(name, meaning). It generates
+ * om_server_stats here and, on the server, the STATS answer (its results,
+ * in this order) and the counters behind it.
+ */
+#define OM_STATS_MAP(X)                                                        \
+	X(objects, "objects alive")                                            \
+	X(connections, "connections open (this one included)")                 \
+	X(bytes, "bytes held by stored items")                                 \
+	X(requests, "requests served since start")                             \
+	X(parked, "requests waiting in blocking calls now")                    \
+	X(buffered, "bytes of connections' input and output buffers")
+
 typedef struct om_server_stats {
-	uint64_t objects;     /**< objects alive */
-	uint64_t connections; /**< connections open (this one included) */
-	uint64_t bytes;       /**< bytes held by stored items */
-	uint64_t requests;    /**< requests served since start */
-	uint64_t parked;      /**< requests waiting in blocking calls now */
+#define OM_X_(name, meaning) uint64_t name; /**< meaning */
+	OM_STATS_MAP(OM_X_)
+#undef OM_X_
 } om_server_stats;
 
 /** Fill `out` with the server's statistics. @return OM_OK or OM_ECONN. */
@@ -237,7 +252,9 @@ OM_EXPORT int om_stats(om_client *c, om_server_stats *out);
 
 /**
  * The server's message for this client's last failed call ("" if none).
- * Valid until the next call on `c`.
+ * Valid until the next call on `c`. With c NULL: why the calling thread's
+ * last failed om_connect() (or om_spawn()) failed — the server's own words
+ * when it refused ("" if none failed yet).
  */
 OM_EXPORT const char *om_errmsg(const om_client *c);
 
