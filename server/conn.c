@@ -85,8 +85,7 @@ void conn_decref(struct conn *conn)
 	free(conn);
 }
 
-/* Refuse a connection before any request: answer its Hello and close. */
-static void refuse(int fd, int code, const char *msg)
+void conn_refuse(int fd, int code, const char *msg)
 {
 	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
 	hello.version = OMI_PROTO_VERSION;
@@ -109,7 +108,7 @@ void conn_accept(int fd)
 	socklen_t clen = sizeof cred;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		log_warn_limited(&refusals, "SO_PEERCRED: %s", strerror(errno));
-		refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
+		conn_refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
 		return;
 	}
 	if (!omi_srv.allow_other_users && cred.uid != geteuid()) {
@@ -118,8 +117,8 @@ void conn_accept(int fd)
 		                 "uid %u",
 		                 (int)cred.pid, (unsigned)cred.uid,
 		                 (unsigned)geteuid());
-		refuse(fd, OM_EAUTH,
-		       "peer uid does not match the server's uid");
+		conn_refuse(fd, OM_EAUTH,
+		            "peer uid does not match the server's uid");
 		return;
 	}
 	if (omi_srv.stats.connections >= omi_srv.limits.max_conns) {
@@ -127,8 +126,8 @@ void conn_accept(int fd)
 		                 "refused pid %d: %u connections open (the "
 		                 "limit)",
 		                 (int)cred.pid, omi_srv.limits.max_conns);
-		refuse(fd, OM_ELIMIT,
-		       "the server's connection limit is reached");
+		conn_refuse(fd, OM_ELIMIT,
+		            "the server's connection limit is reached");
 		return;
 	}
 	struct conn *conn = calloc(1, sizeof *conn);
@@ -171,7 +170,7 @@ out_free:
 	free(conn);
 out_refuse:
 	log_error("out of memory accepting a connection");
-	refuse(fd, OM_ENOMEM, "server out of memory");
+	conn_refuse(fd, OM_ENOMEM, "server out of memory");
 }
 
 static void queue_flush(struct conn *conn)

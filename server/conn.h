@@ -50,6 +50,9 @@ struct conn {
 
 /** Take over an accepted socket. */
 void conn_accept(int fd);
+/** Refuse an accepted socket before any request: send a Hello with status
+ *  `code` and `msg` (best effort) and close it. */
+void conn_refuse(int fd, int code, const char *msg);
 
 /**
  * Queue `resp` on the connection and arrange for it to be written at the

@@ -20,6 +20,13 @@
 
 static int lfd = -1;
 static struct event *lev;
+/* A descriptor kept in reserve: at the descriptor limit, accept() fails
+ * and the connection would stay in the backlog, the event firing again at
+ * once — a spin. Closing the spare lets us accept it, refuse it with a
+ * clear answer and close it, and take the spare again (libevent and
+ * nginx do the same). */
+static int spare_fd = -1;
+static struct log_limit fd_refusals;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 /* Create the directory of `path` (and its parents) if missing: new
@@ -56,6 +63,51 @@ static bool live_server(const struct sockaddr_un *sun)
 	return live;
 }
 
+static void take_spare(void)
+{
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	take_spare();
+	if (lev)
+		event_add(lev, NULL);
+}
+
+/* Out of descriptors: accept one connection with the spare and refuse it.
+ * With no spare either, stop accepting for a moment rather than spin.
+ * @return whether to go on accepting now. */
+static bool refuse_one(int fd)
+{
+	if (spare_fd < 0) {
+		static const struct timeval pause = {0, 100 * 1000};
+		log_warn_limited(&fd_refusals,
+		                 "out of file descriptors: not accepting for "
+		                 "100 ms");
+		event_del(lev);
+		event_base_once(omi_srv.base, -1, EV_TIMEOUT, on_resume, NULL,
+		                &pause);
+		return false;
+	}
+	close(spare_fd);
+	spare_fd = -1;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0) {
+		log_warn_limited(
+		        &fd_refusals,
+		        "refused a connection: out of file descriptors");
+		conn_refuse(cfd, OM_ELIMIT,
+		            "the server is out of file descriptors");
+	}
+	take_spare();
+	return true;
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -68,8 +120,11 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
+		if ((errno == EMFILE || errno == ENFILE) && refuse_one(fd))
+			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			log_warn("accept: %s", strerror(errno));
+			log_warn_limited(&fd_refusals, "accept: %s",
+			                 strerror(errno));
 		break;
 	}
 }
@@ -127,6 +182,7 @@ int listen_start(const char *address)
 		log_error("cannot watch the listening socket");
 		goto out_unlink;
 	}
+	take_spare();
 	log_info("listening on %s", sock_path);
 	return 0;
 
@@ -140,6 +196,9 @@ out_close:
 
 void listen_stop(void)
 {
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
 	if (lev) {
 		event_free(lev);
 		lev = NULL;

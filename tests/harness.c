@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -219,6 +220,14 @@ static const char *server_bin(void)
 
 void server_start(struct server *s, const char *const *extra)
 {
+	server_start_opts(s, extra, 0, false);
+}
+
+void server_start_opts(struct server *s, const char *const *extra,
+                       int nofile, bool log)
+{
+	s->nofile = nofile;
+	s->log = log;
 	const char *tmp = getenv("TMPDIR");
 	snprintf(s->dir, sizeof s->dir, "%s/objmgr-test-XXXXXX",
 	         tmp && *tmp ? tmp : "/tmp");
@@ -244,6 +253,17 @@ void server_restart(struct server *s, const char *const *extra)
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
 		fcntl(ready[1], F_SETFD, 0);
+		if (s->nofile > 0) {
+			struct rlimit rl = {(rlim_t)s->nofile, (rlim_t)s->nofile};
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (s->log) {
+			char log[sizeof s->dir + 8];
+			snprintf(log, sizeof log, "%s/log", s->dir);
+			int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			if (lfd >= 0)
+				dup2(lfd, STDERR_FILENO);
+		}
 		execvp(bin, (char *const *)argv);
 		_exit(127);
 	}
@@ -260,6 +280,20 @@ void server_restart(struct server *s, const char *const *extra)
 		fail_msg("objmgrd (%s) did not start", bin);
 }
 
+size_t server_log(const struct server *s, char *buf, size_t cap)
+{
+	char log[sizeof s->dir + 8];
+	snprintf(log, sizeof log, "%s/log", s->dir);
+	buf[0] = '\0';
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
 void server_stop(struct server *s)
 {
 	if (s->pid <= 0)
@@ -271,6 +305,11 @@ void server_stop(struct server *s)
 	assert_int_equal(st, 0);
 	struct stat sb;
 	assert_int_equal(stat(s->path, &sb), -1); /* socket removed */
+	if (s->log) {
+		char log[sizeof s->dir + 8];
+		snprintf(log, sizeof log, "%s/log", s->dir);
+		unlink(log);
+	}
 	rmdir(s->dir);
 }
 

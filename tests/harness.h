@@ -27,6 +27,8 @@ struct server {
 	pid_t pid;
 	char dir[256];
 	char path[300];
+	int nofile; /* the server's limit on open descriptors (0: as ours) */
+	bool log;   /* its stderr goes to `dir`/log (server_log) */
 };
 
 /** The program's server: srv_setup/srv_teardown start and stop it as
@@ -44,6 +46,12 @@ void server_start(struct server *s, const char *const *extra);
  *  there has died (server_stop removes the directory): what an
  *  administrator does after a crash. As server_start otherwise. */
 void server_restart(struct server *s, const char *const *extra);
+/** server_start() with a limit on the server's open descriptors (0: as
+ *  ours) and, if `log`, its stderr kept for server_log(). */
+void server_start_opts(struct server *s, const char *const *extra,
+                       int nofile, bool log);
+/** The server's stderr so far (s->log set), NUL-terminated, in buf. */
+size_t server_log(const struct server *s, char *buf, size_t cap);
 /** SIGTERM it, reap it, check it exited 0 and removed its socket. */
 void server_stop(struct server *s);
 /** SIGKILL it, as a crash would (its socket file stays), and reap it:
