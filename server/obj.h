@@ -42,6 +42,10 @@ enum { CALL_PARKED = 1000 };
 /* `o` is the target object (NULL for a server operation). */
 typedef int (*op_fn)(struct obj *o, struct call *c);
 
+/* What a type's traverse() calls for each object its stored OM_REF items
+ * name (gc.c). */
+typedef void (*visit_fn)(struct obj *target, void *arg);
+
 /* One row of an op table. */
 struct op_def {
 	int op; /* OBJMGR__OP__* */
@@ -82,16 +86,26 @@ struct type_def {
 	/* Optional: connection `conn` ended while it held something of this
 	 * object (registered with conn_watch()): release it. */
 	void (*conn_gone)(struct obj *o, struct conn *conn);
+	/* Both required of a type that stores items, NULL otherwise (gc.c).
+	 * traverse: call visit(target, arg) once per OM_REF item the object
+	 * keeps with store_item() (store_visit() does one item) — exactly the
+	 * references it holds in its state, not those its parked waiters
+	 * keep, which are external (roots). clear: release those items
+	 * (store_clear()), leaving the object consistent and empty for
+	 * fini(); the collector calls it on cyclic garbage only. */
+	void (*traverse)(struct obj *o, visit_fn visit, void *arg);
+	void (*clear)(struct obj *o);
 };
 
 /*
  * A type's type_def: TYPE_DEF(sem, SEM, "semaphore", struct sem, 1,
- * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone) — the stem and NAME of its
- * OM_TYPE_MAP row, Python's name, its struct, open_nargs, open_flags, and
- * its init, fini and conn_gone (each may be NULL). The op table is
- * STEM_ops.
+ * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone, NULL, NULL) — the stem
+ * and NAME of its OM_TYPE_MAP row, Python's name, its struct, open_nargs,
+ * open_flags, and its init, fini, conn_gone, traverse and clear (each may
+ * be NULL). The op table is STEM_ops.
  */
-#define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone) \
+#define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone, \
+                 traverse_fn, clear_fn)                                       \
 	const struct type_def stem##_type = {                                 \
 	        .name = pyname,                                               \
 	        .type = OM_TYPE_##NAME,                                       \
@@ -103,6 +117,8 @@ struct type_def {
 	        .init = init_fn,                                              \
 	        .fini = fini_fn,                                              \
 	        .conn_gone = gone,                                            \
+	        .traverse = traverse_fn,                                      \
+	        .clear = clear_fn,                                            \
 	}
 
 struct obj {
@@ -211,6 +227,12 @@ int store_item(struct call *c, om_item *dst, const om_item *src);
 int store_replace(struct call *c, om_item *dst, const om_item *src);
 /** Release a kept item (memory, REF reference, bytes); leaves OM_NIL. */
 void store_clear(om_item *it);
+/** For a type's traverse(): visit the object a kept OM_REF item names
+ *  (nothing for other kinds). */
+void store_visit(const om_item *it, visit_fn visit, void *arg);
+/** How many OM_REF items are kept now, over all objects and waiters: the
+ *  collector has nothing to find while it is 0. */
+uint64_t store_ref_count(void);
 /** Charge / refund `n` bytes of object memory (containers' own arrays).
  *  store_charge returns OM_OK or OM_ENOMEM (with a message on c if given). */
 int store_charge(struct call *c, size_t n);
