@@ -130,6 +130,11 @@ struct obj {
 	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
 	bool doomed; /* on the reap list (once, however often it hit 0) */
+	/* The collector's scratch (gc.c), meaningless between collections:
+	 * refs not accounted for by stored items, then GC_REACHED; and the
+	 * link of its work stack and garbage list. */
+	uint64_t gc_refs;
+	struct obj *gc_next;
 };
 
 /* ------------------------------------------------------------------- call */
@@ -207,6 +212,28 @@ void obj_decref(struct obj *o);
 void obj_reap(void);
 /** Destroy every object (server stopping). */
 void registry_free(void);
+/** Iterate over every registered object: `size_t pos = 0; while ((o =
+ *  obj_iter(&pos)))`. The registry must not change meanwhile (no
+ *  obj_register, no obj_reap); references may. */
+struct obj *obj_iter(size_t *pos);
+
+/* ---------------------------------------------------------------- gc.c */
+
+/*
+ * The cycle collector: frees anonymous objects that only stored OM_REF
+ * items of each other keep alive (a dict that stores a ref to itself, a
+ * ring of lists), which reference counting never frees. It runs from
+ * obj_reap(), never under a type's code.
+ */
+
+/** obj_decref() dropped a reference from `o`, which stays alive: if o can
+ *  store references, objects may just have become cyclic garbage. */
+void gc_note_drop(const struct obj *o);
+/** Run a collection if one is pending and due (obj_reap(), after the
+ *  reap list is empty). @return true if it ran (garbage is doomed). */
+bool gc_maybe_collect(void);
+/** Release the collector's timer (registry_free()). */
+void gc_free(void);
 
 /* ----------------------------------------------------------- stored items */
 
