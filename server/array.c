@@ -267,4 +267,4 @@ static const struct op_def array_ops[] = {
 };
 
 TYPE_DEF(array, ARRAY, "array", struct array, 2, 0, array_init, array_fini,
-         NULL);
+         NULL, NULL, NULL);

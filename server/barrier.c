@@ -188,4 +188,4 @@ static const struct op_def barrier_ops[] = {
 };
 
 TYPE_DEF(barrier, BARRIER, "barrier", struct barrier, 1, 0, barrier_init,
-         barrier_fini, barrier_conn_gone);
+         barrier_fini, barrier_conn_gone, NULL, NULL);

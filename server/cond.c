@@ -176,6 +176,19 @@ static void cond_conn_gone(struct obj *o, struct conn *conn)
 		lock_conn_gone(l, conn);
 }
 
+/* The LOCK object given at creation, if any. */
+static void cond_traverse(struct obj *o, visit_fn visit, void *arg)
+{
+	store_visit(&((struct cond *)o)->ref, visit, arg);
+}
+
+/* Drop the LOCK's reference. lock_obj stays: a garbage condition is
+ * destroyed in this same obj_reap(), and cond_fini() does not use it. */
+static void cond_clear(struct obj *o)
+{
+	store_clear(&((struct cond *)o)->ref);
+}
+
 static const struct op_def cond_ops[] = {
         OP(COND_ACQUIRE, cond_acquire, 0, OPF_TIMEOUT),
         OP(COND_RELEASE, cond_release, 0, 0),
@@ -185,4 +198,4 @@ static const struct op_def cond_ops[] = {
 };
 
 TYPE_DEF(cond, COND, "condition", struct cond, 1, OM_RECURSIVE, cond_init,
-         cond_fini, cond_conn_gone);
+         cond_fini, cond_conn_gone, cond_traverse, cond_clear);

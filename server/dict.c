@@ -674,6 +674,19 @@ static void dict_fini(struct obj *o)
 	release_all((struct dict *)o);
 }
 
+/* Keys may be refs as well as values. */
+static void dict_traverse(struct obj *o, visit_fn visit, void *arg)
+{
+	struct dict *d = (struct dict *)o;
+	for (size_t k = 0; k < d->nents; k++) {
+		const struct entry *e = &d->ents[k];
+		if (e->key.kind == DEAD)
+			continue;
+		store_visit(&e->key, visit, arg);
+		store_visit(&e->val, visit, arg);
+	}
+}
+
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def dict_ops[] = {
         OP(DICT_SET, dict_set, 2, 0),
@@ -695,4 +708,5 @@ static const struct op_def dict_ops[] = {
 
 /* OPEN DICT: no creation parameters; the dict starts empty and takes no
  * memory for its table until the first insert. */
-TYPE_DEF(dict, DICT, "dict", struct dict, 0, 0, NULL, dict_fini, NULL);
+TYPE_DEF(dict, DICT, "dict", struct dict, 0, 0, NULL, dict_fini, NULL,
+         dict_traverse, dict_fini);

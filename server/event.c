@@ -78,4 +78,4 @@ static const struct op_def event_ops[] = {
 
 /* OPEN EVENT: no creation parameters; the flag starts clear. */
 TYPE_DEF(event, EVENT, "event", struct event_obj, 0, 0, NULL, event_fini,
-         event_conn_gone);
+         event_conn_gone, NULL, NULL);

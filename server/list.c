@@ -492,6 +492,13 @@ static void list_fini(struct obj *o)
 	release_all((struct list *)o);
 }
 
+static void list_traverse(struct obj *o, visit_fn visit, void *arg)
+{
+	struct list *l = (struct list *)o;
+	for (size_t i = 0; i < l->len; i++)
+		store_visit(&l->v[i], visit, arg);
+}
+
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def list_ops[] = {
         OP(LIST_APPEND, list_append, 1, 0),
@@ -513,4 +520,5 @@ static const struct op_def list_ops[] = {
         OP(LIST_SPLICE, list_splice, OP_VARARGS, 0),
 };
 
-TYPE_DEF(list, LIST, "list", struct list, 0, 0, NULL, list_fini, NULL);
+TYPE_DEF(list, LIST, "list", struct list, 0, 0, NULL, list_fini, NULL,
+         list_traverse, list_fini);

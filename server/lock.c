@@ -208,4 +208,4 @@ static const struct op_def lock_ops[] = {
 };
 
 TYPE_DEF(lock, LOCK, "lock", struct lock, 0, OM_RECURSIVE, lock_init, lock_fini,
-         lock_conn_gone_op);
+         lock_conn_gone_op, NULL, NULL);

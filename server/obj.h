@@ -42,6 +42,10 @@ enum { CALL_PARKED = 1000 };
 /* `o` is the target object (NULL for a server operation). */
 typedef int (*op_fn)(struct obj *o, struct call *c);
 
+/* What a type's traverse() calls for each object its stored OM_REF items
+ * name (gc.c). */
+typedef void (*visit_fn)(struct obj *target, void *arg);
+
 /* One row of an op table. */
 struct op_def {
 	int op; /* OBJMGR__OP__* */
@@ -82,16 +86,26 @@ struct type_def {
 	/* Optional: connection `conn` ended while it held something of this
 	 * object (registered with conn_watch()): release it. */
 	void (*conn_gone)(struct obj *o, struct conn *conn);
+	/* Both required of a type that stores items, NULL otherwise (gc.c).
+	 * traverse: call visit(target, arg) once per OM_REF item the object
+	 * keeps with store_item() (store_visit() does one item) — exactly the
+	 * references it holds in its state, not those its parked waiters
+	 * keep, which are external (roots). clear: release those items
+	 * (store_clear()), leaving the object consistent and empty for
+	 * fini(); the collector calls it on cyclic garbage only. */
+	void (*traverse)(struct obj *o, visit_fn visit, void *arg);
+	void (*clear)(struct obj *o);
 };
 
 /*
  * A type's type_def: TYPE_DEF(sem, SEM, "semaphore", struct sem, 1,
- * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone) — the stem and NAME of its
- * OM_TYPE_MAP row, Python's name, its struct, open_nargs, open_flags, and
- * its init, fini and conn_gone (each may be NULL). The op table is
- * STEM_ops.
+ * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone, NULL, NULL) — the stem
+ * and NAME of its OM_TYPE_MAP row, Python's name, its struct, open_nargs,
+ * open_flags, and its init, fini, conn_gone, traverse and clear (each may
+ * be NULL). The op table is STEM_ops.
  */
-#define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone) \
+#define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone, \
+                 traverse_fn, clear_fn)                                       \
 	const struct type_def stem##_type = {                                 \
 	        .name = pyname,                                               \
 	        .type = OM_TYPE_##NAME,                                       \
@@ -103,6 +117,8 @@ struct type_def {
 	        .init = init_fn,                                              \
 	        .fini = fini_fn,                                              \
 	        .conn_gone = gone,                                            \
+	        .traverse = traverse_fn,                                      \
+	        .clear = clear_fn,                                            \
 	}
 
 struct obj {
@@ -114,6 +130,11 @@ struct obj {
 	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
 	bool doomed; /* on the reap list (once, however often it hit 0) */
+	/* The collector's scratch (gc.c), meaningless between collections:
+	 * refs not accounted for by stored items, then GC_REACHED; and the
+	 * link of its work stack and garbage list. */
+	uint64_t gc_refs;
+	struct obj *gc_next;
 };
 
 /* ------------------------------------------------------------------- call */
@@ -191,6 +212,28 @@ void obj_decref(struct obj *o);
 void obj_reap(void);
 /** Destroy every object (server stopping). */
 void registry_free(void);
+/** Iterate over every registered object: `size_t pos = 0; while ((o =
+ *  obj_iter(&pos)))`. The registry must not change meanwhile (no
+ *  obj_register, no obj_reap); references may. */
+struct obj *obj_iter(size_t *pos);
+
+/* ---------------------------------------------------------------- gc.c */
+
+/*
+ * The cycle collector: frees anonymous objects that only stored OM_REF
+ * items of each other keep alive (a dict that stores a ref to itself, a
+ * ring of lists), which reference counting never frees. It runs from
+ * obj_reap(), never under a type's code.
+ */
+
+/** obj_decref() dropped a reference from `o`, which stays alive: if o can
+ *  store references, objects may just have become cyclic garbage. */
+void gc_note_drop(const struct obj *o);
+/** Run a collection if one is pending and due (obj_reap(), after the
+ *  reap list is empty). @return true if it ran (garbage is doomed). */
+bool gc_maybe_collect(void);
+/** Release the collector's timer (registry_free()). */
+void gc_free(void);
 
 /* ----------------------------------------------------------- stored items */
 
@@ -211,6 +254,12 @@ int store_item(struct call *c, om_item *dst, const om_item *src);
 int store_replace(struct call *c, om_item *dst, const om_item *src);
 /** Release a kept item (memory, REF reference, bytes); leaves OM_NIL. */
 void store_clear(om_item *it);
+/** For a type's traverse(): visit the object a kept OM_REF item names
+ *  (nothing for other kinds). */
+void store_visit(const om_item *it, visit_fn visit, void *arg);
+/** How many OM_REF items are kept now, over all objects and waiters: the
+ *  collector has nothing to find while it is 0. */
+uint64_t store_ref_count(void);
 /** Charge / refund `n` bytes of object memory (containers' own arrays).
  *  store_charge returns OM_OK or OM_ENOMEM (with a message on c if given). */
 int store_charge(struct call *c, size_t n);

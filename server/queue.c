@@ -610,6 +610,25 @@ static void queue_fini(struct obj *o)
 	free(q->v);
 }
 
+/* The queued items only: a parked putter's items are the putter's (an
+ * external reference, a root), and a garbage queue has no waiters anyway
+ * (each watches it). */
+static void queue_traverse(struct obj *o, visit_fn visit, void *arg)
+{
+	struct queue *q = (struct queue *)o;
+	for (size_t i = 0; i < q->n; i++)
+		store_visit(&at(q, i)->it, visit, arg);
+}
+
+/* Drop the queued items; the slots stay for queue_fini() to free. */
+static void queue_clear(struct obj *o)
+{
+	struct queue *q = (struct queue *)o;
+	for (size_t i = 0; i < q->n; i++)
+		store_clear(&at(q, i)->it);
+	q->n = q->head = 0;
+}
+
 static const struct op_def queue_ops[] = {
         OP(QUEUE_PUT, queue_put, 1, OPF_TIMEOUT),
         OP(QUEUE_GET, queue_get, 0, OPF_TIMEOUT),
@@ -625,4 +644,4 @@ static const struct op_def queue_ops[] = {
 
 TYPE_DEF(queue, QUEUE, "queue", struct queue, 1,
          OM_LIFO | OM_PRIORITY | OM_JOINABLE, queue_init, queue_fini,
-         queue_conn_gone);
+         queue_conn_gone, queue_traverse, queue_clear);

@@ -10,7 +10,9 @@
  * iteration, after every callback of that iteration has run, so no type
  * code ever sees an object vanish under it. Destroying may drop further
  * references (the refs a dict stored): obj_reap() loops until nothing is
- * left, without recursion.
+ * left, without recursion. Objects that keep each other alive through
+ * stored refs, and nothing else, are found by the cycle collector (gc.c),
+ * which obj_reap() runs once the reap list is empty.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ static void destroy(struct obj *o)
 void registry_free(void)
 {
 	teardown = true;
+	gc_free();
 	for (size_t i = 0; by_id.v && i <= by_id.mask; i++) {
 		struct obj *o = by_id.v[i].val;
 		if (!by_id.v[i].key)
@@ -66,6 +69,14 @@ void registry_free(void)
 	free(doomed);
 	doomed = NULL;
 	ndoomed = capdoomed = 0;
+}
+
+struct obj *obj_iter(size_t *pos)
+{
+	for (; by_id.v && *pos <= by_id.mask; (*pos)++)
+		if (by_id.v[*pos].key)
+			return by_id.v[(*pos)++].val;
+	return NULL;
 }
 
 struct obj *obj_lookup(uint64_t id)
@@ -122,7 +133,13 @@ void obj_incref(struct obj *o)
 
 void obj_decref(struct obj *o)
 {
-	if (teardown || --o->refs != 0 || o->doomed)
+	if (teardown)
+		return;
+	if (--o->refs != 0) {
+		gc_note_drop(o);
+		return;
+	}
+	if (o->doomed)
 		return;
 	if (ndoomed == capdoomed) {
 		size_t cap = capdoomed ? capdoomed * 2 : 64;
@@ -142,7 +159,8 @@ void obj_decref(struct obj *o)
 	o->doomed = true;
 }
 
-void obj_reap(void)
+/* Destroy what the reap list holds, and what that dooms in turn. */
+static void reap_doomed(void)
 {
 	while (ndoomed) {
 		struct obj *o = doomed[--ndoomed];
@@ -155,4 +173,11 @@ void obj_reap(void)
 		omi_srv.stats.objects--;
 		destroy(o); /* may doom more: the loop takes them */
 	}
+}
+
+void obj_reap(void)
+{
+	reap_doomed();
+	if (gc_maybe_collect())
+		reap_doomed();
 }

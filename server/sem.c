@@ -121,4 +121,4 @@ static const struct op_def sem_ops[] = {
 };
 
 TYPE_DEF(sem, SEM, "semaphore", struct sem, 1, OM_BOUNDED, sem_init, sem_fini,
-         sem_conn_gone);
+         sem_conn_gone, NULL, NULL);

@@ -4,6 +4,24 @@
  */
 #include "obj.h"
 
+/* OM_REF items kept now (store_item to store_clear): the collector's
+ * cue that cycles may exist at all. */
+static uint64_t nrefs;
+
+uint64_t store_ref_count(void)
+{
+	return nrefs;
+}
+
+void store_visit(const om_item *it, visit_fn visit, void *arg)
+{
+	if (it->kind != OM_REF)
+		return;
+	struct obj *o = obj_lookup(it->ref.id);
+	if (o)
+		visit(o, arg);
+}
+
 int store_charge(struct call *c, size_t n)
 {
 	struct server_stats *st = &omi_srv.stats;
@@ -74,8 +92,10 @@ int store_item(struct call *c, om_item *dst, const om_item *src)
 		store_refund(extra);
 		return call_err(c, rc, "out of memory");
 	}
-	if (src->kind == OM_REF)
+	if (src->kind == OM_REF) {
 		obj_incref(obj_lookup(src->ref.id));
+		nrefs++;
+	}
 	return OM_OK;
 }
 
@@ -95,6 +115,7 @@ void store_clear(om_item *it)
 {
 	if (it->kind == OM_REF) {
 		struct obj *o = obj_lookup(it->ref.id);
+		nrefs--;
 		if (o)
 			obj_decref(o);
 	}

@@ -75,6 +75,11 @@ static void value_fini(struct obj *o)
 	store_clear(&v->v);
 }
 
+static void value_traverse(struct obj *o, visit_fn visit, void *arg)
+{
+	store_visit(&((struct value *)o)->v, visit, arg);
+}
+
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def value_ops[] = {
         OP(VALUE_GET, value_get, 0, 0),
@@ -84,4 +89,4 @@ static const struct op_def value_ops[] = {
 };
 
 TYPE_DEF(value, VALUE, "value", struct value, 1, 0, value_init, value_fini,
-         NULL);
+         NULL, value_traverse, value_fini);
