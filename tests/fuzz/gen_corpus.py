@@ -344,6 +344,30 @@ def _(s):
     s.req("QUEUE_TASK_DONE", lq)            # not joinable
 
 
+@story("queue_put_many_parks")
+def _(s):
+    q = s.open("QUEUE", [1])
+    s.req("QUEUE_PUT", q, args=["full"], timeout=0)
+    s.req("QUEUE_PUT_MANY", q, args=["one"], timeout=0.5)   # parks, expires
+    s.tick()
+    s.req("QUEUE_PUT_MANY", q, args=["one"], timeout=-1)    # parks
+    s.req("QUEUE_PUT", q, args=["two"], timeout=5)          # parks behind it
+    s.req("QUEUE_GET", q, timeout=0)        # admits the first putter
+    s.req("QUEUE_GET_MANY", q, num=2, timeout=0)
+
+
+@story("cond_requeue")
+def _(s):
+    cv = s.open("COND", [None], flags=RECURSIVE)
+    s.req("COND_ACQUIRE", cv, timeout=-1)
+    s.req("COND_WAIT", cv, timeout=0.5)     # parks, the lock released
+    s.req("COND_ACQUIRE", cv, timeout=0)    # free: this connection takes it
+    s.req("COND_NOTIFY", cv, num=1)         # the waiter now waits for the lock
+    s.tick()                                # its deadline passes: it waits on
+    s.req("COND_RELEASE", cv)               # it gets the lock
+    s.req("COND_RELEASE", cv)
+
+
 @story("lock")
 def _(s):
     lk = s.open("LOCK")
