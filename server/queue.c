@@ -436,8 +436,13 @@ static int queue_put_many(struct obj *o, struct call *c)
 		pump(q);
 		return OM_OK;
 	}
-	if ((rc = park_putter(q, c, items, n)) == CALL_PARKED)
+	if ((rc = park_putter(q, c, items, n)) == CALL_PARKED) {
+		if (n == 1) { /* the one item was moved into the putter */
+			free(items);
+			store_refund(sizeof *items);
+		}
 		return rc;
+	}
 
 out_clear:
 	while (i-- > 0)

@@ -69,6 +69,10 @@ void registry_free(void)
 	free(doomed);
 	doomed = NULL;
 	ndoomed = capdoomed = 0;
+	/* Empty and usable again, ids from 1: the fuzz target (tests/fuzz)
+	 * runs a whole server per input in one process. */
+	teardown = false;
+	next_id = 1;
 }
 
 struct obj *obj_iter(size_t *pos)
