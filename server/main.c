@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "listen.h"
 #include "log.h"
 #include "waiter.h"
@@ -309,6 +310,7 @@ int main(int argc, char **argv)
 	omi_log_level = set.level;
 
 	signal(SIGPIPE, SIG_IGN);
+	fault_init();
 	dispatch_init();
 	status = 1;
 	struct event *sigint = NULL, *sigterm = NULL, *parent = NULL;
@@ -340,6 +342,7 @@ int main(int argc, char **argv)
 		(void)w;
 		close(set.cfg.ready_fd);
 	}
+	fault_ready();
 	run_loop();
 	stop_cleanly();
 	status = 0;
