@@ -114,6 +114,7 @@ struct obj {
 	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
 	bool doomed; /* on the reap list (once, however often it hit 0) */
+	struct obj *reap_next; /* on it: so dooming never allocates */
 };
 
 /* ------------------------------------------------------------------- call */
