@@ -11,8 +11,10 @@
  *                               (one-shot: later ones succeed again)
  *   OBJMGR_FAIL_ALLOC_REPEAT=1  ... and so does every one after it
  *                               (persistent)
- *   OBJMGR_FAULT_REPORT=PATH    at exit, write "counted C failed F\n" to
- *                               PATH: a walk over N stops once C < N
+ *   OBJMGR_FAULT_REPORT=PATH    at exit, write "counted C failed F" to
+ *                               PATH (a walk over N stops once C < N),
+ *                               and " at FILE+0xOFFSET", where the Nth
+ *                               was called from (addr2line -e FILE)
  *
  * What is counted: malloc, calloc, realloc and strdup called from the
  * server's own objects and from libomwire's (proto/wire.c: buffers, items,
@@ -29,6 +31,7 @@
  * a point the server chooses. The server is single-threaded (server.h),
  * so the counters are plain integers.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,39 +57,43 @@ static bool armed;       /* fault_ready() was called */
 static bool repeat;      /* OBJMGR_FAIL_ALLOC_REPEAT: fail every one after */
 static uint64_t fail_at; /* OBJMGR_FAIL_ALLOC: 0 fails none */
 static uint64_t counted, failed;
+static void *site;         /* the return address of the Nth */
 static const char *report; /* OBJMGR_FAULT_REPORT */
 
-/* Count one allocation: true if it must fail. */
-static bool fail_now(void)
+/* Count one allocation, called from `ra`: true if it must fail. */
+static bool fail_now(void *ra)
 {
 	if (!armed)
 		return false;
 	counted++;
 	if (!fail_at || counted < fail_at || (counted > fail_at && !repeat))
 		return false;
-	failed++;
+	if (!failed++)
+		site = ra;
 	errno = ENOMEM;
 	return true;
 }
 
+#define RA __builtin_return_address(0)
+
 void *__wrap_malloc(size_t n)
 {
-	return fail_now() ? NULL : __real_malloc(n);
+	return fail_now(RA) ? NULL : __real_malloc(n);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
-	return fail_now() ? NULL : __real_calloc(n, size);
+	return fail_now(RA) ? NULL : __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
-	return fail_now() ? NULL : __real_realloc(p, n);
+	return fail_now(RA) ? NULL : __real_realloc(p, n);
 }
 
 char *__wrap_strdup(const char *s)
 {
-	return fail_now() ? NULL : __real_strdup(s);
+	return fail_now(RA) ? NULL : __real_strdup(s);
 }
 
 static void write_report(void)
@@ -94,8 +101,14 @@ static void write_report(void)
 	FILE *f = fopen(report, "w");
 	if (!f)
 		return;
-	fprintf(f, "counted %llu failed %llu\n", (unsigned long long)counted,
+	fprintf(f, "counted %llu failed %llu", (unsigned long long)counted,
 	        (unsigned long long)failed);
+	Dl_info di;
+	if (site && dladdr(site, &di) && di.dli_fname)
+		fprintf(f, " at %s+%#lx", di.dli_fname,
+		        (unsigned long)((char *)site - 1 -
+		                        (char *)di.dli_fbase));
+	fputc('\n', f);
 	fclose(f);
 }
 
