@@ -262,6 +262,36 @@ static void use_big(om_dict *d)
 	CHECK2(ON(d, om_dict_del(d, om_str("big"))), OM_OK, OM_ENOKEY);
 }
 
+/* A list and a queue that grow, sort (the merge's buffer) and shrink. */
+static void use_long(om_client *c)
+{
+	enum { M = 600 };
+	om_item v[M];
+	for (int i = 0; i < M; i++)
+		v[i] = om_int(M - 1 - i);
+	om_list *l = NULL;
+	om_queue *q = NULL;
+	om_item out;
+	om_items got;
+	if (OK(om_list_open(c, NULL, 0, &l))) {
+		bool all = OK(om_list_extend(l, v, M));
+		all = all && OK(om_list_sort(l, false));
+		if (all && OK(om_list_get(l, 0, &out)))
+			EXPECT(is_int(&out, 0));
+		OK(om_list_splice(l, 0, M - 10, NULL, 0));
+		om_release(l);
+	}
+	if (OK(om_queue_open(c, NULL, OM_LIFO, 0, &q))) {
+		bool all = OK(om_queue_put_many(q, v, M, 0));
+		if (all && OK(om_queue_get(q, &out, 0)))
+			EXPECT(is_int(&out, 0));
+		if (CHECK2(om_queue_get_many(q, M - 10, &got, 0), OM_OK,
+		           OM_EEMPTY))
+			om_items_free(&got);
+		om_release(q);
+	}
+}
+
 static void use_list(om_client *c, om_list *l, om_dict *d)
 {
 	om_item out;
@@ -665,6 +695,7 @@ static int sequence(void *arg)
 	use_dict(c, named.d, &named);
 	use_big(anon.d);
 	use_list(c, anon.l, anon.d);
+	use_long(c);
 	use_queue(c, anon.q);
 	use_sync(&anon);
 	use_value_array(&anon);
@@ -699,15 +730,20 @@ static int sequence(void *arg)
 
 /* "counted C failed F" from r's report: false if there is none. */
 static bool read_report(const struct run *r, unsigned long long *counted,
-                        unsigned long long *failed)
+                        unsigned long long *failed, char *site, size_t cap)
 {
 	FILE *f = fopen(r->report, "r");
 	if (!f)
 		return false;
-	int n = fscanf(f, "counted %llu failed %llu", counted, failed);
+	char line[512] = "";
+	bool ok =
+	        fgets(line, sizeof line, f) &&
+	        sscanf(line, "counted %llu failed %llu", counted, failed) == 2;
 	fclose(f);
 	unlink(r->report);
-	return n == 2;
+	const char *at = strstr(line, " at ");
+	snprintf(site, cap, "%s", at ? at + 4 : "nowhere\n");
+	return ok;
 }
 
 /* Nothing left: every object of the sequence freed, every stored byte
@@ -788,6 +824,7 @@ static int walk_batch(uint64_t first, int count, bool repeat)
 	int reached = 0;
 	for (int i = 0; i < count; i++) {
 		struct run *r = &runs[i];
+		int before = failures;
 		int st = reap(r->child, SEQ_SECS);
 		if (st == -2)
 			FAIL_N(r, "the sequence hung (killed after %d s)",
@@ -809,14 +846,18 @@ static int walk_batch(uint64_t first, int count, bool repeat)
 		if (st != 0)
 			FAIL_N(r, "the server exited with %d on SIGTERM", st);
 		unsigned long long counted = 0, failed = 0;
-		if (!read_report(r, &counted, &failed))
+		char site[400];
+		if (!read_report(r, &counted, &failed, site, sizeof site))
 			FAIL_N(r, "the server wrote no report");
 		else if (failed)
 			reached++;
-		if (verbose)
-			printf("N=%llu%s: %llu allocations counted, %llu "
-			       "failed\n",
-			       (unsigned long long)r->n, mode, counted, failed);
+		/* addr2line -e FILE OFFSET: the line that got NULL */
+		if (failures > before || verbose)
+			fprintf(failures > before ? stderr : stdout,
+			        "N=%llu%s: %llu allocations counted, %llu "
+			        "failed, the Nth at %s",
+			        (unsigned long long)r->n, mode, counted, failed,
+			        site);
 	}
 	return reached;
 }
