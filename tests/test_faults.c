@@ -671,6 +671,90 @@ static void parked_then_killed(om_client *c, const char *path)
 	om_release(q);
 }
 
+/* One connection parked on 8 queues at once, twice on the first: its
+ * table of watched objects is full when a put answers one of those two.
+ * Another client's thread puts, once the server has served all 9 gets
+ * (parked them, or failed them). */
+enum { NPM = 8 };
+
+struct putter_arg {
+	const char *path;
+	atomic_bool ready; /* base taken: the gets may go */
+};
+
+static void *put_thread(void *arg)
+{
+	struct putter_arg *a = arg;
+	om_client *b = try_connect(a->path);
+	om_queue *q[NPM] = {0};
+	for (int i = 0; b && i < NPM; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "pm%d", i);
+		OK(om_queue_open(b, name, OM_CREATE, 0, &q[i]));
+	}
+	om_server_stats st;
+	uint64_t base = 0, polls = 0;
+	for (int i = 0; b && i < 3 && om_stats(b, &st) != OM_OK; i++)
+		;
+	base = st.requests;
+	atomic_store(&a->ready, true);
+	/* Every request counts, this client's stats too. */
+	for (double end = now() + 2; b && now() < end; usleep(1000)) {
+		polls++;
+		if (om_stats(b, &st) == OM_OK &&
+		    st.requests >= base + polls + NPM + 1)
+			break;
+	}
+	for (int i = 0; b && i <= NPM; i++) {
+		int k = i < NPM ? i : 0; /* pm0 twice */
+		for (int try = 0; try < 3; try++) {
+			int rc = ON(q[k], om_queue_put(q[k], om_int(k), 0));
+			if (OK(rc) || rc != OM_ENOMEM)
+				break;
+		}
+	}
+	om_disconnect(b);
+	return NULL;
+}
+
+static void parked_many(om_client *c, const char *path)
+{
+	om_queue *q[NPM] = {0};
+	for (int i = 0; i < NPM; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "pm%d", i);
+		if (!OK(om_queue_open(c, name, OM_CREATE, 0, &q[i])))
+			goto out;
+	}
+	struct putter_arg a = {.path = path};
+	pthread_t t;
+	if (pthread_create(&t, NULL, put_thread, &a)) {
+		bad++;
+		goto out;
+	}
+	while (!atomic_load(&a.ready))
+		usleep(1000);
+	om_item out[NPM + 1];
+	int rcs[NPM + 1];
+	if (OK(om_pipeline_begin(c))) {
+		/* pm0 twice first: the 8th watch fills the table */
+		for (int i = 0; i <= NPM; i++) {
+			out[i] = om_nil();
+			om_queue_get(q[i ? i - 1 : 0], &out[i], 3);
+		}
+		om_pipeline_end(c, rcs, NPM + 1);
+		for (int i = 0; i <= NPM; i++) {
+			if (CHECK2(rcs[i], OM_OK, OM_EEMPTY))
+				EXPECT(is_int(&out[i], i ? i - 1 : 0));
+		}
+	}
+	pthread_join(t, NULL);
+out:
+	for (int i = 0; i < NPM; i++)
+		if (q[i])
+			om_release(q[i]);
+}
+
 /* ------------------------------------------------------------ a sequence */
 
 struct run {
@@ -704,6 +788,7 @@ static int sequence(void *arg)
 	parked_acquire(path);
 	holder_disconnects(c, path);
 	parked_then_killed(c, path);
+	parked_many(c, path);
 	release_all(&again);
 	release_all(&named);
 	om_disconnect(c); /* the anonymous ones go with the connection */
@@ -712,12 +797,17 @@ static int sequence(void *arg)
 	 * nothing is left (ping_works()). */
 	if (!(c = try_connect(path)))
 		return bad ? 1 : 0;
-	for (int i = 0; i < 13; i++) {
+	for (int i = 0; i < 13 + NPM; i++) {
 		static const char *const more[] = {"held", "gone", "pk"};
 		char name[8];
-		snprintf(name, sizeof name, "n%d", i);
+		if (i < 10)
+			snprintf(name, sizeof name, "n%d", i);
+		else if (i < 13)
+			snprintf(name, sizeof name, "%s", more[i - 10]);
+		else
+			snprintf(name, sizeof name, "pm%d", i - 13);
 		for (int try = 0; try < 3; try++) {
-			int rc = om_unlink(c, i < 10 ? name : more[i - 10]);
+			int rc = om_unlink(c, name);
 			if (CHECK2(rc, OM_OK, OM_ENOENT) || rc != OM_ENOMEM)
 				break;
 		}
@@ -846,7 +936,7 @@ static int walk_batch(uint64_t first, int count, bool repeat)
 		if (st != 0)
 			FAIL_N(r, "the server exited with %d on SIGTERM", st);
 		unsigned long long counted = 0, failed = 0;
-		char site[400];
+		char site[400] = "nowhere\n";
 		if (!read_report(r, &counted, &failed, site, sizeof site))
 			FAIL_N(r, "the server wrote no report");
 		else if (failed)
