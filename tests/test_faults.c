@@ -692,7 +692,7 @@ static void *put_thread(void *arg)
 		snprintf(name, sizeof name, "pm%d", i);
 		OK(om_queue_open(b, name, OM_CREATE, 0, &q[i]));
 	}
-	om_server_stats st;
+	om_server_stats st = {0};
 	uint64_t base = 0, polls = 0;
 	for (int i = 0; b && i < 3 && om_stats(b, &st) != OM_OK; i++)
 		;
@@ -885,7 +885,8 @@ static uint64_t walked = 200; /* the one-shot walk's end (test_walk) */
 /* Run the sequence with the Nth allocation failing for each N in
  * [first, first + count): in parallel, one server each. Returns how many
  * of them reached their fault. */
-static int walk_batch(uint64_t first, int count, bool repeat)
+static int walk_batch(uint64_t first, int count, bool repeat,
+                      int (*seq)(void *))
 {
 	const char *mode = repeat ? " (persistent)" : "";
 	struct run runs[PARALLEL];
@@ -910,7 +911,7 @@ static int walk_batch(uint64_t first, int count, bool repeat)
 	unsetenv("OBJMGR_FAULT_REPORT");
 	persistent = repeat;
 	for (int i = 0; i < count; i++)
-		runs[i].child = spawn_child(sequence, &runs[i]);
+		runs[i].child = spawn_child(seq, &runs[i]);
 	int reached = 0;
 	for (int i = 0; i < count; i++) {
 		struct run *r = &runs[i];
@@ -961,12 +962,12 @@ static void test_walk(void **state)
 	if (only && *only) {
 		n = strtoull(only, NULL, 10);
 		verbose = true;
-		walk_batch(n, 1, getenv("FAULTS_REPEAT") != NULL);
+		walk_batch(n, 1, getenv("FAULTS_REPEAT") != NULL, sequence);
 		assert_int_equal(failures, 0);
 		return;
 	}
 	for (; n < MAX_N; n += PARALLEL)
-		if (walk_batch(n, PARALLEL, false) == 0)
+		if (walk_batch(n, PARALLEL, false, sequence) == 0)
 			break;
 	walked = n;
 	printf("one-shot walk: N = 1..%llu in %.1f s, %d failures\n",
@@ -985,9 +986,64 @@ static void test_persistent(void **state)
 	                 walked / 2, walked * 3 / 4, walked - 10};
 	size_t n = sizeof at / sizeof at[0];
 	for (size_t i = 0; i < n; i++)
-		walk_batch(at[i] ? at[i] : 1, PARALLEL, true);
+		walk_batch(at[i] ? at[i] : 1, PARALLEL, true, sequence);
 	printf("persistent: %zu runs in %.1f s, %d failures\n", n * PARALLEL,
 	       now() - t0, failures);
+	assert_int_equal(failures, 0);
+}
+
+/* ------------------------------------------------ known, not fixed yet */
+
+/*
+ * What the walk allows today and should not, each with the change that
+ * fixes it; skipped unless FAULTS_KNOWN=1 (then each must fail).
+ *
+ * 1. An item taken out (queue get, dict pop and popitem, list pop) is lost
+ *    when its answer cannot be queued: the operation removes the item and
+ *    builds the answer, then conn_send() finds no room for it and sends
+ *    OM_ENOMEM instead. The client is told the call failed, and the item
+ *    is gone. Fix (call.c, conn.c and the four take operations): a take
+ *    records the item in the call instead of clearing it (call_result_take
+ *    keeps a list of taken slots), conn_send() returns whether the answer
+ *    was queued, and call_send() then either clears the taken items (and
+ *    the operation's removal stands) or gives them back, which each take
+ *    operation must support (put the item back where it was: the head of
+ *    a queue, its index in a list, its key in a dict). Simpler and almost
+ *    as good: reserve the answer's room in conn->out before the removal
+ *    (call_result_take knows the item's size: omi_buf_reserve(&out,
+ *    packed size + a margin)), so that the later pack cannot fail.
+ */
+static int lost_take(void *arg)
+{
+	const struct run *r = arg;
+	static char big[100000]; /* its answer must grow conn->out */
+	om_client *c = try_connect(r->s.path);
+	om_queue *q = NULL;
+	om_item out;
+	size_t n = 0;
+	if (c && OK(om_queue_open(c, NULL, 0, 0, &q)) &&
+	    OK(om_queue_put(q, om_bytes(big, sizeof big), 0))) {
+		int rc = om_queue_get(q, &out, 0);
+		if (OK(rc))
+			om_item_free(&out);
+		else if (rc == OM_ENOMEM && OK(om_queue_size(q, &n)) && n != 1)
+			fprintf(stderr, "known 1: a get failed with ENOMEM and "
+			                "its item is gone\n"),
+			        bad++;
+	}
+	om_disconnect(c);
+	return bad ? 1 : 0;
+}
+
+static void test_known_lost_take(void **state)
+{
+	(void)state;
+	if (!getenv("FAULTS_KNOWN"))
+		skip();
+	failures = 0;
+	for (uint64_t n = 1; n < 200; n += PARALLEL)
+		if (walk_batch(n, PARALLEL, false, lost_take) == 0)
+			break;
 	assert_int_equal(failures, 0);
 }
 
@@ -996,6 +1052,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_walk),
 	        cmocka_unit_test(test_persistent),
+	        /* Known failures (see above): skipped by default. */
+	        cmocka_unit_test(test_known_lost_take),
 	};
 	return RUN(tests, 900, NULL, NULL);
 }
