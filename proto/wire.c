@@ -193,6 +193,7 @@ static void arena_pb_free(void *data, void *p)
 void omi_arena_init(struct omi_arena *a)
 {
 	a->head = NULL;
+	a->failed = false;
 	a->pb.alloc = arena_pb_alloc;
 	a->pb.free = arena_pb_free;
 	a->pb.allocator_data = a;
@@ -207,8 +208,10 @@ void *omi_arena_alloc(struct omi_arena *a, size_t n)
 		while (size < n)
 			size *= 2;
 		struct omi_chunk *nc = malloc(sizeof *nc + size);
-		if (!nc)
+		if (!nc) {
+			a->failed = true;
 			return NULL;
+		}
 		nc->size = size;
 		nc->used = 0;
 		nc->next = c;
@@ -221,6 +224,7 @@ void *omi_arena_alloc(struct omi_arena *a, size_t n)
 
 void omi_arena_reset(struct omi_arena *a)
 {
+	a->failed = false;
 	struct omi_chunk *c = a->head;
 	if (!c)
 		return;

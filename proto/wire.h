@@ -84,6 +84,8 @@ int omi_buf_frame(const struct omi_buf *b, size_t max, const uint8_t **body,
 struct omi_arena {
 	struct omi_chunk *head; /* current chunk; older ones follow */
 	ProtobufCAllocator pb;  /* hands out arena memory to protobuf-c */
+	bool failed; /* an allocation failed since the last reset: an unpack
+	              * that returned NULL ran out of memory */
 };
 
 void omi_arena_init(struct omi_arena *a);

@@ -239,7 +239,10 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 	out.server_pid = (uint32_t)getpid();
 	Objmgr__Hello *in = objmgr__hello__unpack(&conn->arena.pb, len, body);
 	char msg[128];
-	if (!in) {
+	if (!in && conn->arena.failed) {
+		out.status = OBJMGR__STATUS__ENOMEM;
+		out.message = "server out of memory";
+	} else if (!in) {
 		out.status = OBJMGR__STATUS__EPROTO;
 		out.message = "expected a Hello frame";
 	} else if (in->version != OMI_PROTO_VERSION) {
@@ -306,6 +309,15 @@ static void serve_request(struct conn *conn, const uint8_t *body, size_t len)
 {
 	Objmgr__Request *req =
 	        objmgr__request__unpack(&conn->arena.pb, len, body);
+	if (!req && conn->arena.failed) {
+		/* Its id is unknown: fail the connection's calls (id 0). */
+		log_error("conn %llu: out of memory decoding a request",
+		          (unsigned long long)conn->serial);
+		conn_send_status(conn, 0, OM_ENOMEM,
+		                 "server out of memory decoding a request");
+		conn->closing = true;
+		return;
+	}
 	if (!req) {
 		log_warn("conn %llu: a request that does not decode",
 		         (unsigned long long)conn->serial);

@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "listen.h"
 #include "log.h"
 #include "waiter.h"
@@ -337,10 +338,20 @@ int main(int argc, char **argv)
 	omi_log_level = set.level;
 
 	signal(SIGPIPE, SIG_IGN);
+	fault_init();
 	dispatch_init();
 	status = 1;
 	struct event *sigint = NULL, *sigterm = NULL, *parent = NULL;
-	if (!(omi_srv.base = event_base_new())) {
+	/* Deadlines by CLOCK_MONOTONIC, not libevent's default coarse clock,
+	 * which lags by up to a tick: a timed wait must never be answered
+	 * ETIMEOUT before its timeout has passed. */
+	struct event_config *cfg = event_config_new();
+	if (cfg)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	omi_srv.base = cfg ? event_base_new_with_config(cfg) : NULL;
+	if (cfg)
+		event_config_free(cfg);
+	if (!omi_srv.base) {
 		log_error("cannot create the event loop");
 		return 1;
 	}
@@ -368,6 +379,7 @@ int main(int argc, char **argv)
 		(void)w;
 		close(set.cfg.ready_fd);
 	}
+	fault_ready();
 	run_loop();
 	stop_cleanly();
 	status = 0;

@@ -57,18 +57,29 @@ static int u64map_grow(struct u64map *m)
 	return 0;
 }
 
-int u64map_put(struct u64map *m, uint64_t key, void *val)
+/* The slot holding `key`, or the empty one where it would go. */
+static struct u64slot *u64map_slot(const struct u64map *m, uint64_t key)
 {
-	/* Load factor at most 1/2: probes stay short. */
-	if ((!m->v || (m->n + 1) * 2 > m->mask + 1) && u64map_grow(m))
-		return -1;
 	size_t i = mix(key) & m->mask;
 	while (m->v[i].key && m->v[i].key != key)
 		i = (i + 1) & m->mask;
-	if (!m->v[i].key)
+	return &m->v[i];
+}
+
+int u64map_put(struct u64map *m, uint64_t key, void *val)
+{
+	struct u64slot *s = m->v ? u64map_slot(m, key) : NULL;
+	if (!s || !s->key) {
+		/* A new key. Load factor at most 1/2: probes stay short. */
+		if (!m->v || (m->n + 1) * 2 > m->mask + 1) {
+			if (u64map_grow(m))
+				return -1;
+			s = u64map_slot(m, key);
+		}
+		s->key = key;
 		m->n++;
-	m->v[i].key = key;
-	m->v[i].val = val;
+	}
+	s->val = val;
 	return 0;
 }
 
@@ -137,17 +148,29 @@ static int strmap_grow(struct strmap *m)
 	return 0;
 }
 
-int strmap_put(struct strmap *m, const char *key, void *val)
+/* The slot holding `key` (hash h), or the empty one where it would go. */
+static struct strslot *strmap_slot(const struct strmap *m, const char *key,
+                                   uint64_t h)
 {
-	if ((!m->v || (m->n + 1) * 2 > m->mask + 1) && strmap_grow(m))
-		return -1;
-	uint64_t h = strhash(key);
 	size_t i = h & m->mask;
 	while (m->v[i].key && !(m->v[i].hash == h && !strcmp(m->v[i].key, key)))
 		i = (i + 1) & m->mask;
-	if (!m->v[i].key)
+	return &m->v[i];
+}
+
+int strmap_put(struct strmap *m, const char *key, void *val)
+{
+	uint64_t h = strhash(key);
+	struct strslot *s = m->v ? strmap_slot(m, key, h) : NULL;
+	if (!s || !s->key) {
+		if (!m->v || (m->n + 1) * 2 > m->mask + 1) {
+			if (strmap_grow(m))
+				return -1;
+			s = strmap_slot(m, key, h);
+		}
 		m->n++;
-	m->v[i] = (struct strslot){key, h, val};
+	}
+	*s = (struct strslot){key, h, val};
 	return 0;
 }
 

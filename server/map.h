@@ -24,7 +24,8 @@ struct u64map {
 
 /** The value for `key` (!= 0), or NULL. */
 void *u64map_get(const struct u64map *m, uint64_t key);
-/** Insert or replace. @return 0, or -1 when out of memory. */
+/** Insert or replace. @return 0, or -1 when out of memory (only a new key
+ *  can fail: replacing a key's value never allocates). */
 int u64map_put(struct u64map *m, uint64_t key, void *val);
 /** Remove `key`; returns its value or NULL. */
 void *u64map_del(struct u64map *m, uint64_t key);
@@ -41,7 +42,8 @@ struct strmap {
 };
 
 void *strmap_get(const struct strmap *m, const char *key);
-/** Insert (key must stay valid while mapped). @return 0 or -1 (no memory). */
+/** Insert (key must stay valid while mapped). @return 0 or -1 (no memory;
+ *  never when the key is there already). */
 int strmap_put(struct strmap *m, const char *key, void *val);
 void *strmap_del(struct strmap *m, const char *key);
 void strmap_free(struct strmap *m);

@@ -135,6 +135,7 @@ struct obj {
 	 * link of its work stack and garbage list. */
 	uint64_t gc_refs;
 	struct obj *gc_next;
+	struct obj *reap_next; /* on it: so dooming never allocates */
 };
 
 /* ------------------------------------------------------------------- call */

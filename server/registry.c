@@ -26,9 +26,9 @@ static struct strmap by_name;
 static uint64_t next_id = 1;
 static bool teardown; /* registry_free(): destroy all, count nothing */
 
-/* Objects whose count reached zero, waiting for obj_reap(). */
-static struct obj **doomed;
-static size_t ndoomed, capdoomed;
+/* Objects whose count reached zero, waiting for obj_reap(): linked
+ * through obj.reap_next, so a reference can always be dropped. */
+static struct obj *doomed;
 
 /* The type table, from the one list of types (OM_TYPE_MAP, objmgr.h). */
 static const struct type_def *const types[] = {
@@ -66,9 +66,7 @@ void registry_free(void)
 	}
 	u64map_free(&by_id);
 	strmap_free(&by_name);
-	free(doomed);
 	doomed = NULL;
-	ndoomed = capdoomed = 0;
 	/* Empty and usable again, ids from 1: the fuzz target (tests/fuzz)
 	 * runs a whole server per input in one process. */
 	teardown = false;
@@ -145,29 +143,17 @@ void obj_decref(struct obj *o)
 	}
 	if (o->doomed)
 		return;
-	if (ndoomed == capdoomed) {
-		size_t cap = capdoomed ? capdoomed * 2 : 64;
-		struct obj **d = realloc(doomed, cap * sizeof *d);
-		if (!d) {
-			/* Cannot queue it: keep it alive (a leak, logged)
-			 * rather than destroy it under a caller. */
-			log_error("out of memory: object %llu not freed",
-			          (unsigned long long)o->id);
-			o->refs = 1;
-			return;
-		}
-		doomed = d;
-		capdoomed = cap;
-	}
-	doomed[ndoomed++] = o;
+	o->reap_next = doomed;
+	doomed = o;
 	o->doomed = true;
 }
 
 /* Destroy what the reap list holds, and what that dooms in turn. */
 static void reap_doomed(void)
 {
-	while (ndoomed) {
-		struct obj *o = doomed[--ndoomed];
+	while (doomed) {
+		struct obj *o = doomed;
+		doomed = o->reap_next;
 		o->doomed = false;
 		if (o->refs)
 			continue; /* revived (ADDREF in the same iteration) */

@@ -54,6 +54,9 @@ void server_start_opts(struct server *s, const char *const *extra,
 size_t server_log(const struct server *s, char *buf, size_t cap);
 /** SIGTERM it, reap it, check it exited 0 and removed its socket. */
 void server_stop(struct server *s);
+/** server_stop without the checks: reap()'s status, or -3 if the server
+ *  exited 0 but left its socket file. */
+int server_end(struct server *s);
 /** SIGKILL it, as a crash would (its socket file stays), and reap it:
  *  returns reap()'s status, -1 for a server the signal killed. */
 int server_crash(struct server *s);
