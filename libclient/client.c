@@ -155,7 +155,10 @@ static int pack_request(om_client *c, uint64_t target, const struct omi_args *a,
 	req.num = a->num;
 	req.num2 = a->num2;
 	req.timeout = a->timeout;
-	req.name = (char *)(a->name ? a->name : "");
+	if (a->name) {
+		req.name.data = (uint8_t *)a->name;
+		req.name.len = strlen(a->name);
+	}
 	if (a->nargs) {
 		req.args = omi_items_to_pb(&c->arena, a->args, a->nargs);
 		if (!req.args)

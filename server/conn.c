@@ -561,6 +561,7 @@ static void conn_close(struct conn *conn, const char *why)
 	u64map_free(&watch);
 	u64map_free(&refs);
 	u64map_free(&conn->taken);
+	u64map_free(&conn->parked);
 	conn_decref(conn);
 }
 

@@ -41,6 +41,7 @@ struct conn {
 	struct u64map watch; /* obj id -> watch count (as a pointer value) */
 	struct u64map taken; /* obj id -> refs handed over by take ops that
 	                      * no handle has adopted yet (ADDREF adopts) */
+	struct u64map parked; /* request id -> its waiter, while parked */
 	unsigned nparked;    /* requests parked (limits.max_inflight) */
 	unsigned refcnt;     /* parked waiters and pending callbacks pin it */
 	uint64_t serial;     /* connection number, for logs */

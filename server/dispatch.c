@@ -22,8 +22,8 @@
 #include "log.h"
 
 enum {
-	NAME_MAX_LEN = 1024,
-	OP_LIMIT = 1100, /* op numbers are below this (checked at start) */
+	NAME_MAX_LEN = OM_NAME_MAX, /* bytes (objmgr.h, Request.name) */
+	OP_LIMIT = 1100,     /* op numbers are below this (checked at start) */
 };
 
 /* ---------------------------------------------------------- server ops */
@@ -67,11 +67,68 @@ static int new_obj(const struct type_def *t, struct call *c, struct obj **out)
 	return OM_OK;
 }
 
+/* Whether p[0..n) is valid UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF). Written here: none of our
+ * dependencies validates UTF-8, and this is the whole of it. */
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint8_t b = p[i];
+		size_t len = b < 0x80         ? 1
+		             : (b >> 5) == 6  ? 2
+		             : (b >> 4) == 14 ? 3
+		             : (b >> 3) == 30 ? 4
+		                              : 0;
+		if (len == 0 || n - i < len)
+			return false;
+		uint32_t cp = len == 1 ? b : b & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < least[len] || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Request.name as a C string in the call's arena: NULL when empty (*out
+ * then NULL too), or an error for one with a NUL, invalid UTF-8 or over
+ * NAME_MAX_LEN bytes. */
+static int req_name(struct call *c, const char **out)
+{
+	const ProtobufCBinaryData *n = &c->req->name;
+	*out = NULL;
+	if (n->len == 0)
+		return OM_OK;
+	if (n->len > NAME_MAX_LEN)
+		return call_err(c, OM_EINVAL, "name longer than %d bytes",
+		                NAME_MAX_LEN);
+	if (memchr(n->data, 0, n->len))
+		return call_err(c, OM_EINVAL, "name with a NUL byte");
+	if (!utf8_valid(n->data, n->len))
+		return call_err(c, OM_EINVAL, "name that is not valid UTF-8");
+	char *s = call_alloc(c, n->len + 1);
+	if (!s)
+		return call_err(c, OM_ENOMEM, "out of memory");
+	memcpy(s, n->data, n->len);
+	s[n->len] = '\0';
+	*out = s;
+	return OM_OK;
+}
+
 /* OPEN name type flags params... -> Ref */
 static int serve_open(struct obj *unused, struct call *c)
 {
 	(void)unused;
-	const char *name = c->req->name && *c->req->name ? c->req->name : NULL;
+	const char *name;
+	int rc = req_name(c, &name);
+	if (rc)
+		return rc;
 	int64_t flags = c->req->num2;
 	const struct type_def *t = c->req->num > 0 && c->req->num <= 255
 	                                   ? type_by_id((int)c->req->num)
@@ -79,12 +136,8 @@ static int serve_open(struct obj *unused, struct call *c)
 	if (!t)
 		return call_err(c, OM_EINVAL, "unknown object type %lld",
 		                (long long)c->req->num);
-	int rc = check_open(c, t, flags);
-	if (rc)
+	if ((rc = check_open(c, t, flags)))
 		return rc;
-	if (name && strlen(name) > NAME_MAX_LEN)
-		return call_err(c, OM_EINVAL, "name longer than %d bytes",
-		                NAME_MAX_LEN);
 
 	struct obj *o = name ? obj_named(name) : NULL;
 	if (o) {
@@ -129,9 +182,13 @@ static int serve_open(struct obj *unused, struct call *c)
 static int serve_unlink(struct obj *unused, struct call *c)
 {
 	(void)unused;
-	const char *name = c->req->name ? c->req->name : "";
-	if (!*name || !obj_unname(name))
-		return call_err(c, OM_ENOENT, "no object named '%s'", name);
+	const char *name;
+	int rc = req_name(c, &name);
+	if (rc)
+		return rc;
+	if (!name || !obj_unname(name))
+		return call_err(c, OM_ENOENT, "no object named '%s'",
+		                name ? name : "");
 	return OM_OK;
 }
 
@@ -282,6 +339,11 @@ static int serve(struct call *c)
 	}
 	if (req->id == 0)
 		return call_err(c, OM_EINVAL, "request id 0 is reserved");
+	if (u64map_get(&c->conn->parked, req->id))
+		return call_err(c, OM_EINVAL,
+		                "request id %llu is still in use: a call with "
+		                "it is parked",
+		                (unsigned long long)req->id);
 	int op = (int)req->op;
 	const struct op_entry *e = op > 0 && op < OP_LIMIT ? &by_op[op] : NULL;
 	if (!e || !e->def)

@@ -64,6 +64,7 @@ static void waiter_free(struct waiter *w)
 		event_free(w->timer);
 	if (w->on_free)
 		w->on_free(w);
+	u64map_del(&w->conn->parked, w->id);
 	w->conn->nparked--;
 	omi_srv.stats.parked--;
 	conn_unwatch(w->conn, w->obj);
@@ -104,7 +105,12 @@ int waiter_park(struct call *c, struct obj *o, struct wait_list *list,
 			goto out_free;
 		}
 	}
+	if (u64map_put(&conn->parked, c->req->id, w)) {
+		rc = call_err(c, OM_ENOMEM, "out of memory");
+		goto out_free;
+	}
 	if ((rc = conn_watch(conn, o))) {
+		u64map_del(&conn->parked, c->req->id);
 		call_err(c, rc, "cannot park the request");
 		goto out_free;
 	}

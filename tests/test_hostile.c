@@ -254,6 +254,107 @@ static void test_parked_put_many_at_stop(void **state)
 	server_stop(&s); /* exit status 0: nothing leaked */
 }
 
+/* 6. Names are whole: one with a NUL or invalid UTF-8, or over
+ * OM_NAME_MAX bytes, is OM_EINVAL, never cut short to another name. */
+static void raw_open_named(int fd, uint64_t id, const void *name, size_t n,
+                           struct msg *m)
+{
+	struct enc e;
+	req(&e, id, 0, OP_OPEN);
+	put_uint(&e, 5, zigzag(1)); /* num = DICT */
+	put_uint(&e, 6, zigzag(OM_CREATE));
+	put_bytes(&e, 8, name, n);
+	raw_frame(fd, e.b, e.n);
+	raw_read_msg(fd, m);
+}
+
+static void test_names_whole(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, NULL);
+	om_client *c = client(&s);
+	int fd = raw_connect(s.path);
+	struct msg m;
+	raw_hello_v(fd, 1, &m);
+	raw_open_named(fd, 1, "a\0x", 3, &m);
+	assert_int_equal(m.f[2], ST_EINVAL);
+	raw_open_named(fd, 2, "a\0y", 3, &m);
+	assert_int_equal(m.f[2], ST_EINVAL);
+	raw_open_named(fd, 3, "\xff\xfe", 2, &m);
+	assert_int_equal(m.f[2], ST_EINVAL);
+	raw_open_named(fd, 4, "\xc0\xaf", 2, &m); /* an overlong '/' */
+	assert_int_equal(m.f[2], ST_EINVAL);
+	raw_open_named(fd, 5, "\xed\xa0\x80", 3, &m); /* a surrogate */
+	assert_int_equal(m.f[2], ST_EINVAL);
+	raw_open_named(fd, 6, "caf\xc3\xa9 \xf0\x9f\x90\x8d", 10, &m);
+	assert_int_equal(m.f[2], ST_OK);
+	/* Nothing was made under "a": the NUL names were not cut short. */
+	om_dict *d;
+	expect_rc(c, om_dict_open(c, "a", 0, &d), OM_ENOENT);
+	expect_ok(c, om_dict_open(c, "caf\xc3\xa9 \xf0\x9f\x90\x8d", 0, &d));
+	om_release(d);
+	expect_rc(c, om_dict_open(c, "\xff", OM_CREATE, &d), OM_EINVAL);
+	static char name[OM_NAME_MAX + 2];
+	memset(name, 'n', OM_NAME_MAX + 1);
+	expect_rc(c, om_dict_open(c, name, OM_CREATE, &d), OM_EINVAL);
+	name[OM_NAME_MAX] = '\0';
+	expect_ok(c, om_dict_open(c, name, OM_CREATE, &d));
+	om_release(d);
+	expect_ok(c, om_unlink(c, name));
+	expect_rc(c, om_unlink(c, "\xff"), OM_EINVAL);
+	raw_close(fd);
+	om_disconnect(c);
+	server_stop(&s);
+}
+
+/* 7. A request id is the connection's until it is answered: id 0, and an
+ * id reused while a call with it is parked, are OM_EINVAL — and the parked
+ * call is still answered once, with its id. */
+static void test_request_ids(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, NULL);
+	om_client *c = client(&s);
+	expect_ok(c, om_queue_open(c, "ids.q", OM_CREATE, 0, &(om_queue *){0}));
+	int fd = raw_connect(s.path);
+	struct msg m;
+	raw_hello_v(fd, 1, &m);
+	struct enc e;
+	req(&e, 1, 0, OP_OPEN);
+	put_uint(&e, 5, zigzag(3)); /* QUEUE */
+	put_bytes(&e, 8, "ids.q", 5);
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	uint64_t q = m.ref_id;
+	req(&e, 0, 0, OP_PING); /* id 0 */
+	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	req(&e, 7, q, OP_QUEUE_GET);
+	put_double(&e, 7, -1); /* parks: the queue is empty */
+	raw_frame(fd, e.b, e.n);
+	wait_stat(c, parked, 1);
+	req(&e, 7, 0, OP_PING); /* id 7 again, while parked */
+	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	assert_int_equal(m.f[1], 7);
+	/* The parked get is answered, once. */
+	om_queue *h;
+	expect_ok(c, om_queue_open(c, "ids.q", 0, 0, &h));
+	expect_ok(c, om_queue_put(h, om_int(42), 0));
+	raw_read_msg(fd, &m);
+	assert_int_equal(m.f[1], 7);
+	assert_int_equal(m.f[2], ST_OK);
+	assert_int_equal(m.nresults, 1);
+	/* Answered, id 7 is free again; nothing else came with id 7. */
+	req(&e, 7, 0, OP_PING);
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	assert_int_equal(m.f[1], 7);
+	raw_close(fd);
+	om_release(h);
+	expect_ok(c, om_unlink(c, "ids.q"));
+	om_disconnect(c);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +365,8 @@ int main(void)
 	        cmocka_unit_test_teardown(test_partial_frame_budget, teardown),
 	        cmocka_unit_test_teardown(test_parked_put_many_at_stop,
 	                                  teardown),
+	        cmocka_unit_test_teardown(test_names_whole, teardown),
+	        cmocka_unit_test_teardown(test_request_ids, teardown),
 	};
 	return RUN(tests, 120, NULL, NULL);
 }

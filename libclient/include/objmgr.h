@@ -332,10 +332,13 @@ typedef struct om_barrier om_barrier;
  * creates it; OM_CREATE|OM_EXCL fails with OM_EEXIST if it exists); a named
  * object lives until om_unlink(). Opening an existing object of another type
  * is OM_ETYPE. Creation parameters are used only when the call creates.
+ * A name is 1 to OM_NAME_MAX bytes of valid UTF-8, compared bytewise.
  * Every handle handed out is given back with om_release().
  * Common returns: OM_OK, OM_ENOENT, OM_EEXIST, OM_ETYPE, OM_EINVAL (bad
- * flags or parameters, empty name), OM_ECONN, OM_ENOMEM.
+ * flags or parameters; an empty name, one too long or not UTF-8), OM_ECONN,
+ * OM_ENOMEM.
  */
+#define OM_NAME_MAX 1024
 
 /** Open a dict (insertion-ordered, Python key equality). */
 OM_EXPORT int om_dict_open(om_client *c, const char *name, int flags,
