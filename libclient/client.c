@@ -24,11 +24,123 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+/* --------------------------------------------------------------- connect */
+
+/* ----------------------------------------------------------------- forks */
+
+/*
+ * fork() without a window (FORK and ADOPT in objmgr.proto): before a fork,
+ * each of this process's connections asks the server to hold what it
+ * references, under a random token, until a pipe whose write end the child
+ * inherits reads end-of-file; the child's first connection ADOPTs the hold
+ * and closes its end. So a parent may release a handle right after fork()
+ * and the child still finds the object; a child that never connects, or
+ * dies, ends the hold by exiting. This costs one round trip per connection
+ * per fork(). A client is used by one thread at a time: fork() while
+ * another thread is inside a call on one of this process's clients is not
+ * supported.
+ */
+static om_client *clients; /* this process's, for the fork handlers */
+static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t hold_once = PTHREAD_ONCE_INIT;
+
+static void drop_hold(om_client *c)
+{
+	if (c->hold_fd >= 0)
+		close(c->hold_fd);
+	c->hold_fd = -1;
+	c->hold_token = 0;
+}
+
+/* Ask the server to hold what c references for the child about to be
+ * forked. Any failure leaves c without a hold (the child then takes its
+ * own references at its first use, as without this). */
+static void hold_for_child(om_client *c)
+{
+	drop_hold(c); /* an older, inherited one is the parent's business */
+	uint64_t token;
+	int p[2];
+	if (getrandom(&token, sizeof token, 0) != sizeof token || !token ||
+	    pipe2(p, O_CLOEXEC))
+		return;
+	struct omi_args a = {.op = OBJMGR__OP__FORK,
+	                     .num = (int64_t)token,
+	                     .pend = OMI_PEND_QUIET};
+	c->pass_fd = p[0];
+	int rc = omi_rpc(c, 0, &a);
+	if (rc >= 0 && omi_piping(c))
+		omi_pipe_flush(c); /* sent now, not at om_pipeline_end() */
+	bool sent = c->pass_fd < 0;
+	c->pass_fd = -1;
+	close(p[0]);
+	if (rc < 0 || !sent) {
+		close(p[1]);
+		return;
+	}
+	c->hold_fd = p[1];
+	c->hold_token = token;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&clients_mu);
+	int saved = errno;
+	for (om_client *c = clients; c; c = c->cnext)
+		if (c->gen == omi_fork_gen() && !c->lost && c->fd >= 0)
+			hold_for_child(c);
+	errno = saved;
+}
+
+/* In the parent: the child has its copy of each pipe end; ours goes. */
+static void fork_parent(void)
+{
+	for (om_client *c = clients; c; c = c->cnext)
+		if (c->gen == omi_fork_gen())
+			drop_hold(c);
+	pthread_mutex_unlock(&clients_mu);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_unlock(&clients_mu);
+}
+
+static void register_hold(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void clients_add(om_client *c)
+{
+	pthread_mutex_lock(&clients_mu);
+	c->cnext = clients;
+	if (clients)
+		clients->cprev = c;
+	clients = c;
+	pthread_mutex_unlock(&clients_mu);
+}
+
+static void clients_del(om_client *c)
+{
+	pthread_mutex_lock(&clients_mu);
+	if (c->cprev)
+		c->cprev->cnext = c->cnext;
+	else if (clients == c)
+		clients = c->cnext;
+	if (c->cnext)
+		c->cnext->cprev = c->cprev;
+	c->cprev = c->cnext = NULL;
+	pthread_mutex_unlock(&clients_mu);
+}
 
 /* --------------------------------------------------------------- connect */
 
@@ -78,6 +190,22 @@ static int dial(om_client *c)
 		goto out_close;
 	}
 	c->gen = omi_fork_gen();
+	if (c->hold_token) {
+		/* A forked child: take over what the parent held at the fork
+		 * (FORK, above), before the hold can end — it ends when we
+		 * close our pipe end — so synchronously, even if the child has
+		 * begun a pipeline (nothing is queued yet: this is its first
+		 * call). If the hold is gone, the handles' ADDREFs take their
+		 * own references. */
+		struct omi_args a = {.op = OBJMGR__OP__ADOPT,
+		                     .num = (int64_t)c->hold_token,
+		                     .pend = OMI_PEND_QUIET};
+		bool piping = c->pipe.on;
+		c->pipe.on = false;
+		omi_rpc(c, 0, &a);
+		c->pipe.on = piping;
+		drop_hold(c);
+	}
 	return OM_OK;
 
 out_close:
@@ -92,11 +220,14 @@ int om_connect(const char *address, om_client **out)
 	if (!out)
 		return OM_EINVAL;
 	omi_fork_init();
+	pthread_once(&hold_once, register_hold);
 	om_client *c = calloc(1, sizeof *c);
 	if (!c)
 		return OM_ENOMEM;
 	c->fd = -1;
 	c->life_fd = -1;
+	c->pass_fd = -1;
+	c->hold_fd = -1;
 	omi_arena_init(&c->arena);
 	int rc = omi_resolve_address(address, c->path, sizeof c->path);
 	if (rc)
@@ -112,6 +243,7 @@ int om_connect(const char *address, om_client **out)
 		free(c);
 		return rc;
 	}
+	clients_add(c);
 	*out = c;
 	return OM_OK;
 }
@@ -331,6 +463,8 @@ void om_disconnect(om_client *c)
 		reap_spawned(c);
 	}
 	omi_life_drop(c);
+	clients_del(c);
+	drop_hold(c);
 	if (c->fd >= 0)
 		close(c->fd); /* the server drops this session's references */
 	while (c->handles)

@@ -79,6 +79,13 @@ struct om_client {
 	char *spawn_dir; /* private socket directory to remove */
 	struct omi_handle *handles; /* every handle handed out (a list) */
 	struct omi_pipe pipe;
+	/* fork() without a window (client.c): a descriptor the next write
+	 * passes with SCM_RIGHTS (FORK's pipe), and in a forked child the
+	 * hold its session adopts: the token and the pipe's write end. */
+	int pass_fd;
+	int hold_fd;
+	uint64_t hold_token;
+	om_client *cprev, *cnext; /* this process's clients (client.c) */
 };
 
 struct omi_handle {
@@ -267,6 +274,9 @@ int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
  * OM_ECONN (the reason in c->errmsg).
  */
 int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len);
+/** Write what c has queued (a pipeline's requests so far), waiting for
+ *  nothing else. */
+void omi_pipe_flush(om_client *c);
 /** Forget c's pipeline (inherited from a parent, or at disconnect): no
  *  output is written, nothing is waited for. */
 void omi_pipe_discard(om_client *c);

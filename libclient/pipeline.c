@@ -118,9 +118,26 @@ static int read_some(om_client *c, int flags)
 static void write_some(om_client *c)
 {
 	struct omi_buf *w = &c->wbuf;
-	ssize_t n = send(c->fd, w->p + w->off, w->len - w->off,
-	                 MSG_NOSIGNAL | MSG_DONTWAIT);
+	struct iovec iov = {w->p + w->off, w->len - w->off};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (c->pass_fd >= 0) {
+		/* FORK's pipe, on the first byte written (of its frame or
+		 * of one queued before it: the server keeps it for FORK). */
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof ctl.b;
+		struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &c->pass_fd, sizeof(int));
+	}
+	ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n > 0) {
+		c->pass_fd = -1; /* sent; the caller closes its copy */
 		w->off += (size_t)n;
 		if (w->off == w->len)
 			w->off = w->len = 0;
@@ -328,6 +345,11 @@ static int pump(om_client *c, enum until until)
 		return OM_OK;
 	w->off = w->len = 0;
 	return why;
+}
+
+void omi_pipe_flush(om_client *c)
+{
+	pump(c, UNTIL_WRITTEN);
 }
 
 int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len)

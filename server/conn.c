@@ -137,6 +137,7 @@ void conn_accept(int fd)
 	conn->uid = cred.uid;
 	conn->pid = cred.pid;
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
+	conn->passed_fd = -1;
 	conn->serial = ++serials;
 	omi_arena_init(&conn->arena);
 	conn->rev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_read,
@@ -392,6 +393,64 @@ static bool reserve_input(struct conn *conn)
 	return true;
 }
 
+/* Keep a descriptor the peer passed (closing any older one). */
+static void keep_fd(struct conn *conn, int fd)
+{
+	if (conn->passed_fd >= 0)
+		close(conn->passed_fd);
+	conn->passed_fd = fd;
+}
+
+/* read(2) into the input buffer, taking a descriptor passed with the
+ * bytes (FORK sends one): room for one; the kernel closes any more. */
+static ssize_t read_in(struct conn *conn, int fd, size_t room)
+{
+	struct iovec iov = {conn->in.p + conn->in.len, room};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = ctl.b,
+	                     .msg_controllen = sizeof ctl.b};
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; h;
+	     h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(h) + i * sizeof got, sizeof got);
+			keep_fd(conn, got);
+		}
+	}
+	return n;
+}
+
+int conn_take_fd(struct conn *conn)
+{
+	int fd = conn->passed_fd;
+	conn->passed_fd = -1;
+	return fd;
+}
+
+void conn_each_ref(struct conn *conn, void (*fn)(struct obj *o, void *arg),
+                   void *arg)
+{
+	const struct u64map *maps[] = {&conn->refs, &conn->taken};
+	for (size_t k = 0; k < 2; k++) {
+		const struct u64map *m = maps[k];
+		for (size_t i = 0; m->v && i <= m->mask; i++) {
+			struct obj *o =
+			        m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
+			if (o)
+				fn(o, arg);
+		}
+	}
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -401,7 +460,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		if (!reserve_input(conn))
 			break;
 		size_t room = conn->in.cap - conn->in.len;
-		ssize_t n = read(fd, conn->in.p + conn->in.len, room);
+		ssize_t n = read_in(conn, fd, room);
 		if (n > 0) {
 			conn->in.len += (size_t)n;
 			serve_frames(conn);
@@ -562,6 +621,7 @@ static void conn_close(struct conn *conn, const char *why)
 	u64map_free(&refs);
 	u64map_free(&conn->taken);
 	u64map_free(&conn->parked);
+	keep_fd(conn, -1);
 	conn_decref(conn);
 }
 

@@ -42,6 +42,7 @@ struct conn {
 	struct u64map taken; /* obj id -> refs handed over by take ops that
 	                      * no handle has adopted yet (ADDREF adopts) */
 	struct u64map parked; /* request id -> its waiter, while parked */
+	int passed_fd;       /* a descriptor it sent (SCM_RIGHTS), for FORK */
 	unsigned nparked;    /* requests parked (limits.max_inflight) */
 	unsigned refcnt;     /* parked waiters and pending callbacks pin it */
 	uint64_t serial;     /* connection number, for logs */
@@ -74,6 +75,15 @@ void conn_send_status(struct conn *conn, uint64_t id, int code,
 /** Write every connection's queued responses. Run by the loop once per
  *  iteration (main.c), after every callback of that iteration. */
 void conns_flush(void);
+
+/** The descriptor the peer last passed with SCM_RIGHTS, now the caller's
+ *  (-1 if none). At most one is kept per connection: a newer one replaces
+ *  (and closes) an older one. */
+int conn_take_fd(struct conn *conn);
+/** Call fn(o, arg) for every object `conn` holds a reference on (handles
+ *  and taken references). */
+void conn_each_ref(struct conn *conn, void (*fn)(struct obj *o, void *arg),
+                   void *arg);
 
 /** False if the peer is known to be gone (closed, killed): a value handed
  *  to it would be lost. Costs one poll(2); use before a hand-off only. */

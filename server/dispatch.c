@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "hold.h"
 #include "log.h"
 
 enum {
 	NAME_MAX_LEN = OM_NAME_MAX, /* bytes (objmgr.h, Request.name) */
-	OP_LIMIT = 1100,     /* op numbers are below this (checked at start) */
+	OP_LIMIT = 1100, /* op numbers are below this (checked at start) */
 };
 
 /* ---------------------------------------------------------- server ops */
@@ -254,6 +255,8 @@ static const struct op_def server_ops[] = {
         OP(UNLINK, serve_unlink, 0, 0),
         OP(ADDREF, serve_addref, 0, OPF_ANY_TARGET),
         OP(RELEASE, serve_release, 0, 0),
+        OP(FORK, serve_fork, 0, 0),
+        OP(ADOPT, serve_adopt, 0, 0),
 };
 
 /* ------------------------------------------------------------ the index */

@@ -25,6 +25,7 @@
 
 #include "conn.h"
 #include "fault.h"
+#include "hold.h"
 #include "listen.h"
 #include "log.h"
 #include "waiter.h"
@@ -319,6 +320,7 @@ static void stop_cleanly(void)
 	waiters_stop_all();
 	epilogue();
 	conns_close_all();
+	holds_free_all();
 	epilogue();
 	registry_free();
 }

@@ -549,15 +549,55 @@ static void test_fork_child_pipeline(void **state)
 	om_disconnect(c);
 }
 
-/* The object is gone before the child's first use: its queued ADDREF and
- * call fail, and the next use tries the reference again. */
+/* fork() has no window: the parent releases the dict right after forking,
+ * and the child still finds it — its first calls, pipelined and not,
+ * succeed — because the server holds what the parent held until the child's
+ * session adopts it; once the child is gone the dict is freed. */
+static int child_after_release(void *p)
+{
+	struct fork_arg *a = p;
+	int rcs[1] = {99};
+	if (wait_byte(a->fd, 10))
+		return 1;
+	if (om_pipeline_begin(a->c) ||
+	    om_dict_set(a->d, om_str("k"), om_int(1)))
+		return 2;
+	if (om_pipeline_end(a->c, rcs, 1) != OM_OK || rcs[0] != OM_OK)
+		return 3;
+	om_item v;
+	if (om_dict_get(a->d, om_str("k"), &v) != OM_OK || v.i != 1)
+		return 4;
+	om_disconnect(a->c);
+	return 0;
+}
+
+static void test_fork_no_window(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_server_stats st0 = settle(c);
+	om_dict *d = new_dict(c);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	struct fork_arg a = {c, d, NULL, go[0]};
+	pid_t pid = spawn_child(child_after_release, &a);
+	close(go[0]);
+	om_release(d); /* the parent's last reference, before the child's */
+	expect_ok(c, om_ping(c));
+	assert_int_equal(write(go[1], "x", 1), 1);
+	close(go[1]);
+	assert_int_equal(reap(pid, 30), 0);
+	wait_stat(c, objects, st0.objects); /* child gone: the hold ended */
+	om_disconnect(c);
+}
+
+/* A child's first ADDREF that fails (here: the server it reconnects to is a
+ * new one, which never had the object) fails the call that needed it, and
+ * is tried again on the next use. */
 static int child_addref_fails(void *p)
 {
 	struct fork_arg *a = p;
 	int rcs[1] = {99};
-
-	if (wait_byte(a->fd, 10))
-		return 1;
 	if (om_pipeline_begin(a->c) ||
 	    om_dict_set(a->d, om_str("k"), om_int(1)))
 		return 2;
@@ -574,19 +614,17 @@ static int child_addref_fails(void *p)
 static void test_fork_child_addref_fails(void **state)
 {
 	(void)state;
-	om_client *c = client(&srv);
+	struct server s2;
+	server_start(&s2, NULL);
+	om_client *c = client(&s2);
 	om_dict *d = new_dict(c);
-	int go[2];
-	assert_int_equal(pipe(go), 0);
-	struct fork_arg a = {c, d, NULL, go[0]};
+	server_crash(&s2);
+	server_restart(&s2, NULL); /* the same socket, a new server */
+	struct fork_arg a = {c, d, NULL, -1};
 	pid_t pid = spawn_child(child_addref_fails, &a);
-	close(go[0]);
-	om_release(d); /* the last reference: the dict is gone */
-	expect_ok(c, om_ping(c));
-	assert_int_equal(write(go[1], "x", 1), 1);
-	close(go[1]);
 	assert_int_equal(reap(pid, 30), 0);
 	om_disconnect(c);
+	server_stop(&s2);
 }
 
 /* ----------------------------------------------------------------- size */
@@ -909,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_blocking_answered_by_another),
 		cmocka_unit_test(test_release_and_disconnect),
 		cmocka_unit_test(test_fork_child_pipeline),
+		cmocka_unit_test(test_fork_no_window),
 		cmocka_unit_test(test_fork_child_addref_fails),
 		cmocka_unit_test(test_long_pipeline),
 		cmocka_unit_test(test_big_answers),
