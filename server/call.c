@@ -31,10 +31,19 @@ void *call_alloc(struct call *c, size_t n)
 	return omi_arena_alloc(c->arena, n ? n : 1);
 }
 
+struct obj *call_reach(struct call *c, uint64_t id)
+{
+	struct obj *o = obj_lookup(id);
+	return o && conn_reaches(c->conn, o) ? o : NULL;
+}
+
 int call_results(struct call *c, const om_item *items, size_t n)
 {
 	if (n == 0)
 		return OM_OK;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind == OM_REF)
+			conn_saw(c->conn, items[i].ref.id);
 	Objmgr__Item **v = omi_items_to_pb(c->arena, items, n);
 	if (!v)
 		return call_err(c, OM_ENOMEM, "out of memory");

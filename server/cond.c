@@ -124,7 +124,7 @@ static int cond_init(struct obj *o, struct call *c)
 	const om_item *arg = &c->args[0];
 	int rc;
 	if (arg->kind == OM_REF) {
-		lock_obj = obj_lookup(arg->ref.id);
+		lock_obj = call_reach(c, arg->ref.id);
 		if (!lock_obj)
 			return call_err(c, OM_ENOENT,
 			                "referenced object %llu does not exist",

@@ -494,6 +494,31 @@ bool conn_alive(struct conn *conn)
 	return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
 
+bool conn_reaches(struct conn *conn, const struct obj *o)
+{
+	return u64map_get(&conn->refs, o->id) ||
+	       u64map_get(&conn->taken, o->id) ||
+	       u64map_get(&conn->watch, o->id) ||
+	       u64map_get(&conn->seen, o->id);
+}
+
+void conn_saw(struct conn *conn, uint64_t id)
+{
+	struct u64map *m = &conn->seen;
+	/* Bounded: when it outgrows the objects alive, forget the dead. */
+	if (m->n >= 1024 && m->n > 2 * omi_srv.stats.objects) {
+		for (size_t i = 0; m->v && i <= m->mask;) {
+			if (m->v[i].key && !obj_lookup(m->v[i].key))
+				u64map_del(m,
+				           m->v[i].key); /* shifts: recheck i */
+			else
+				i++;
+		}
+	}
+	if (u64map_put(m, id, (void *)1))
+		return; /* out of memory: it cannot open that ref, no worse */
+}
+
 int conn_ref_add(struct conn *conn, struct obj *o)
 {
 	uintptr_t n = (uintptr_t)u64map_get(&conn->refs, o->id);
@@ -621,6 +646,7 @@ static void conn_close(struct conn *conn, const char *why)
 	u64map_free(&refs);
 	u64map_free(&conn->taken);
 	u64map_free(&conn->parked);
+	u64map_free(&conn->seen);
 	keep_fd(conn, -1);
 	conn_decref(conn);
 }

@@ -37,15 +37,16 @@ struct conn {
 	bool paused;       /* its answers pile up: its requests wait */
 	size_t charged;    /* buffer bytes counted in stats.buffered */
 	struct event *hs_timer; /* until the Hello: --handshake-timeout */
-	struct u64map refs;  /* obj id -> handle count (as a pointer value) */
-	struct u64map watch; /* obj id -> watch count (as a pointer value) */
-	struct u64map taken; /* obj id -> refs handed over by take ops that
-	                      * no handle has adopted yet (ADDREF adopts) */
+	struct u64map refs;   /* obj id -> handle count (as a pointer value) */
+	struct u64map watch;  /* obj id -> watch count (as a pointer value) */
+	struct u64map taken;  /* obj id -> refs handed over by take ops that
+	                       * no handle has adopted yet (ADDREF adopts) */
 	struct u64map parked; /* request id -> its waiter, while parked */
-	int passed_fd;       /* a descriptor it sent (SCM_RIGHTS), for FORK */
-	unsigned nparked;    /* requests parked (limits.max_inflight) */
-	unsigned refcnt;     /* parked waiters and pending callbacks pin it */
-	uint64_t serial;     /* connection number, for logs */
+	struct u64map seen;   /* obj ids handed to it in answers (OM_REF) */
+	int passed_fd;        /* a descriptor it sent (SCM_RIGHTS), for FORK */
+	unsigned nparked;     /* requests parked (limits.max_inflight) */
+	unsigned refcnt;      /* parked waiters and pending callbacks pin it */
+	uint64_t serial;      /* connection number, for logs */
 	struct conn *prev, *next;
 	struct conn *flush_next;
 };
@@ -88,6 +89,14 @@ void conn_each_ref(struct conn *conn, void (*fn)(struct obj *o, void *arg),
 /** False if the peer is known to be gone (closed, killed): a value handed
  *  to it would be lost. Costs one poll(2); use before a hand-off only. */
 bool conn_alive(struct conn *conn);
+
+/** Whether `conn` may reach `o`: it holds a reference (a handle, a taken
+ *  one), watches it, or was handed it as an OM_REF in an answer. Object
+ *  ids are random, and a session reaches only what it opened, inherited
+ *  (ADOPT) or was given. */
+bool conn_reaches(struct conn *conn, const struct obj *o);
+/** Note that an answer hands `id` to `conn` (an OM_REF result). */
+void conn_saw(struct conn *conn, uint64_t id);
 
 /** Hold one more handle reference on `o` for this connection.
  *  @return OM_OK or OM_ENOMEM. */

@@ -360,7 +360,8 @@ static int serve(struct call *c)
 		return call_err(c, OM_EINVAL, "timeout is NaN");
 	if (!e->type && !(def->flags & OPF_ANY_TARGET))
 		return def->fn(NULL, c);
-	struct obj *o = obj_lookup(req->target);
+	/* An object this session may not reach is no object to it. */
+	struct obj *o = call_reach(c, req->target);
 	if (!o)
 		return call_err(c, OM_ENOENT, "no object with id %llu",
 		                (unsigned long long)req->target);

@@ -3,7 +3,7 @@
  * (objects by id; a connection's references) and string -> pointer (objects
  * by name).
  *
- * Written here rather than taken from a library because the keys are dense
+ * Written here rather than taken from a library because the keys are
  * 64-bit ids looked up on every request: linear probing over a flat array
  * with backward-shift deletion (no tombstones) is one cache line per hit,
  * and no Debian package offers that without pulling in a framework.

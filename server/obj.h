@@ -171,6 +171,9 @@ int call_result(struct call *c, const om_item *it);
 int call_result_take(struct call *c, om_item *it);
 /** Integer result (Response.num); bools as 0/1. */
 void call_num(struct call *c, int64_t n);
+/** The object `id` names if c's connection may reach it (conn_reaches),
+ *  else NULL. */
+struct obj *call_reach(struct call *c, uint64_t id);
 /** Scratch memory for this call (freed after the response is sent). */
 void *call_alloc(struct call *c, size_t n);
 /** Pack the answer with status `code` and queue it on the connection. */
@@ -200,6 +203,9 @@ struct obj *obj_named(const char *name);
  *  set, init done) an id and, if `name` is not NULL, that name (which
  *  holds a reference). On failure (OM_ENOMEM) the object is destroyed. */
 int obj_register(struct obj *o, const char *name);
+/** Ids in creation order from 1 instead of random ones (the fuzz target's
+ *  inputs name objects by id, so they must be predictable there). */
+void obj_ids_sequential(bool on);
 /** Take the name away from the object it names (dropping the name's
  *  reference). @return the object, or NULL if nothing has that name. */
 struct obj *obj_unname(const char *name);

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "log.h"
 #include "map.h"
@@ -23,7 +24,8 @@
 
 static struct u64map by_id;
 static struct strmap by_name;
-static uint64_t next_id = 1;
+static uint64_t next_id = 1; /* obj_ids_sequential() only */
+static bool sequential;
 static bool teardown; /* registry_free(): destroy all, count nothing */
 
 /* Objects whose count reached zero, waiting for obj_reap(): linked
@@ -91,9 +93,45 @@ struct obj *obj_named(const char *name)
 	return strmap_get(&by_name, name);
 }
 
+void obj_ids_sequential(bool on)
+{
+	sequential = on;
+}
+
+/* A new object's id: random 64 bits from the kernel's generator, so ids are
+ * not guesses (a session reaches only what it was given: dispatch.c), and
+ * unique among live objects. Drawn 64 at a time: one getrandom(2) per 64
+ * objects made. */
+static uint64_t new_id(void)
+{
+	static uint64_t pool[64];
+	static size_t left;
+	for (;;) {
+		uint64_t id;
+		if (sequential) {
+			id = next_id++;
+		} else {
+			if (left == 0) {
+				if (getrandom(pool, sizeof pool, 0) !=
+				    sizeof pool) {
+					log_error(
+					        "getrandom: no ids: sequential "
+					        "from now on");
+					sequential = true;
+					continue;
+				}
+				left = ARRAY_LEN(pool);
+			}
+			id = pool[--left];
+		}
+		if (id != 0 && !obj_lookup(id))
+			return id;
+	}
+}
+
 int obj_register(struct obj *o, const char *name)
 {
-	o->id = next_id++;
+	o->id = new_id();
 	if (name && !(o->name = strdup(name)))
 		goto out_destroy;
 	if (u64map_put(&by_id, o->id, o))

@@ -54,7 +54,8 @@ int store_check(struct call *c, const om_item *it)
 			        it->s.len, omi_srv.limits.max_item);
 		break;
 	case OM_REF: {
-		struct obj *o = obj_lookup(it->ref.id);
+		/* Only a ref this session may reach can be stored. */
+		struct obj *o = call_reach(c, it->ref.id);
 		if (!o)
 			return call_err(c, OM_ENOENT,
 			                "referenced object %llu does not exist",

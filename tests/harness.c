@@ -223,8 +223,8 @@ void server_start(struct server *s, const char *const *extra)
 	server_start_opts(s, extra, 0, false);
 }
 
-void server_start_opts(struct server *s, const char *const *extra,
-                       int nofile, bool log)
+void server_start_opts(struct server *s, const char *const *extra, int nofile,
+                       bool log)
 {
 	s->nofile = nofile;
 	s->log = log;
@@ -243,8 +243,8 @@ void server_restart(struct server *s, const char *const *extra)
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	char fd[16];
 	snprintf(fd, sizeof fd, "%d", ready[1]);
-	const char *argv[32] = {bin, "--socket", s->path, "--ready-fd", fd,
-	                        "--log-level", "error"};
+	const char *argv[32] = {bin, "--socket",    s->path, "--ready-fd",
+	                        fd,  "--log-level", "error"};
 	size_t n = 7;
 	for (size_t i = 0; extra && extra[i] && n < 31; i++)
 		argv[n++] = extra[i];
@@ -254,13 +254,15 @@ void server_restart(struct server *s, const char *const *extra)
 	if (s->pid == 0) {
 		fcntl(ready[1], F_SETFD, 0);
 		if (s->nofile > 0) {
-			struct rlimit rl = {(rlim_t)s->nofile, (rlim_t)s->nofile};
+			struct rlimit rl = {(rlim_t)s->nofile,
+			                    (rlim_t)s->nofile};
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 		if (s->log) {
 			char log[sizeof s->dir + 8];
 			snprintf(log, sizeof log, "%s/log", s->dir);
-			int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			int lfd =
+			        open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 			if (lfd >= 0)
 				dup2(lfd, STDERR_FILENO);
 		}
@@ -278,6 +280,22 @@ void server_restart(struct server *s, const char *const *extra)
 	close(ready[0]);
 	if (r <= 0)
 		fail_msg("objmgrd (%s) did not start", bin);
+}
+
+void *share(om_client *from, const void *handle, om_client *to)
+{
+	om_dict *d, *d2;
+	expect_ok(from, om_dict_open(from, "harness.share", OM_CREATE, &d));
+	expect_ok(from, om_dict_set(d, om_int(0), om_ref(handle)));
+	expect_ok(to, om_dict_open(to, "harness.share", 0, &d2));
+	om_item ref;
+	expect_ok(to, om_dict_pop(d2, om_int(0), &ref));
+	void *h;
+	expect_ok(to, om_open_ref(to, &ref, &h));
+	om_release(d2);
+	om_release(d);
+	expect_ok(from, om_unlink(from, "harness.share"));
+	return h;
 }
 
 size_t server_log(const struct server *s, char *buf, size_t cap)

@@ -48,8 +48,13 @@ void server_start(struct server *s, const char *const *extra);
 void server_restart(struct server *s, const char *const *extra);
 /** server_start() with a limit on the server's open descriptors (0: as
  *  ours) and, if `log`, its stderr kept for server_log(). */
-void server_start_opts(struct server *s, const char *const *extra,
-                       int nofile, bool log);
+void server_start_opts(struct server *s, const char *const *extra, int nofile,
+                       bool log);
+/** A handle for client `to` on the object behind `handle` (of client
+ *  `from`), passed the way another session must get it: through the server
+ *  (stored in a named dict, read back by `to`) — a session reaches only
+ *  what it opened, inherited or was handed in an answer. */
+void *share(om_client *from, const void *handle, om_client *to);
 /** The server's stderr so far (s->log set), NUL-terminated, in buf. */
 size_t server_log(const struct server *s, char *buf, size_t cap);
 /** SIGTERM it, reap it, check it exited 0 and removed its socket. */
@@ -102,14 +107,14 @@ bool poll_until(bool (*done)(void *), void *arg, int seconds);
  * wait_stat(c, connections, 1), wait_stat(c, parked, 3). A failure names
  * the caller's line.
  */
-#define wait_stat(c, field, want)                                              \
-	wait_stat_(c, offsetof(om_server_stats, field), #field, want,          \
+#define wait_stat(c, field, want)                                     \
+	wait_stat_(c, offsetof(om_server_stats, field), #field, want, \
 	           __FILE__, __LINE__)
 void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
                 const char *file, int line);
 /** wait_stat for children: true once `field` equals `want`, false if it
  *  does not within `seconds` or om_stats fails. */
-#define poll_stat(c, field, want, seconds)                                     \
+#define poll_stat(c, field, want, seconds) \
 	poll_stat_(c, offsetof(om_server_stats, field), want, seconds)
 bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds);
 
@@ -138,7 +143,7 @@ double now(void);
 #define assert_int_item(it, v)   assert_int_item_(it, v, __FILE__, __LINE__)
 #define assert_float_item(it, v) assert_float_item_(it, v, __FILE__, __LINE__)
 #define assert_str_item(it, s)   assert_str_item_(it, s, __FILE__, __LINE__)
-#define assert_strn_item(it, p, n)                                             \
+#define assert_strn_item(it, p, n) \
 	assert_strn_item_(it, p, n, __FILE__, __LINE__)
 void assert_int_item_(const om_item *it, int64_t v, const char *file, int line);
 void assert_float_item_(const om_item *it, double v, const char *file,
@@ -149,14 +154,14 @@ void assert_strn_item_(const om_item *it, const char *p, size_t n,
                        const char *file, int line);
 
 /** Expect `call` to return `rc`, printing om_errmsg on mismatch. */
-#define expect_rc(c, call, rc)                                                 \
-	do {                                                                   \
-		int rc_ = (call);                                              \
-		if (rc_ != (rc))                                               \
-			print_error("%s = %d (%s: %s), expected %d\n", #call,  \
-			            rc_, om_strerror(rc_), om_errmsg(c),       \
-			            (int)(rc));                                \
-		assert_int_equal(rc_, (rc));                                   \
+#define expect_rc(c, call, rc)                                                \
+	do {                                                                  \
+		int rc_ = (call);                                             \
+		if (rc_ != (rc))                                              \
+			print_error("%s = %d (%s: %s), expected %d\n", #call, \
+			            rc_, om_strerror(rc_), om_errmsg(c),      \
+			            (int)(rc));                               \
+		assert_int_equal(rc_, (rc));                                  \
 	} while (0)
 
 #define expect_ok(c, call) expect_rc(c, call, OM_OK)
@@ -165,8 +170,8 @@ void assert_strn_item_(const om_item *it, const char *p, size_t n,
  *  watchdog: the whole program is killed by SIGALRM after `seconds`. */
 int run_group(const char *name, const struct CMUnitTest *tests, size_t n,
               int seconds, CMFixtureFunction setup, CMFixtureFunction teardown);
-#define RUN(tests, seconds, setup, teardown)                                   \
-	run_group(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]),         \
+#define RUN(tests, seconds, setup, teardown)                           \
+	run_group(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]), \
 	          seconds, setup, teardown)
 
 #endif /* HARNESS_H */

@@ -276,10 +276,7 @@ static void test_other_conn_handle(void **state)
 	om_client *c2 = client(&srv);
 	om_dict *a, *b;
 	make_pair(c, &a, &b);
-	void *h;
-	om_item ra = om_ref(a);
-	expect_ok(c2, om_open_ref(c2, &ra, &h));
-	om_dict *a2 = h;
+	om_dict *a2 = share(c, a, c2);
 	om_release(a);
 	om_release(b);
 	collect(c);

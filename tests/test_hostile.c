@@ -83,19 +83,24 @@ static void test_unread_answers_bounded(void **state)
 	const char *args[] = {"--max-output", "1M", NULL};
 	server_start(&s, args);
 	om_client *c = client(&s);
-	om_dict *d = new_dict(c);
+	om_dict *d;
+	expect_ok(c, om_dict_open(c, "unread.d", OM_CREATE, &d));
 	static char big[64 * 1024];
 	memset(big, 'x', sizeof big);
 	expect_ok(c, om_dict_set(d, om_str("k"), om_bytes(big, sizeof big)));
-	om_item ref = om_ref(d);
-	om_server_stats st0;
-	expect_ok(c, om_stats(c, &st0));
-
 	/* 3000 DICT_GETs of the 64 KB value, in one burst, never read. */
 	int fd = raw_connect(s.path);
 	struct msg m;
 	raw_hello_v(fd, 1, &m);
 	assert_int_equal(m.f[2], ST_OK);
+	struct enc o;
+	req(&o, 9999, 0, OP_OPEN); /* the dict, by name: this session's */
+	put_uint(&o, 5, zigzag(1));
+	put_bytes(&o, 8, "unread.d", 8);
+	assert_int_equal(raw_call(fd, &o, &m), ST_OK);
+	om_item ref = {.kind = OM_REF, .ref = {m.ref_id, OM_TYPE_DICT}};
+	om_server_stats st0;
+	expect_ok(c, om_stats(c, &st0));
 	enum { N = 3000 };
 	static uint8_t burst[N * 64];
 	size_t len = 0;
@@ -152,6 +157,7 @@ static void test_unread_answers_bounded(void **state)
 	assert_true(st.buffered < 4096);
 	om_disconnect(other);
 	om_release(d);
+	expect_ok(c, om_unlink(c, "unread.d"));
 	om_disconnect(c);
 	server_stop(&s);
 }
@@ -355,6 +361,51 @@ static void test_request_ids(void **state)
 	server_stop(&s);
 }
 
+/* 8. Object ids are capabilities, not guesses: they are random, and a
+ * session that did not open, inherit or get handed an object cannot reach
+ * it by its id — calling it, ADDREF-ing it or storing a ref to it is
+ * OM_ENOENT — until an answer hands it the ref. */
+static void test_ids_are_capabilities(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, NULL);
+	om_client *a = client(&s), *b = client(&s);
+	om_dict *d1 = new_dict(a), *d2 = new_dict(a), *bd = new_dict(b);
+	om_item r1 = om_ref(d1), r2 = om_ref(d2);
+	/* Random: not 1, 2, 3..., and not next to each other. */
+	assert_true(r1.ref.id > 1u << 20 || r2.ref.id > 1u << 20);
+	assert_true(r2.ref.id != r1.ref.id + 1 && r1.ref.id != r2.ref.id + 1);
+	/* b knows the id (passed out of band) but was not handed it. */
+	void *h;
+	expect_rc(b, om_open_ref(b, &r1, &h), OM_ENOENT);
+	expect_rc(b, om_dict_set(bd, om_str("stolen"), r1), OM_ENOENT);
+	int fd = raw_connect(s.path);
+	struct msg m;
+	raw_hello_v(fd, 1, &m);
+	struct enc e;
+	req(&e, 1, r1.ref.id, OP_DICT_LEN);
+	assert_int_equal(raw_call(fd, &e, &m), ST_ENOENT);
+	raw_close(fd);
+	/* Handed to b in an answer (through a dict b may reach), it works. */
+	om_dict *shared;
+	expect_ok(a, om_dict_open(a, "caps.shared", OM_CREATE, &shared));
+	expect_ok(a, om_dict_set(shared, om_str("d1"), r1));
+	om_dict *bs;
+	expect_ok(b, om_dict_open(b, "caps.shared", 0, &bs));
+	om_item got;
+	expect_ok(b, om_dict_get(bs, om_str("d1"), &got));
+	expect_ok(b, om_open_ref(b, &got, &h));
+	expect_ok(b, om_dict_set(h, om_str("k"), om_int(1)));
+	expect_ok(b, om_dict_set(bd, om_str("now mine"), got));
+	/* d2 was never handed to b. */
+	expect_rc(b, om_open_ref(b, &r2, &h), OM_ENOENT);
+	expect_ok(a, om_unlink(a, "caps.shared"));
+	om_disconnect(b);
+	om_disconnect(a);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +418,7 @@ int main(void)
 	                                  teardown),
 	        cmocka_unit_test_teardown(test_names_whole, teardown),
 	        cmocka_unit_test_teardown(test_request_ids, teardown),
+	        cmocka_unit_test_teardown(test_ids_are_capabilities, teardown),
 	};
 	return RUN(tests, 120, NULL, NULL);
 }

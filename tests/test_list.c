@@ -859,9 +859,7 @@ static void test_refs(void **state)
 	 * it cannot die before that client opens it), at most until that
 	 * connection ends: once it has, the object is gone. */
 	om_client *cp = client(&srv);
-	om_item lref = om_ref(l);
-	void *hp;
-	expect_ok(cp, om_open_ref(cp, &lref, &hp));
+	om_list *hp = share(c, l, cp);
 	expect_ok(cp, om_list_pop(hp, -1, &it));
 	assert_int_equal(it.kind, OM_REF);
 	assert_true(om_item_eq(&it, &ref));

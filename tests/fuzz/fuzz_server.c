@@ -241,6 +241,7 @@ static void init_once(void)
 	omi_srv.limits.max_memory = 64u << 20;
 	omi_srv.limits.max_inflight = 256;
 	dispatch_init();
+	obj_ids_sequential(true); /* inputs name objects by id */
 	struct event_config *cfg = event_config_new();
 	if (!cfg)
 		abort();
