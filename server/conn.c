@@ -228,6 +228,23 @@ void conn_send_status(struct conn *conn, uint64_t id, int code, const char *msg)
 
 static void serve_frames(struct conn *conn);
 
+/* The connection cannot go on: tell it why — in a Hello if it has not
+ * completed its own (that is the frame its client waits for), else in a
+ * Response with id 0 — and close it once that is written. */
+static void conn_fail(struct conn *conn, int code, const char *msg)
+{
+	if (conn->hello) {
+		conn_send_status(conn, 0, code, msg);
+	} else {
+		Objmgr__Hello h = OBJMGR__HELLO__INIT;
+		h.version = OMI_PROTO_VERSION;
+		h.status = (Objmgr__Status)omi_code_to_status(code);
+		h.message = (char *)msg;
+		conn_send_hello(conn, &h);
+	}
+	conn->closing = true;
+}
+
 /* Stop serving c's requests (and reading them) until its answers drain. */
 static void pause_conn(struct conn *conn)
 {
@@ -325,9 +342,8 @@ static void serve_frames(struct conn *conn)
 			log_warn("conn %llu: frame over the %zu-byte limit",
 			         (unsigned long long)conn->serial,
 			         omi_srv.limits.max_frame);
-			conn_send_status(conn, 0, OM_ETOOBIG,
-			                 "frame over the server's limit");
-			conn->closing = true;
+			conn_fail(conn, OM_ETOOBIG,
+			          "frame over the server's limit");
 			break;
 		}
 		in->off += OMI_FRAME_HDR + len;
@@ -379,10 +395,9 @@ static bool reserve_input(struct conn *conn)
 		conn->in.off = conn->in.len = 0;
 		trim(&conn->in);
 		account(conn);
-		conn_send_status(conn, 0, OM_ENOMEM,
-		                 "the server's memory limit is reached: the "
-		                 "request cannot be received");
-		conn->closing = true;
+		conn_fail(conn, OM_ENOMEM,
+		          "the server's memory limit is reached: the request "
+		          "cannot be received");
 		event_del(conn->rev);
 		return false;
 	}

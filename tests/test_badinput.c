@@ -99,6 +99,17 @@ static void test_frame_over_limit(void **state)
 	expect_closed(fd);
 	raw_close(fd);
 	expect_server_ok();
+
+	/* over the limit as the first frame: the answer is a Hello (the
+	 * frame the client waits for), version 1, with the status */
+	fd = raw_connect(srv.path);
+	raw_write(fd, h, 4);
+	raw_read_msg(fd, &m);
+	assert_int_equal(m.f[1], 1); /* Hello.version */
+	assert_int_equal(m.f[2], ST_ETOOBIG);
+	expect_closed(fd);
+	raw_close(fd);
+	expect_server_ok();
 }
 
 static void test_frame_at_limit(void **state)
