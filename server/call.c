@@ -68,8 +68,19 @@ int call_result(struct call *c, const om_item *it)
 	return call_results(c, it, 1);
 }
 
+/* Room in c's connection for its answer, the items taken so far included
+ * (their bytes and a generous bound on the framing around them). */
+static int reserve_answer(struct call *c, const om_item *it)
+{
+	enum { PER_ITEM = 64, PER_ANSWER = 1024 };
+	c->taken += omi_item_extra(it) + PER_ITEM;
+	return conn_reserve(c->conn, c->taken + PER_ANSWER);
+}
+
 int call_result_take(struct call *c, om_item *it)
 {
+	if (reserve_answer(c, it))
+		return call_err(c, OM_ENOMEM, "out of memory for the answer");
 	om_item copy = *it;
 	if (it->kind == OM_STR || it->kind == OM_BYTES) {
 		char *p = omi_arena_alloc(c->arena, it->s.len + 1);

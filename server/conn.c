@@ -206,6 +206,13 @@ void conn_send(struct conn *conn, Objmgr__Response *resp)
 	queue_flush(conn);
 }
 
+int conn_reserve(struct conn *conn, size_t n)
+{
+	if (conn->dead)
+		return OM_OK; /* nothing will be queued */
+	return omi_buf_reserve(&conn->out, n);
+}
+
 void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello)
 {
 	if (conn->dead || conn->lost)

@@ -67,6 +67,10 @@ void conn_refuse(int fd, int code, const char *msg);
  * connection.
  */
 void conn_send(struct conn *conn, Objmgr__Response *resp);
+/** Make room for `n` more bytes of answers in the connection's output, so
+ *  that queueing them later cannot fail for want of memory.
+ *  @return OM_OK or OM_ENOMEM. */
+int conn_reserve(struct conn *conn, size_t n);
 /** Queue the server's Hello (the first frame of a connection). */
 void conn_send_hello(struct conn *conn, const Objmgr__Hello *hello);
 /** Answer request `id` with just a status (and optional message). */

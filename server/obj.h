@@ -154,6 +154,7 @@ struct call {
 	size_t nargs;
 	Objmgr__Response resp;
 	struct omi_arena *arena;
+	size_t taken; /* bytes of the items call_result_take() took out */
 };
 
 /** Set the response message (printf-style); returns `code`, so an
@@ -167,7 +168,10 @@ int call_result(struct call *c, const om_item *it);
  *  item's bytes into the call's arena, adds it to the results, then
  *  store_clear()s *it. A taken OM_REF's reference is handed to the
  *  connection (conn_ref_take), so the object cannot die between the reply
- *  and the receiver's om_open_ref(), whose handle adopts it. */
+ *  and the receiver's om_open_ref(), whose handle adopts it. Room for the
+ *  answer is made first, in the connection's output: once an item is taken
+ *  its answer can always be queued, so no item is lost to a failed
+ *  allocation (the take fails with OM_ENOMEM and the item stays). */
 int call_result_take(struct call *c, om_item *it);
 /** Integer result (Response.num); bools as 0/1. */
 void call_num(struct call *c, int64_t n);

@@ -992,26 +992,15 @@ static void test_persistent(void **state)
 	assert_int_equal(failures, 0);
 }
 
-/* ------------------------------------------------ known, not fixed yet */
+/* ------------------------------------------------- no item is lost */
 
 /*
- * What the walk allows today and should not, each with the change that
- * fixes it; skipped unless FAULTS_KNOWN=1 (then each must fail).
- *
- * 1. An item taken out (queue get, dict pop and popitem, list pop) is lost
- *    when its answer cannot be queued: the operation removes the item and
- *    builds the answer, then conn_send() finds no room for it and sends
- *    OM_ENOMEM instead. The client is told the call failed, and the item
- *    is gone. Fix (call.c, conn.c and the four take operations): a take
- *    records the item in the call instead of clearing it (call_result_take
- *    keeps a list of taken slots), conn_send() returns whether the answer
- *    was queued, and call_send() then either clears the taken items (and
- *    the operation's removal stands) or gives them back, which each take
- *    operation must support (put the item back where it was: the head of
- *    a queue, its index in a list, its key in a dict). Simpler and almost
- *    as good: reserve the answer's room in conn->out before the removal
- *    (call_result_take knows the item's size: omi_buf_reserve(&out,
- *    packed size + a margin)), so that the later pack cannot fail.
+ * An item taken out (queue get, dict pop and popitem, list pop) is never
+ * lost to a failed allocation: call_result_take() makes room for the
+ * answer in the connection's output before it takes the item, so either
+ * the take fails with OM_ENOMEM and the item stays, or its answer is
+ * queued. (Before, the item was removed, then the answer could not be
+ * queued, and the client got OM_ENOMEM with the item gone.)
  */
 static int lost_take(void *arg)
 {
@@ -1027,19 +1016,17 @@ static int lost_take(void *arg)
 		if (OK(rc))
 			om_item_free(&out);
 		else if (rc == OM_ENOMEM && OK(om_queue_size(q, &n)) && n != 1)
-			fprintf(stderr, "known 1: a get failed with ENOMEM and "
-			                "its item is gone\n"),
+			fprintf(stderr, "a get failed with ENOMEM and its "
+			                "item is gone\n"),
 			        bad++;
 	}
 	om_disconnect(c);
 	return bad ? 1 : 0;
 }
 
-static void test_known_lost_take(void **state)
+static void test_no_lost_take(void **state)
 {
 	(void)state;
-	if (!getenv("FAULTS_KNOWN"))
-		skip();
 	failures = 0;
 	for (uint64_t n = 1; n < 200; n += PARALLEL)
 		if (walk_batch(n, PARALLEL, false, lost_take) == 0)
@@ -1052,8 +1039,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_walk),
 	        cmocka_unit_test(test_persistent),
-	        /* Known failures (see above): skipped by default. */
-	        cmocka_unit_test(test_known_lost_take),
+	        cmocka_unit_test(test_no_lost_take),
 	};
 	return RUN(tests, 900, NULL, NULL);
 }
