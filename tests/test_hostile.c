@@ -23,6 +23,22 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The server's resident memory, in KiB (0 if unknown): for the figures the
+ * bound tests print, not asserted (a test asserts the server's own count). */
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kib = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 /* Lines of the server's log that contain `what`. */
 static int log_lines(const struct server *s, const char *what)
 {
@@ -131,6 +147,10 @@ static void test_unread_answers_bounded(void **state)
 	assert_true(st.requests - st0.requests < N / 2);
 	/* ...and what the server holds for it is about --max-output plus
 	 * one answer and the waiting requests, not N answers (187 MB). */
+	print_message("unread answers: %llu of %d requests served, %llu bytes "
+	              "buffered, server RSS %ld KiB\n",
+	              (unsigned long long)(st.requests - st0.requests), N,
+	              (unsigned long long)st.buffered, rss_kib(s.pid));
 	assert_true(st.buffered < (1u << 20) + 2 * sizeof big + len);
 
 	/* Read everything: all N answers come, in order, each the value. */
@@ -221,6 +241,8 @@ static void test_partial_frame_budget(void **state)
 	raw_read_msg(fd, &m);
 	assert_int_equal(m.f[1], 0); /* id 0: the connection's */
 	assert_int_equal(m.f[2], ST_ENOMEM);
+	print_message("partial frame: refused; server RSS %ld KiB\n",
+	              rss_kib(s.pid));
 	raw_close(fd);
 	om_client *c = client(&s);
 	expect_ok(c, om_ping(c));
