@@ -208,8 +208,8 @@ void conn_send(struct conn *conn, Objmgr__Response *resp)
 
 int conn_reserve(struct conn *conn, size_t n)
 {
-	if (conn->dead)
-		return OM_OK; /* nothing will be queued */
+	if (conn->dead || conn->lost)
+		return OM_ENOMEM; /* an answer would not reach it */
 	return omi_buf_reserve(&conn->out, n);
 }
 
@@ -306,6 +306,8 @@ static bool flush_one(struct conn *conn)
 		serve_frames(conn);
 		if (!conn->dead)
 			account(conn);
+		if (!conn->dead && conn->closing)
+			event_del(conn->rev); /* flush, then close */
 	}
 	return true;
 }
@@ -333,7 +335,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 static void serve_frames(struct conn *conn)
 {
 	struct omi_buf *in = &conn->in;
-	for (;;) {
+	while (!conn->closing && !conn->lost) {
 		if (conn->out.len - conn->out.off >=
 		    omi_srv.limits.max_output) {
 			pause_conn(conn);
@@ -508,7 +510,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 bool conn_alive(struct conn *conn)
 {
-	if (conn->dead)
+	if (conn->dead || conn->lost || conn->closing)
 		return false;
 	struct pollfd p = {.fd = conn->fd, .events = POLLRDHUP};
 	if (poll(&p, 1, 0) < 0)

@@ -13,7 +13,10 @@
  * before adopting — has closed it or exited (exit and SIGKILL alike close
  * it), so nothing waits on a child that never connects.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -68,7 +71,8 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	char b[64];
-	if (read(fd, b, sizeof b) > 0)
+	ssize_t n = read(fd, b, sizeof b); /* non-blocking: serve_fork */
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return;
 	struct hold *h = arg;
 	log_debug("hold %llx: the forked child is gone (%zu objects)",
@@ -104,6 +108,15 @@ int serve_fork(struct obj *unused, struct call *c)
 	if (fd < 0)
 		return call_err(c, OM_EINVAL, "FORK needs a pipe descriptor");
 	int rc;
+	/* Only a pipe, and never a blocking read of it: a peer must not be
+	 * able to stall the loop with what it passes (a socket with a low-
+	 * water mark, a pipe it reads from too). */
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISFIFO(st.st_mode) ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		rc = call_err(c, OM_EINVAL, "FORK's descriptor is not a pipe");
+		goto out_close;
+	}
 	if (token == 0 || find(token)) {
 		rc = call_err(c, OM_EINVAL, "FORK token 0 or in use");
 		goto out_close;
