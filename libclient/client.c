@@ -77,8 +77,11 @@ static void hold_for_child(om_client *c)
 	                     .pend = OMI_PEND_QUIET};
 	c->pass_fd = p[0];
 	int rc = omi_rpc(c, 0, &a);
+	/* In a pipeline too, the hold must exist before the child can ask
+	 * for it: wait for FORK's answer (earlier pipelined answers are
+	 * completed as they come). */
 	if (rc >= 0 && omi_piping(c))
-		omi_pipe_flush(c); /* sent now, not at om_pipeline_end() */
+		rc = omi_pipe_wait_last(c);
 	bool sent = c->pass_fd < 0;
 	c->pass_fd = -1;
 	close(p[0]);
@@ -195,8 +198,9 @@ static int dial(om_client *c)
 		 * (FORK, above), before the hold can end — it ends when we
 		 * close our pipe end — so synchronously, even if the child has
 		 * begun a pipeline (nothing is queued yet: this is its first
-		 * call). If the hold is gone, the handles' ADDREFs take their
-		 * own references. */
+		 * call). Without a hold (the parent could not make one: out
+		 * of descriptors, say), an inherited handle's object is not
+		 * this session's, and its calls fail with OM_ENOENT. */
 		struct omi_args a = {.op = OBJMGR__OP__ADOPT,
 		                     .num = (int64_t)c->hold_token,
 		                     .pend = OMI_PEND_QUIET};

@@ -274,9 +274,11 @@ int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
  * OM_ECONN (the reason in c->errmsg).
  */
 int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len);
-/** Write what c has queued (a pipeline's requests so far), waiting for
- *  nothing else. */
-void omi_pipe_flush(om_client *c);
+/** In a pipeline: write what is queued and wait until the last entry is
+ *  answered, completing the answers that come before it as they come
+ *  (their outputs are written then, before om_pipeline_end()).
+ *  @return the last entry's code, or OM_ECONN. */
+int omi_pipe_wait_last(om_client *c);
 /** Forget c's pipeline (inherited from a parent, or at disconnect): no
  *  output is written, nothing is waited for. */
 void omi_pipe_discard(om_client *c);

@@ -57,6 +57,8 @@ enum until {
 	UNTIL_WRITTEN,  /* nothing more */
 	UNTIL_FRAME,    /* a whole frame in rbuf, left there */
 	UNTIL_ANSWERED, /* every entry answered and completed */
+	UNTIL_LAST,     /* the last entry answered (those before it as they
+	                 * come) */
 };
 
 bool omi_piping(const om_client *c)
@@ -289,6 +291,8 @@ static bool arrived(om_client *c, enum until until)
 		return omi_buf_frame(&c->rbuf, OMI_MAX_FRAME, &body, &len) != 0;
 	case UNTIL_ANSWERED:
 		break;
+	case UNTIL_LAST:
+		return c->pipe.n == 0 || c->pipe.v[c->pipe.n - 1].answered;
 	}
 	return c->pipe.left == 0;
 }
@@ -306,7 +310,8 @@ static int pump(om_client *c, enum until until)
 	int why = OM_ECONN;
 	bool tried = false; /* a write is tried once before any poll() */
 	for (;;) {
-		if (until == UNTIL_ANSWERED && c->rbuf.off < c->rbuf.len) {
+		if ((until == UNTIL_ANSWERED || until == UNTIL_LAST) &&
+		    c->rbuf.off < c->rbuf.len) {
 			int code = answer_buffered(c);
 			if (code)
 				why = code;
@@ -347,9 +352,11 @@ static int pump(om_client *c, enum until until)
 	return why;
 }
 
-void omi_pipe_flush(om_client *c)
+int omi_pipe_wait_last(om_client *c)
 {
-	pump(c, UNTIL_WRITTEN);
+	pump(c, UNTIL_LAST);
+	struct omi_pipe *p = &c->pipe;
+	return p->n && p->v[p->n - 1].answered ? p->v[p->n - 1].rc : OM_ECONN;
 }
 
 int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len)

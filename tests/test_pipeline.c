@@ -591,6 +591,45 @@ static void test_fork_no_window(void **state)
 	om_disconnect(c);
 }
 
+/* Forking inside an open pipeline: the hold is made before fork() returns
+ * (FORK waits for its answer; the answers before it are completed early),
+ * so the child reaches the dict even though the parent's release of it is
+ * queued right after the fork. */
+static int child_uses(void *p)
+{
+	struct fork_arg *a = p;
+	size_t n = 0;
+	if (wait_byte(a->fd, 10))
+		return 1;
+	if (om_dict_len(a->d, &n) != OM_OK || n != 1)
+		return 2;
+	om_disconnect(a->c);
+	return 0;
+}
+
+static void test_fork_in_pipeline(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_dict *d = new_dict(c);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	int rcs[3];
+	expect_ok(c, om_pipeline_begin(c));
+	expect_ok(c, om_dict_set(d, om_str("k"), om_int(1)));
+	struct fork_arg a = {c, d, NULL, go[0]};
+	pid_t pid = spawn_child(child_uses, &a);
+	close(go[0]);
+	om_release(d);
+	expect_ok(c, om_ping(c));
+	expect_ok(c, om_pipeline_end(c, rcs, 2));
+	assert_int_equal(rcs[0], OM_OK);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	close(go[1]);
+	assert_int_equal(reap(pid, 30), 0);
+	om_disconnect(c);
+}
+
 /* A child's first ADDREF that fails (here: the server it reconnects to is a
  * new one, which never had the object) fails the call that needed it, and
  * is tried again on the next use. */
@@ -948,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_release_and_disconnect),
 		cmocka_unit_test(test_fork_child_pipeline),
 		cmocka_unit_test(test_fork_no_window),
+		cmocka_unit_test(test_fork_in_pipeline),
 		cmocka_unit_test(test_fork_child_addref_fails),
 		cmocka_unit_test(test_long_pipeline),
 		cmocka_unit_test(test_big_answers),

@@ -21,11 +21,14 @@
  *   waits without limit, 0 tries once, > 0 waits at most that long.
  * - An om_client is used by one thread at a time.
  * - fork(): a child keeps using every client and handle inherited from its
- *   parent. On its first call the child opens its own connection and takes
- *   its own references on the handles it uses; it never writes to, or shuts
- *   down, the parent's connection. Keep a handle open in the parent until
- *   the children that use it have made a call on it (or hold the object by
- *   name): until then the child's reference does not exist yet.
+ *   parent. On its first call the child opens its own connection, which
+ *   takes over what the parent held at the fork; it never writes to, or
+ *   shuts down, the parent's connection. There is no window: everything
+ *   the parent held when it forked is held for the child until the child's
+ *   session takes it over or the child exits, so the parent may release a
+ *   handle right after fork(). Each fork() costs one round trip per open
+ *   client. Do not fork() while another thread is inside a call on one of
+ *   this process's clients.
  */
 #ifndef OBJMGR_H
 #define OBJMGR_H
