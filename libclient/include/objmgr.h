@@ -242,7 +242,9 @@ OM_EXPORT int om_ping(om_client *c);
 	X(bytes, "bytes held by stored items")                                 \
 	X(requests, "requests served since start")                             \
 	X(parked, "requests waiting in blocking calls now")                    \
-	X(buffered, "bytes of connections' input and output buffers")
+	X(buffered, "bytes of connections' input and output buffers")          \
+	X(segments, "shared-memory segments (memfd) alive")                    \
+	X(mapped, "bytes of shared-memory segments mapped by the server")
 
 typedef struct om_server_stats {
 #define OM_X_(name, meaning) uint64_t name; /**< meaning */
@@ -533,6 +535,36 @@ OM_EXPORT int om_array_read(om_array *a, size_t start, size_t n,
  *  the end, OM_ETYPE for an item of the wrong kind. */
 OM_EXPORT int om_array_write(om_array *a, size_t start, const om_item *items,
                              size_t n);
+
+/*
+ * Shared memory. A client on the server's machine (a Unix socket, and
+ * OBJMGR_SHM not "0" in its environment) maps the state of arrays, values
+ * holding a number or a bool, locks, semaphores and events, and runs their
+ * calls in its own address space with no round trip; the server keeps
+ * owning names, lifetimes and sessions (a connection's locks are released
+ * by the server when it ends). Inside a pipeline, calls on such objects are
+ * sent as requests, so that they keep their order.
+ */
+
+/** *base = the array's int64_t[*n] (OM_INT) or double[*n] (OM_FLOAT),
+ *  mapped in this process, valid until om_release(a). Take om_array_lock()
+ *  around writes through it (Python's Array.get_lock()). @return OM_OK, or
+ *  OM_EINVAL for an array that is not in shared memory (a remote client,
+ *  OBJMGR_SHM=0). */
+OM_EXPORT int om_array_map(om_array *a, void **base, size_t *n);
+/** Acquire the array's own recursive lock (Python's get_lock(), an RLock):
+ *  OM_OK, OM_OWNER_DIED (its holder's connection ended holding it) or
+ *  OM_ETIMEOUT. While this client holds it, other clients' om_array_read()
+ *  and om_array_write() wait; this client's proceed; single-element calls
+ *  never wait. Released with the connection. */
+OM_EXPORT int om_array_lock(om_array *a, double timeout);
+/** Release one level of the array's lock. @return OM_OK or OM_ENOTOWNER. */
+OM_EXPORT int om_array_unlock(om_array *a);
+/** Whether calls on this handle's object are served in shared memory now:
+ *  false for a value holding a str, bytes, nil or ref at this moment, and
+ *  always for dicts, lists, queues, conditions and barriers (and for every
+ *  handle of a client that cannot map). */
+OM_EXPORT bool om_is_shared(const void *handle);
 
 /* ----------------------------------------------------------------- queue */
 
