@@ -324,6 +324,22 @@ void omi_unmap(struct omi_handle *h);
  *  (OMI_LK_SRV, OMI_WAIT_SRV): one write to its eventfd. */
 void omi_kick(om_client *c);
 
+/** A local add's failure `rc` (omi_item_add's, on a + b) with the
+ *  server's message (its call_add(): Python's words). */
+int omi_add_fail(om_client *c, int rc, const om_item *a, const om_item *b);
+
+struct omi_slock;
+/** Acquire lock word l (a LOCK's, an ARRAY's own) as c's session, as the
+ *  server's acquire would: OM_OK, OM_OWNER_DIED, OM_ETIMEOUT or OM_EVALUE
+ *  (an RLock's depth), with the server's messages. */
+int omi_shm_lock(om_client *c, struct omi_slock *l, bool recursive,
+                 double timeout);
+/** Release one level of l for c's session, waking a mapped sleeper and
+ *  kicking the server for parked RPC acquirers when it becomes free:
+ *  OM_OK or OM_ENOTOWNER. `died`: leave OM_OWNER_DIED for the next
+ *  acquirer (omi_slock_release). */
+int omi_shm_unlock(om_client *c, struct omi_slock *l, bool died);
+
 /* ------------------------------------------------ I/O engine, pipeline */
 
 /** Close the descriptors c has received and no answer took (at a new

@@ -125,6 +125,41 @@ void omi_kick(om_client *c)
 			;
 }
 
+/* An int operand as Python would print it in the overflow message. */
+static long long as_int(const om_item *it)
+{
+	return it->kind == OM_BOOL ? it->b : (long long)it->i;
+}
+
+int omi_add_fail(om_client *c, int rc, const om_item *a, const om_item *b)
+{
+	if (rc == OM_ETYPE)
+		return omi_fail(c, rc, OMI_MSG_ADD_TYPES, omi_kind_name(a),
+		                omi_kind_name(b));
+	return omi_fail(c, rc, OMI_MSG_OVERFLOW, as_int(a), as_int(b));
+}
+
+int omi_shm_lock(om_client *c, struct omi_slock *l, bool recursive,
+                 double timeout)
+{
+	int rc = omi_slock_acquire(l, c->session, recursive, timeout);
+	if (rc == OM_EVALUE)
+		return omi_fail(c, rc, "lock acquired too often");
+	return rc < 0 ? omi_local_fail(c, rc) : rc;
+}
+
+int omi_shm_unlock(om_client *c, struct omi_slock *l, bool died)
+{
+	uint32_t old;
+	if (omi_slock_release(l, c->session, died, &old))
+		return omi_fail(c, OM_ENOTOWNER,
+		                "cannot release un-acquired lock");
+	omi_slock_wake(l, old);
+	if (old & OMI_LK_SRV)
+		omi_kick(c);
+	return OM_OK;
+}
+
 bool om_is_shared(const void *handle)
 {
 	struct omi_handle *h = omi_handle_get(handle);
