@@ -28,6 +28,7 @@
 #include "hold.h"
 #include "listen.h"
 #include "log.h"
+#include "segment.h"
 #include "waiter.h"
 
 /* ---------------------------------------------------------------- options */
@@ -323,6 +324,7 @@ static void stop_cleanly(void)
 	holds_free_all();
 	epilogue();
 	registry_free();
+	segments_stop();
 }
 
 int main(int argc, char **argv)
