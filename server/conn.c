@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "lock.h"
 #include "log.h"
 #include "shm.h"
 
@@ -732,6 +733,10 @@ static void conn_close(struct conn *conn, const char *why)
 		conn->next->prev = conn->prev;
 	omi_srv.stats.connections--;
 
+	/* A mapped client takes locks without telling the server: free
+	 * every lock word that holds this session's token, before the
+	 * references go (an object it alone kept is still alive here). */
+	locks_conn_gone(conn);
 	struct u64map watch = conn->watch, refs = conn->refs;
 	memset(&conn->watch, 0, sizeof conn->watch);
 	memset(&conn->refs, 0, sizeof conn->refs);
