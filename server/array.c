@@ -319,7 +319,8 @@ static int array_init(struct obj *o, struct call *c)
 		return rc;
 	a->kind = (om_kind)kind->i;
 	a->len = (size_t)len->i;
-	lock_state_init(&a->lock, omi_shm_state(a->seg.base), true);
+	lock_state_init(&a->lock, omi_shm_state(a->seg.base), true,
+	                a->seg.fd >= 0 ? o : NULL);
 	o->seg = &a->seg;
 	return OM_OK;
 }

@@ -155,7 +155,7 @@ static int cond_init(struct obj *o, struct call *c)
 	cv->lock_obj = lock_obj;
 	if (!lock_obj)
 		lock_state_init(&cv->own, &cv->own_word,
-		                (flags & OM_RECURSIVE) != 0);
+		                (flags & OM_RECURSIVE) != 0, NULL);
 	return OM_OK;
 }
 

@@ -37,6 +37,7 @@
  * depth restored; and an array's READ and WRITE, done when handed the
  * lock.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "lock.h"
@@ -97,10 +98,12 @@ static bool kick_lock(struct kick *k)
 	return l->acquirers.n > 0;
 }
 
-void lock_state_init(struct lock_state *l, struct omi_slock *sl, bool recursive)
+void lock_state_init(struct lock_state *l, struct omi_slock *sl, bool recursive,
+                     struct obj *mapped)
 {
 	*l = (struct lock_state){
 	        .sl = sl,
+	        .mapped = mapped,
 	        .recursive = recursive,
 	        .kick = {.fn = kick_lock},
 	};
@@ -231,6 +234,13 @@ void locks_conn_gone(struct conn *conn)
 	 * after the callback), so the list does not change under us. */
 	for (struct lock_state *l = all_locks; l; l = l->next) {
 		uint32_t old;
+		/* A woken sleeper passes the wake-up on by taking the word
+		 * marked (proto/shm.h); one killed before it could has
+		 * swallowed it, and the others sleep on, with no mark for a
+		 * release to see. It slept through a handle of this session,
+		 * so wake them all here: each looks again and marks anew. */
+		if (l->mapped && u64map_get(&conn->refs, l->mapped->id))
+			omi_futex_wake(&l->sl->word, INT_MAX);
 		if (!omi_slock_repair(l->sl, conn->token, &old))
 			continue;
 		omi_slock_wake(l->sl, old);
@@ -273,7 +283,8 @@ static int lock_init(struct obj *o, struct call *c)
 	                      recursive ? OM_RECURSIVE : 0);
 	if (rc != OM_OK)
 		return rc;
-	lock_state_init(&x->st, omi_shm_state(x->seg.base), recursive);
+	lock_state_init(&x->st, omi_shm_state(x->seg.base), recursive,
+	                x->seg.fd >= 0 ? o : NULL);
 	o->seg = &x->seg;
 	return OM_OK;
 }

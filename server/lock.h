@@ -53,6 +53,7 @@ struct lock_waiter {
 
 struct lock_state {
 	struct omi_slock *sl; /* the word: in a segment, or the cond's own */
+	struct obj *mapped;   /* the object whose segment holds it, or NULL */
 	bool recursive;       /* OM_RECURSIVE: the holder may acquire again */
 	struct wait_list acquirers;     /* parked, in arrival order */
 	struct kick kick;               /* armed while acquirers are parked */
@@ -60,9 +61,10 @@ struct lock_state {
 };
 
 /** A free lock on the word `sl` (zeroed: free), which must outlive the
- *  state (lock_state_clear). */
-void lock_state_init(struct lock_state *l, struct omi_slock *sl,
-                     bool recursive);
+ *  state (lock_state_clear); `mapped`: the object in whose segment the
+ *  word is, which sessions may map (NULL: private memory). */
+void lock_state_init(struct lock_state *l, struct omi_slock *sl, bool recursive,
+                     struct obj *mapped);
 /** For fini(): answer whoever is still parked (normally nobody: a waiter
  *  watches its object) with OM_ECLOSED, and forget the lock. */
 void lock_state_clear(struct lock_state *l);
@@ -118,7 +120,9 @@ void lock_requeue(struct lock_state *l, struct lock_waiter *lw, int code);
 void lock_drop_waiters(struct lock_state *l, struct conn *conn);
 /** Connection `conn` is ending (conn_close, before its references go):
  *  free every lock whose word holds its token, as owner-died, waking a
- *  mapped sleeper and handing it to a parked acquirer. */
+ *  mapped sleeper and handing it to a parked acquirer; and wake every
+ *  mapped sleeper on the words it had handles on (a sleeper of this
+ *  session may have died with a wake-up meant for the next). */
 void locks_conn_gone(struct conn *conn);
 
 #endif /* LOCK_H */
