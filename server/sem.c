@@ -114,7 +114,7 @@ static int sem_release(struct obj *o, struct call *c)
 static int sem_value(struct obj *o, struct call *c)
 {
 	struct sem *s = (struct sem *)o;
-	call_num(c, __atomic_load_n(&s->ss->value, __ATOMIC_SEQ_CST));
+	call_num(c, omi_ssem_value(s->ss));
 	return OM_OK;
 }
 
