@@ -126,14 +126,12 @@ int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 			*out = sum;
 		return OM_OK;
 	}
-	/* Which rule failed, for the server's message: the operands (or an
-	 * overflow) as its call_add() says, or a float sum that an int array
-	 * cannot hold, as its to_elem() says. The element is read again:
-	 * the message may show a newer value than the one that failed. */
+	/* The element as the server's message shows it (clients may have
+	 * moved it since). A number that fails is a float sum that an int
+	 * array cannot hold. */
 	om_item cur = omi_sarray_get(h->shm, h->shm_kind, i);
-	int add = omi_item_add(&cur, &delta, &sum);
-	if (rc == OM_ETYPE && add == OM_OK)
-		return omi_fail(c, rc, OMI_MSG_NOT_INT, omi_kind_name(&sum));
+	if (rc == OM_ETYPE && omi_item_is_num(&delta))
+		return omi_fail(c, rc, OMI_MSG_NOT_INT, "float");
 	return omi_add_fail(c, rc, &cur, &delta);
 }
 
@@ -176,6 +174,8 @@ static int read_local(struct omi_handle *h, size_t start, size_t n,
 	 * left for the next om_array_lock(). */
 	struct omi_slock *l = omi_shm_state(h->shm);
 	int rc = omi_shm_lock(c, l, true, OM_FOREVER);
+	if (rc == OM_EVALUE)
+		omi_fail(c, rc, "array lock acquired too often");
 	if (rc < 0)
 		goto out_free;
 	bool died = rc == OM_OWNER_DIED;

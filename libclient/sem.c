@@ -85,7 +85,6 @@ int om_sem_value(om_sem *s, unsigned *v)
 	if (!h)
 		return omi_call_op(s, OMI_TYPE, OBJMGR__OP__SEM_VALUE, NULL, 0,
 		                   0, 0, omi_done_unsigned, v);
-	struct omi_ssem *w = omi_shm_state(h->shm);
-	*v = __atomic_load_n(&w->value, __ATOMIC_SEQ_CST);
+	*v = omi_ssem_value(omi_shm_state(h->shm));
 	return OM_OK;
 }
