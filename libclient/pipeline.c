@@ -16,8 +16,8 @@
  * the whole connection after which the server closes, as a loss.
  *
  * Syscalls: a write is tried at once, and once everything is written
- * answers are waited for in recv() itself, so a synchronous call costs one
- * send and one recv, and reuses the entry array (no allocation per call).
+ * answers are waited for in recvmsg() itself, so a synchronous call costs
+ * one send and one receive, and reuses the entry array (no allocation per call).
  *
  * Flow control: the server stops reading a client whose unread answers
  * pile up (16 MiB), and a blocking write to a server that stopped reading
@@ -45,11 +45,11 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -419,7 +419,8 @@ static int pump(om_client *c, enum until until)
 		if (!writing) {
 			if (arrived(c, until))
 				break;
-			/* Only answers are to come: wait for them in recv. */
+			/* Only answers are to come: wait for them in
+			 * recvmsg. */
 			read_some(c, 0);
 			continue;
 		}
