@@ -17,7 +17,8 @@
  *
  * Syscalls: a write is tried at once, and once everything is written
  * answers are waited for in recvmsg() itself, so a synchronous call costs
- * one send and one receive, and reuses the entry array (no allocation per call).
+ * one send and one receive, and reuses the entry array (no allocation per
+ * call).
  *
  * Flow control: the server stops reading a client whose unread answers
  * pile up (16 MiB), and a blocking write to a server that stopped reading
