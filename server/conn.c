@@ -107,6 +107,11 @@ void conn_refuse(int fd, int code, const char *msg)
 	close(fd);
 }
 
+bool conn_token_live(uint32_t token)
+{
+	return u64map_get(&tokens, token) != NULL;
+}
+
 /* A token for a new session: the next after the last one given that no
  * open connection has (they wrap at OMI_LK_OWNER; connections are far
  * fewer). @return OM_OK or OM_ENOMEM. */

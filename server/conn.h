@@ -150,6 +150,10 @@ void conn_unwatch(struct conn *conn, struct obj *o);
 void conn_incref(struct conn *conn);
 void conn_decref(struct conn *conn);
 
+/** Whether `token` is the session token of an open connection (one not
+ *  yet through conn_close()). */
+bool conn_token_live(uint32_t token);
+
 /** Close every connection (server stopping). */
 void conns_close_all(void);
 

@@ -241,7 +241,15 @@ void locks_conn_gone(struct conn *conn)
 		 * so wake them all here: each looks again and marks anew. */
 		if (l->mapped && u64map_get(&conn->refs, l->mapped->id))
 			omi_futex_wake(&l->sl->word, INT_MAX);
-		if (!omi_slock_repair(l->sl, conn->token, &old))
+		/* A word that names no open session was written by a client
+		 * that scribbled on its mapping: nobody could ever release
+		 * it, so it is repaired as its holder's death would be. A
+		 * session's token is live until the end of its conn_close(),
+		 * after this. */
+		uint32_t tok = conn->token, owner = omi_slock_owner(l->sl);
+		if (owner != tok && owner != 0 && !conn_token_live(owner))
+			tok = owner;
+		if (!omi_slock_repair(l->sl, tok, &old))
 			continue;
 		omi_slock_wake(l->sl, old);
 		hand_on(l);

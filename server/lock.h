@@ -119,7 +119,8 @@ void lock_requeue(struct lock_state *l, struct lock_waiter *lw, int code);
  *  conn_gone; the lock it held is freed by locks_conn_gone()). */
 void lock_drop_waiters(struct lock_state *l, struct conn *conn);
 /** Connection `conn` is ending (conn_close, before its references go):
- *  free every lock whose word holds its token, as owner-died, waking a
+ *  free every lock whose word holds its token (or a token no open
+ *  session has: a scribbling client's), as owner-died, waking a
  *  mapped sleeper and handing it to a parked acquirer; and wake every
  *  mapped sleeper on the words it had handles on (a sleeper of this
  *  session may have died with a wake-up meant for the next). */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,47 @@ void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
 		print_error("om_stats: %s\n", om_strerror(w.rc));
 	else
 		return;
+	_fail(file, line);
+}
+
+struct blocked_want {
+	struct stat_want st;
+	pid_t pid;
+};
+
+/* In futex(2) now: /proc/PID/syscall starts with the call's number. */
+static bool in_futex(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool yes = fgets(buf, sizeof buf, f) && atol(buf) == SYS_futex;
+	fclose(f);
+	return yes;
+}
+
+static bool blocked(void *p)
+{
+	struct blocked_want *w = p;
+	return in_futex(w->pid) || stat_reached(&w->st);
+}
+
+void wait_blocked_(om_client *c, pid_t pid, uint64_t parked, const char *file,
+                   int line)
+{
+	struct blocked_want w = {
+	        .st = {.c = c,
+	               .offset = offsetof(om_server_stats, parked),
+	               .want = parked},
+	        .pid = pid};
+	if (poll_until(blocked, &w, 10) && !w.st.rc)
+		return;
+	print_error("process %d never blocked (server parked %llu, "
+	            "expected %llu)\n",
+	            (int)pid, (unsigned long long)w.st.got,
+	            (unsigned long long)parked);
 	_fail(file, line);
 }
 

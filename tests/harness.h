@@ -119,6 +119,18 @@ void wait_stat_(om_client *c, size_t offset, const char *name, uint64_t want,
 bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds);
 
 /**
+ * Wait until process `pid` waits in a blocking call: parked in the server
+ * (its statistic `parked` reaches `parked`) or asleep on a futex of a
+ * mapped object (shared memory: the server does not see it wait). For
+ * making a test kill or wake a waiter rather than race it; fails the test
+ * after 10 s.
+ */
+#define wait_blocked(c, pid, parked) \
+	wait_blocked_(c, pid, parked, __FILE__, __LINE__)
+void wait_blocked_(om_client *c, pid_t pid, uint64_t parked, const char *file,
+                   int line);
+
+/**
  * Wait until c is the server's only connection (the server notices that
  * children and earlier tests have closed theirs on its own time), and
  * return its statistics then: a baseline for a test to come back to.

@@ -742,7 +742,7 @@ static void test_lock_holder_killed_waiter(void **state)
 	kill_holder(a.l, 1, &holder);
 	wait_stat(c, parked, 0);
 	pid_t waiter = spawn_child(child_lock_waiter, &a);
-	wait_stat(c, parked, 1); /* the waiter is parked behind the holder */
+	wait_blocked(c, waiter, 1); /* the waiter waits behind the holder */
 	sigkill_reap(holder);
 	assert_int_equal(reap(waiter, 60), 42);
 	expect_ok(c, om_lock_acquire(a.l, 10)); /* released cleanly */
