@@ -2108,6 +2108,7 @@ static int child_hostile(void *p)
 		}
 		closedir(d);
 	}
+	bool had_fds = r.fds > 0;
 	/* the mappings */
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[1024];
@@ -2126,7 +2127,10 @@ static int child_hostile(void *p)
 	if (f)
 		fclose(f);
 	r.mappings = nmaps;
-	for (int i = 0; i < nmaps && r.fds == 0; i++) {
+	/* the library may close a segment's descriptor once mapped: then
+	 * reopen each mapping (needs CAP_SYS_ADMIN; test_shm_server.c
+	 * truncates MAP's own descriptor regardless) */
+	for (int i = 0; i < nmaps && !had_fds; i++) {
 		char path[128];
 		snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx",
 		         maps[i].lo, maps[i].hi);
