@@ -2098,7 +2098,8 @@ struct hostile_arg {
 /* Open and use everything (taking the locks and the permit and keeping
  * them), then: ftruncate every memfd it has, and overwrite every segment
  * (through its descriptors, else /proc/self/map_files, else its own
- * mappings) with garbage; report, and exit holding the locks. */
+ * mappings) with garbage; fill the server's eventfd; report, and exit
+ * holding the locks. */
 static int child_hostile(void *p)
 {
 	struct hostile_arg *h = p;
@@ -2290,6 +2291,10 @@ static int child_after_hostile(void *p)
 	return 0;
 }
 
+/* Two rounds, on a server of its own: a hostile client abuses fresh
+ * objects and exits; the server is up, answers, and another client's
+ * calls on those objects all return; new objects work; the server exits 0
+ * at the end. */
 static void test_hostile_segments(void **state)
 {
 	(void)state;
