@@ -103,6 +103,13 @@ extern char bench_result_extra[128];
  *  clients * ops / this: round trips, not each side's half. */
 int bench_procs_per_op(const struct bench_opts *o);
 
+/** Whether w is one of the shared-memory workloads that are no RPC
+ *  workload (array_add .. event_pingpong): the RPC peers skip them. */
+static inline bool bench_shm_only(enum bench_workload w)
+{
+	return w >= W_ARRAY_ADD && w < W_COUNT;
+}
+
 /** For event_pingpong: whether client `client` is the pinging side
  *  (even) of pair client / 2. */
 static inline bool bench_pinger(int client) { return client % 2 == 0; }
