@@ -268,6 +268,8 @@ def targets(table):
               ops("lock_pair", n, 1, "objmgr"),
               ops("lock_pair", n, 1, "shm"), 0.5,
               note=rpc_note("lock_pair", n))
+    if out[-1].startswith("|:---"):
+        return []  # no target for this run's workloads
     out.append("")
     return out
 
