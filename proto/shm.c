@@ -20,7 +20,6 @@
 #define CAS(p, expp, v)                                                 \
 	__atomic_compare_exchange_n((p), (expp), (v), false,            \
 	                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
-#define XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
 static size_t page_round(size_t n)
 {
@@ -140,14 +139,21 @@ int omi_slock_release(struct omi_slock *l, uint32_t tok, bool died,
                       uint32_t *old)
 {
 	*old = 0;
-	if ((LOAD(&l->word) & OMI_LK_OWNER) != tok || tok == 0)
+	uint32_t v = LOAD(&l->word);
+	if ((v & OMI_LK_OWNER) != tok || tok == 0)
 		return OM_ENOTOWNER;
 	if (l->depth > 1) {
 		l->depth--;
 		return OM_OK;
 	}
 	l->depth = 0;
-	*old = XCHG(&l->word, died ? OMI_LK_DIED : 0);
+	/* A compare-and-swap, not an exchange: a stale release (a mapping
+	 * used after its session ended and the server repaired the word)
+	 * must not free the lock of the session that took it since. */
+	while (!CAS(&l->word, &v, died ? OMI_LK_DIED : 0))
+		if ((v & OMI_LK_OWNER) != tok)
+			return OM_ENOTOWNER;
+	*old = v;
 	return OM_OK;
 }
 
@@ -166,13 +172,14 @@ bool omi_slock_repair(struct omi_slock *l, uint32_t tok, uint32_t *old)
 {
 	uint32_t v = LOAD(&l->word);
 	*old = 0;
-	if (tok == 0 || (v & OMI_LK_OWNER) != tok)
-		return false;
-	/* Only the holder and marks change a held word, and the holder is
-	 * gone: the exchange cannot lose anything but marks, which *old
-	 * carries to the caller's wake-ups. */
+	/* Only the holder and marks change a held word; the marks the word
+	 * had go to the caller's wake-ups in *old. */
+	do
+		if (tok == 0 || (v & OMI_LK_OWNER) != tok)
+			return false;
+	while (!CAS(&l->word, &v, OMI_LK_DIED));
 	l->depth = 0;
-	*old = XCHG(&l->word, OMI_LK_DIED);
+	*old = v;
 	return true;
 }
 
@@ -248,6 +255,11 @@ int omi_ssem_acquire(struct omi_ssem *s, double timeout)
 			return OM_ETIMEOUT;
 		omi_futex_wait(&s->value, 0, limited ? &at : NULL);
 	}
+}
+
+uint32_t omi_ssem_value(const struct omi_ssem *s)
+{
+	return LOAD(&s->value);
 }
 
 void omi_ssem_mark_srv(struct omi_ssem *s, bool on)

@@ -188,6 +188,8 @@ int omi_ssem_release(struct omi_ssem *s, uint64_t n, bool bounded,
                      uint32_t bound, uint32_t *flags);
 /** A mapped client's acquire (timeout as omi_slock_acquire). */
 int omi_ssem_acquire(struct omi_ssem *s, double timeout);
+/** The number of free permits now. */
+uint32_t omi_ssem_value(const struct omi_ssem *s);
 /** Set OMI_WAIT_SRV (the server parks acquirers) or clear it (none left). */
 void omi_ssem_mark_srv(struct omi_ssem *s, bool on);
 

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 
@@ -109,7 +110,13 @@ void call_num(struct call *c, int64_t n)
 void call_send(struct call *c, int code)
 {
 	c->resp.status = (Objmgr__Status)omi_code_to_status(code);
-	conn_send(c->conn, &c->resp);
+	if (code != OM_OK) {
+		for (unsigned i = 0; i < c->nfds; i++)
+			close(c->fds[i]);
+		c->nfds = 0;
+	}
+	conn_send_fds(c->conn, &c->resp, c->fds, c->nfds);
+	c->nfds = 0;
 }
 
 /* An int operand as Python would print it in the overflow message. */

@@ -2,15 +2,20 @@
  * cond.c — the CONDITION type: Python's threading.Condition, served by the
  * manager. Its lock is a LOCK object given at creation (kept by a stored
  * OM_REF, so it lives as long as the condition) or a plain lock of its own,
- * embedded here; either way the lock rules are those of lock.h, and
- * COND_ACQUIRE / COND_RELEASE behave as LOCK_ACQUIRE / LOCK_RELEASE.
+ * embedded here (its word in private memory: a condition is not shared);
+ * either way the lock rules are those of lock.h, and COND_ACQUIRE /
+ * COND_RELEASE behave as LOCK_ACQUIRE / LOCK_RELEASE. A LOCK given may be
+ * held by a mapped client of the caller's session: the holder is the
+ * session whose token is in the word, whoever took it.
  *
  * WAIT releases the lock wholly (remembering an RLock's depth) and parks on
  * `waiters`. NOTIFY moves waiters, oldest first, onto the lock's queue of
  * acquirers (lock_requeue): a notified waiter is answered only once it
  * holds the lock again, at its old depth. A waiter whose deadline comes
  * first is requeued the same way and answered OM_ETIMEOUT then, so WAIT
- * always returns with the lock held, as in Python.
+ * always returns with the lock held, as in Python. A WAIT is registered
+ * before the lock is released, as Python's Condition.wait does, so no
+ * notify that the release lets in is lost.
  */
 #include <stdlib.h>
 
@@ -21,6 +26,7 @@ struct cond {
 	om_item ref;          /* OM_REF to the LOCK used, or OM_NIL */
 	struct obj *lock_obj; /* that LOCK, or NULL: `own` is the lock */
 	struct lock_state own;
+	struct omi_slock own_word; /* own's word */
 	/* WAITs not yet notified, in arrival order: lock_waiters, with the
 	 * depth to restore, ready for lock_requeue(). */
 	struct wait_list waiters;
@@ -58,7 +64,7 @@ static int cond_wait(struct obj *o, struct call *c)
 	struct cond *cv = (struct cond *)o;
 	double timeout = c->req->timeout;
 	struct lock_state *l = lock_of(cv);
-	if (l->holder != c->conn)
+	if (!lock_held_by(l, c->conn))
 		return call_err(c, OM_ENOTOWNER,
 		                "cannot wait on un-acquired lock");
 	/* wait(0) releases and re-acquires at once: with nobody queued for
@@ -74,10 +80,10 @@ static int cond_wait(struct obj *o, struct call *c)
 	if (rc != CALL_PARKED)
 		return rc;
 	struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
-	lw->depth = l->depth;
+	lw->depth = lock_depth(l);
 	if (timeout == 0)
 		lock_requeue(l, lw, OM_ETIMEOUT);
-	lock_release_all(l);
+	lock_release_all(l, c->conn);
 	return rc;
 }
 
@@ -87,7 +93,7 @@ static int cond_wait(struct obj *o, struct call *c)
 static int notify(struct cond *cv, struct call *c, uint64_t n)
 {
 	struct lock_state *l = lock_of(cv);
-	if (l->holder != c->conn)
+	if (!lock_held_by(l, c->conn))
 		return call_err(c, OM_ENOTOWNER,
 		                "cannot notify on un-acquired lock");
 	struct waiter *w;
@@ -147,7 +153,9 @@ static int cond_init(struct obj *o, struct call *c)
 	struct cond *cv = (struct cond *)o;
 	cv->ref = ref;
 	cv->lock_obj = lock_obj;
-	lock_state_init(&cv->own, o, (flags & OM_RECURSIVE) != 0);
+	if (!lock_obj)
+		lock_state_init(&cv->own, &cv->own_word,
+		                (flags & OM_RECURSIVE) != 0, NULL);
 	return OM_OK;
 }
 
@@ -163,17 +171,14 @@ static void cond_fini(struct obj *o)
 	store_clear(&cv->ref);
 }
 
-/* A connection that waited here, or held the condition's own lock, ended.
- * A LOCK object it held is released by that object's own conn_gone(). */
+/* A connection that waited here, or parked to acquire its lock, ended.
+ * The lock it held, its own or a LOCK object, is freed by
+ * locks_conn_gone(). */
 static void cond_conn_gone(struct obj *o, struct conn *conn)
 {
 	struct cond *cv = (struct cond *)o;
-	struct lock_state *l = lock_of(cv);
 	wait_list_drop_conn(&cv->waiters, conn);
-	if (cv->lock_obj)
-		wait_list_drop_conn(&l->acquirers, conn);
-	else
-		lock_conn_gone(l, conn);
+	lock_drop_waiters(lock_of(cv), conn);
 }
 
 /* The LOCK object given at creation, if any. */

@@ -34,7 +34,9 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "lock.h"
 #include "log.h"
+#include "shm.h"
 
 enum {
 	READ_CHUNK = 64 * 1024,
@@ -46,6 +48,9 @@ static struct conn *all;
 static struct log_limit refusals, silences;
 static struct conn *flush_list;
 static uint64_t serials;
+/* Session tokens in use (token -> conn), and the last one given. */
+static struct u64map tokens;
+static uint32_t last_token;
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_silence(evutil_socket_t fd, short what, void *arg);
@@ -102,6 +107,20 @@ void conn_refuse(int fd, int code, const char *msg)
 	close(fd);
 }
 
+/* A token for a new session: the next after the last one given that no
+ * open connection has (they wrap at OMI_LK_OWNER; connections are far
+ * fewer). @return OM_OK or OM_ENOMEM. */
+static int take_token(struct conn *conn)
+{
+	do
+		last_token = last_token % OMI_LK_OWNER + 1;
+	while (u64map_get(&tokens, last_token));
+	if (u64map_put(&tokens, last_token, conn))
+		return OM_ENOMEM;
+	conn->token = last_token;
+	return OM_OK;
+}
+
 void conn_accept(int fd)
 {
 	struct ucred cred = {0};
@@ -139,6 +158,10 @@ void conn_accept(int fd)
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
 	conn->passed_fd = -1;
 	conn->serial = ++serials;
+	int domain = 0;
+	socklen_t dlen = sizeof domain;
+	conn->local = !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) &&
+	              domain == AF_UNIX;
 	omi_arena_init(&conn->arena);
 	conn->rev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_read,
 	                      conn);
@@ -150,6 +173,8 @@ void conn_accept(int fd)
 	                     (suseconds_t)((t - (double)(time_t)t) * 1e6)};
 	if (!conn->rev || !conn->wev || !conn->hs_timer ||
 	    event_add(conn->rev, NULL) || evtimer_add(conn->hs_timer, &tv))
+		goto out_free;
+	if (take_token(conn))
 		goto out_free;
 	conn->next = all;
 	if (all)
@@ -184,13 +209,41 @@ static void queue_flush(struct conn *conn)
 	flush_list = conn;
 }
 
+bool conn_fds_room(const struct conn *conn, size_t n)
+{
+	return conn->nout_fds + n <= CONN_FDS_MAX;
+}
+
+static void close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 void conn_send(struct conn *conn, Objmgr__Response *resp)
 {
-	if (conn->dead || conn->lost)
+	conn_send_fds(conn, resp, NULL, 0);
+}
+
+void conn_send_fds(struct conn *conn, Objmgr__Response *resp, const int *fds,
+                   size_t n)
+{
+	if (conn->dead || conn->lost) {
+		close_fds(fds, n);
 		return;
-	int rc = omi_buf_put_msg(&conn->out, &resp->base,
-	                         omi_srv.limits.max_frame);
-	if (rc != OM_OK) {
+	}
+	int rc = OM_ENOMEM;
+	if (!conn_fds_room(conn, n)) {
+		close_fds(fds, n); /* an answer without them would be a lie */
+		goto out_queue;
+	}
+	resp->fds = (uint32_t)n;
+	rc = omi_buf_put_msg(&conn->out, &resp->base, omi_srv.limits.max_frame);
+	if (rc == OM_OK) {
+		for (size_t i = 0; i < n; i++)
+			conn->out_fds[conn->nout_fds++] = fds[i];
+	} else {
+		close_fds(fds, n);
 		Objmgr__Response err = OBJMGR__RESPONSE__INIT;
 		err.id = resp->id;
 		err.status = (Objmgr__Status)omi_code_to_status(rc);
@@ -200,6 +253,7 @@ void conn_send(struct conn *conn, Objmgr__Response *resp)
 		rc = omi_buf_put_msg(&conn->out, &err.base,
 		                     omi_srv.limits.max_frame);
 	}
+out_queue:
 	if (rc != OM_OK)
 		conn->lost = true;
 	account(conn);
@@ -262,6 +316,39 @@ static void pause_conn(struct conn *conn)
 	queue_flush(conn); /* the write that arms write readiness */
 }
 
+/* send(2) pending bytes, with every queued descriptor attached
+ * (SCM_RIGHTS) to them: they are at or before the frames of the answers
+ * that pass the descriptors, so a client has them no later than it reads
+ * those answers. The kernel holds its own references once the call
+ * succeeds, so ours are closed then. */
+static ssize_t send_out(struct conn *conn, const uint8_t *p, size_t len)
+{
+	if (conn->nout_fds == 0)
+		return send(conn->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * CONN_FDS_MAX)];
+	} ctl;
+	memset(&ctl, 0, sizeof ctl);
+	size_t fdlen = sizeof(int) * conn->nout_fds;
+	struct iovec iov = {(void *)p, len};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = ctl.b,
+	                     .msg_controllen = CMSG_SPACE(fdlen)};
+	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(fdlen);
+	memcpy(CMSG_DATA(h), conn->out_fds, fdlen);
+	ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		close_fds(conn->out_fds, conn->nout_fds);
+		conn->nout_fds = 0;
+	}
+	return n;
+}
+
 /* Write what is pending. Returns false if the connection was closed. */
 static bool flush_one(struct conn *conn)
 {
@@ -271,8 +358,7 @@ static bool flush_one(struct conn *conn)
 	}
 	struct omi_buf *b = &conn->out;
 	while (b->off < b->len) {
-		ssize_t n = send(conn->fd, b->p + b->off, b->len - b->off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send_out(conn, b->p + b->off, b->len - b->off);
 		if (n > 0) {
 			b->off += (size_t)n;
 			continue;
@@ -647,6 +733,10 @@ static void conn_close(struct conn *conn, const char *why)
 		conn->next->prev = conn->prev;
 	omi_srv.stats.connections--;
 
+	/* A mapped client takes locks without telling the server: free
+	 * every lock word that holds this session's token, before the
+	 * references go (an object it alone kept is still alive here). */
+	locks_conn_gone(conn);
 	struct u64map watch = conn->watch, refs = conn->refs;
 	memset(&conn->watch, 0, sizeof conn->watch);
 	memset(&conn->refs, 0, sizeof conn->refs);
@@ -672,6 +762,10 @@ static void conn_close(struct conn *conn, const char *why)
 	u64map_free(&conn->parked);
 	u64map_free(&conn->seen);
 	keep_fd(conn, -1);
+	close_fds(conn->out_fds, conn->nout_fds);
+	conn->nout_fds = 0;
+	/* Free for another session only now: no lock word holds it. */
+	u64map_del(&tokens, conn->token);
 	conn_decref(conn);
 }
 
@@ -679,4 +773,5 @@ void conns_close_all(void)
 {
 	while (all)
 		conn_close(all, "server stopping");
+	u64map_free(&tokens);
 }

@@ -20,6 +20,10 @@
 struct event;
 struct event_base;
 
+/* Descriptors waiting to be passed on one connection (MAP's bound), all
+ * sent with one sendmsg: a client's control buffer takes this many. */
+enum { CONN_FDS_MAX = 64 };
+
 struct conn {
 	int fd;
 	uid_t uid;
@@ -47,6 +51,16 @@ struct conn {
 	unsigned nparked;     /* requests parked (limits.max_inflight) */
 	unsigned refcnt;      /* parked waiters and pending callbacks pin it */
 	uint64_t serial;      /* connection number, for logs */
+	/* The session token (1..OMI_LK_OWNER, unique among open
+	 * connections, sent in the Hello): what a lock word in a segment
+	 * holds while this session holds the lock. */
+	uint32_t token;
+	bool local; /* on a Unix socket: descriptors can be passed */
+	/* Descriptors queued to pass (conn_send_fds), the connection's own:
+	 * attached to the next sendmsg that writes a byte, which is at or
+	 * before their answer's frame, so they arrive no later than it. */
+	int out_fds[CONN_FDS_MAX];
+	unsigned nout_fds;
 	struct conn *prev, *next;
 	struct conn *flush_next;
 };
@@ -67,6 +81,17 @@ void conn_refuse(int fd, int code, const char *msg);
  * connection.
  */
 void conn_send(struct conn *conn, Objmgr__Response *resp);
+/**
+ * conn_send, passing fds[0..n) with the answer (SCM_RIGHTS; resp->fds is
+ * set to n). The descriptors are the connection's from then on: queued if
+ * the answer is queued as it is, closed otherwise (an answer replaced by
+ * an error passes none). The caller has checked conn_fds_room(); if there
+ * is no room after all the connection is closed at the next flush.
+ */
+void conn_send_fds(struct conn *conn, Objmgr__Response *resp, const int *fds,
+                   size_t n);
+/** Whether `n` more descriptors may be queued on the connection. */
+bool conn_fds_room(const struct conn *conn, size_t n);
 /** Make room for `n` more bytes of answers in the connection's output, so
  *  that queueing them later cannot fail for want of memory.
  *  @return OM_OK or OM_ENOMEM. */

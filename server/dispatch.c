@@ -1,7 +1,8 @@
 /*
  * dispatch.c — from a decoded frame to an operation and back, and the
  * server's own operations (PING, STATS, SHUTDOWN, and OPEN, UNLINK,
- * ADDREF, RELEASE: a session's view of the registry).
+ * ADDREF, RELEASE: a session's view of the registry; FORK and ADOPT are
+ * hold.c's, MAP segment.c's).
  *
  * Every operation is a row of an op table (obj.h): the server's below, a
  * type's in its file. dispatch_init() indexes every row by op number once,
@@ -21,6 +22,7 @@
 #include "conn.h"
 #include "hold.h"
 #include "log.h"
+#include "segment.h"
 
 enum {
 	NAME_MAX_LEN = OM_NAME_MAX, /* bytes (objmgr.h, Request.name) */
@@ -243,8 +245,8 @@ static int serve_shutdown(struct obj *unused, struct call *c)
 	return OM_OK;
 }
 
-/* A server row's fn gets o == NULL, except with OPF_ANY_TARGET: ADDREF's
- * target is checked like any operation's, of any type. */
+/* A server row's fn gets o == NULL, except with OPF_ANY_TARGET: ADDREF's (and
+ * MAP's) target is checked like any operation's, of any type. */
 enum { OPF_ANY_TARGET = 1u << 8 };
 
 static const struct op_def server_ops[] = {
@@ -257,6 +259,7 @@ static const struct op_def server_ops[] = {
         OP(RELEASE, serve_release, 0, 0),
         OP(FORK, serve_fork, 0, 0),
         OP(ADOPT, serve_adopt, 0, 0),
+        OP(MAP, serve_map, 0, OPF_ANY_TARGET),
 };
 
 /* ------------------------------------------------------------ the index */
@@ -318,6 +321,7 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 		conn->closing = true;
 	} else {
 		conn->hello = true;
+		out.session = conn->token;
 	}
 	conn_send_hello(conn, &out);
 }

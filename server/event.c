@@ -3,27 +3,64 @@
  * threading.Event. set() raises it and wakes every waiter, clear() lowers
  * it, wait() returns at once while it is up.
  *
- * A wait on a clear event parks its request on the wait list (waiter.h)
- * instead of blocking the loop; set answers them all. A waiter whose
- * connection ends is simply dropped (conn_gone): an event holds nothing
- * for anyone.
+ * The flag is a word in the object's segment (struct omi_sevent,
+ * proto/shm.h) with a generation that every set bumps: a waiter returns
+ * once the flag is up or the generation has moved since it began, so a
+ * set followed at once by a clear (a mapped client's, which the server
+ * does not see) still wakes it, as Python's Event.wait. Mapped clients
+ * set, clear and wait on the word with no round trip; the server applies
+ * RPC calls to the same word with the same functions.
+ *
+ * An RPC wait on a clear event parks its request (waiter.h), with the
+ * generation it began at, and marks the word OMI_LK_SRV so that a mapped
+ * client's set kicks the server (segment.h); a set answers them all. A
+ * waiter whose connection ends is simply dropped (conn_gone): an event
+ * holds nothing for anyone.
  */
 #include <stdlib.h>
 
+#include "segment.h"
+#include "shm.h"
 #include "waiter.h"
 
 struct event_obj {
 	struct obj o;
-	bool flag;
-	struct wait_list waiters; /* parked EVENT_WAITs, in arrival order */
+	struct segment seg;
+	struct omi_sevent *se;    /* the word, in seg */
+	struct wait_list waiters; /* parked EVENT_WAITs (struct ev_waiter) */
+	struct kick kick;         /* armed while some are parked */
 };
+
+struct ev_waiter {
+	struct waiter w;
+	uint32_t gen0; /* the generation when it began */
+};
+
+/* Answer every parked waiter whose event fired since it began. */
+static void serve(struct event_obj *e)
+{
+	for (struct waiter *w = e->waiters.head, *next; w; w = next) {
+		next = w->next;
+		if (omi_sevent_fired(
+		            e->se, container_of(w, struct ev_waiter, w)->gen0))
+			waiter_answer(w, OM_OK);
+	}
+}
+
+/* The eventfd's retry (segment.h). */
+static bool kick_event(struct kick *k)
+{
+	struct event_obj *e = container_of(k, struct event_obj, kick);
+	serve(e);
+	return e->waiters.n > 0;
+}
 
 /* EVENT_SET: raise the flag and wake every waiter */
 static int event_set(struct obj *o, struct call *c)
 {
 	(void)c;
 	struct event_obj *e = (struct event_obj *)o;
-	e->flag = true;
+	omi_sevent_wake(e->se, omi_sevent_set(e->se));
 	wait_list_answer_all(&e->waiters, OM_OK);
 	return OM_OK;
 }
@@ -32,14 +69,14 @@ static int event_set(struct obj *o, struct call *c)
 static int event_clear(struct obj *o, struct call *c)
 {
 	(void)c;
-	((struct event_obj *)o)->flag = false;
+	omi_sevent_clear(((struct event_obj *)o)->se);
 	return OM_OK;
 }
 
 /* EVENT_IS_SET -> num 0/1 */
 static int event_is_set(struct obj *o, struct call *c)
 {
-	call_num(c, ((struct event_obj *)o)->flag);
+	call_num(c, omi_sevent_is_set(((struct event_obj *)o)->se));
 	return OM_OK;
 }
 
@@ -47,13 +84,24 @@ static int event_is_set(struct obj *o, struct call *c)
 static int event_wait(struct obj *o, struct call *c)
 {
 	struct event_obj *e = (struct event_obj *)o;
-	if (e->flag)
+	uint32_t gen0 = omi_sevent_gen(e->se);
+	if (omi_sevent_fired(e->se, gen0))
 		return OM_OK;
 	double timeout = c->req->timeout;
 	if (timeout == 0)
 		return call_err(c, OM_ETIMEOUT, "the event is not set");
-	return waiter_park(c, o, &e->waiters, timeout, waiter_expire,
-	                   sizeof(struct waiter), NULL);
+	struct waiter *w;
+	int rc = waiter_park(c, o, &e->waiters, timeout, waiter_expire,
+	                     sizeof(struct ev_waiter), &w);
+	if (rc != CALL_PARKED)
+		return rc;
+	container_of(w, struct ev_waiter, w)->gen0 = gen0;
+	/* Mark, then look again (Dekker): a set either sees the mark and
+	 * kicks, or came before it and is seen here. */
+	omi_sevent_mark_srv(e->se);
+	kick_arm(&e->kick);
+	serve(e);
+	return CALL_PARKED;
 }
 
 /* The connection ended: cancel its parked waits. */
@@ -62,11 +110,26 @@ static void event_conn_gone(struct obj *o, struct conn *conn)
 	wait_list_drop_conn(&((struct event_obj *)o)->waiters, conn);
 }
 
+/* OPEN EVENT: no creation parameters; the flag starts clear. */
+static int event_init(struct obj *o, struct call *c)
+{
+	struct event_obj *e = (struct event_obj *)o;
+	int rc = segment_init(&e->seg, c, OM_TYPE_EVENT, 0, 0, 0);
+	if (rc != OM_OK)
+		return rc;
+	e->se = omi_shm_state(e->seg.base);
+	e->kick.fn = kick_event;
+	o->seg = &e->seg;
+	return OM_OK;
+}
+
 static void event_fini(struct obj *o)
 {
 	struct event_obj *e = (struct event_obj *)o;
 	/* Parked waits watch the object, so none is left by now. */
 	wait_list_answer_all(&e->waiters, OM_ECLOSED);
+	kick_disarm(&e->kick);
+	segment_fini(&e->seg);
 }
 
 static const struct op_def event_ops[] = {
@@ -76,6 +139,5 @@ static const struct op_def event_ops[] = {
         OP(EVENT_WAIT, event_wait, 0, OPF_TIMEOUT),
 };
 
-/* OPEN EVENT: no creation parameters; the flag starts clear. */
-TYPE_DEF(event, EVENT, "event", struct event_obj, 0, 0, NULL, event_fini,
+TYPE_DEF(event, EVENT, "event", struct event_obj, 0, 0, event_init, event_fini,
          event_conn_gone, NULL, NULL);

@@ -23,7 +23,9 @@
  * when the option is on; and libevent's own allocations (events, timers,
  * its maps and change lists), routed here with event_set_mem_functions()
  * before the loop is created. libc's and ASan's internal allocations are
- * not: they do not go through the wrapped symbols.
+ * not: they do not go through the wrapped symbols. And the making of each
+ * shared-memory segment counts as one (segment_fail_hook): failing it
+ * makes the segment in private memory, as when memfd_create fails.
  *
  * Hand-written because no library does this: malloc-failure injectors
  * (failmalloc, libfiu) preload into the whole process, so they would fail
@@ -42,6 +44,7 @@
 #include <event2/event.h>
 
 #include "fault.h"
+#include "segment.h"
 
 /* The real allocators (ld's --wrap names them __real_*), and ours. */
 void *__real_malloc(size_t n);
@@ -96,6 +99,12 @@ char *__wrap_strdup(const char *s)
 	return fail_now(RA) ? NULL : __real_strdup(s);
 }
 
+/* A segment to be made (segment.c): true makes it private memory. */
+static bool fail_segment(void)
+{
+	return fail_now(RA);
+}
+
 static void write_report(void)
 {
 	FILE *f = fopen(report, "w");
@@ -129,6 +138,7 @@ void fault_init(void)
 	 * Before event_base_new(): libevent must free with the functions
 	 * that allocated. */
 	event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);
+	segment_fail_hook = fail_segment;
 }
 
 void fault_ready(void)

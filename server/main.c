@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -28,6 +29,7 @@
 #include "hold.h"
 #include "listen.h"
 #include "log.h"
+#include "segment.h"
 #include "waiter.h"
 
 /* ---------------------------------------------------------------- options */
@@ -286,6 +288,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	server_stop();
 }
 
+/* Every shared object keeps its segment's descriptor (segment.c), so use
+ * as many as the hard limit allows: the soft limit is often 1024, and an
+ * object past it is kept in private memory, which no client can map. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the descriptor limit to %llu: %s",
+		         (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 /* The end of every loop iteration (and of the clean stop). */
 static void epilogue(void)
 {
@@ -323,6 +339,7 @@ static void stop_cleanly(void)
 	holds_free_all();
 	epilogue();
 	registry_free();
+	segments_stop();
 }
 
 int main(int argc, char **argv)
@@ -340,6 +357,7 @@ int main(int argc, char **argv)
 	omi_log_level = set.level;
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	fault_init();
 	dispatch_init();
 	status = 1;

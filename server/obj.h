@@ -26,6 +26,7 @@
 struct conn;
 struct call;
 struct obj;
+struct segment;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -136,9 +137,14 @@ struct obj {
 	uint64_t gc_refs;
 	struct obj *gc_next;
 	struct obj *reap_next; /* on it: so dooming never allocates */
+	/* Its state in shared memory (segment.h), set by the type's init;
+	 * NULL for a type that is not shared: MAP answers EINVAL. */
+	struct segment *seg;
 };
 
 /* ------------------------------------------------------------------- call */
+
+enum { CALL_FDS_MAX = 2 }; /* descriptors one answer passes (MAP's) */
 
 /*
  * One request being answered: served now (dispatch.c) or parked and
@@ -155,6 +161,11 @@ struct call {
 	Objmgr__Response resp;
 	struct omi_arena *arena;
 	size_t taken; /* bytes of the items call_result_take() took out */
+	/* Descriptors to pass with the answer (MAP), the call's own:
+	 * call_send() passes them with an OK answer and closes them
+	 * otherwise. */
+	int fds[CALL_FDS_MAX];
+	unsigned nfds;
 };
 
 /** Set the response message (printf-style); returns `code`, so an
@@ -180,7 +191,9 @@ void call_num(struct call *c, int64_t n);
 struct obj *call_reach(struct call *c, uint64_t id);
 /** Scratch memory for this call (freed after the response is sent). */
 void *call_alloc(struct call *c, size_t n);
-/** Pack the answer with status `code` and queue it on the connection. */
+/** Pack the answer with status `code` and queue it on the connection,
+ *  with c->fds if the code is OM_OK (conn_send_fds); else they are
+ *  closed. */
 void call_send(struct call *c, int code);
 
 /* --------------------------------------------------------------- registry */

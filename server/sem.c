@@ -3,12 +3,19 @@
  * threading.Semaphore, or BoundedSemaphore with OM_BOUNDED (a release that
  * would take the value above its initial value is a ValueError, OM_EVALUE).
  *
- * An acquire that finds no permit parks its request on the wait list
- * (waiter.h) instead of blocking the loop; a release hands the new permits
- * to the parked acquirers in arrival order. So that a late comer never
- * overtakes a parked acquirer, an acquire takes a permit at once only when
- * nobody is parked; and since a release serves waiters while permits are
- * left, the value is 0 whenever someone is parked.
+ * The value is a word in the object's segment (struct omi_ssem,
+ * proto/shm.h): mapped clients take and add permits there with no round
+ * trip, and the server applies RPC calls to the same word with the same
+ * functions. The initial value and whether it is bounded are the server's
+ * own copy, never read back from the segment.
+ *
+ * An RPC acquire that finds no permit parks its request on the wait list
+ * (waiter.h) instead of blocking the loop, and marks the word OMI_WAIT_SRV
+ * so that a mapped client's release kicks the server (segment.h); a
+ * release hands permits to the parked acquirers in arrival order, and an
+ * RPC acquire takes one at once only when nobody is parked, so no RPC
+ * newcomer overtakes a parked one. A mapped client takes a free permit
+ * without asking, so it may overtake them (as with any futex semaphore).
  *
  * A semaphore has no owner (as in Python): a process that dies holding
  * permits does not give them back. Only its parked acquires are dropped
@@ -18,41 +25,63 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "segment.h"
+#include "shm.h"
 #include "waiter.h"
 
 struct sem {
 	struct obj o;
-	uint32_t value;   /* free permits */
+	struct segment seg;
+	struct omi_ssem *ss; /* the value and wait flags, in seg */
 	uint32_t initial; /* the creation value: the bound of a bounded one */
 	bool bounded;
 	struct wait_list waiters; /* parked SEM_ACQUIREs, in arrival order */
+	struct kick kick;         /* armed while some are parked */
 };
 
 /* Hand free permits to parked acquirers, first come first served. A
  * waiter whose connection is gone is dropped rather than given a permit
- * it could never release. */
-static void wake(struct sem *s)
+ * it could never release. With none left parked, releases need not kick
+ * the server any more. */
+static void serve(struct sem *s)
 {
 	struct waiter *w;
-	while (s->value > 0 && (w = wait_list_head_alive(&s->waiters))) {
-		s->value--;
+	while ((w = wait_list_head_alive(&s->waiters)) &&
+	       omi_ssem_try(s->ss) == OM_OK)
 		waiter_answer(w, OM_OK);
-	}
+	if (!s->waiters.head)
+		omi_ssem_mark_srv(s->ss, false);
+}
+
+/* The eventfd's retry (segment.h). */
+static bool kick_sem(struct kick *k)
+{
+	struct sem *s = container_of(k, struct sem, kick);
+	serve(s);
+	return s->waiters.n > 0;
 }
 
 /* SEM_ACQUIRE timeout | ETIMEOUT */
 static int sem_acquire(struct obj *o, struct call *c)
 {
 	struct sem *s = (struct sem *)o;
-	if (s->value > 0 && !s->waiters.head) {
-		s->value--;
+	if (s->waiters.head)
+		serve(s); /* a mapped client's release not kicked yet */
+	if (!s->waiters.head && omi_ssem_try(s->ss) == OM_OK)
 		return OM_OK;
-	}
 	double timeout = c->req->timeout;
 	if (timeout == 0)
 		return call_err(c, OM_ETIMEOUT, "no permit free");
-	return waiter_park(c, o, &s->waiters, timeout, waiter_expire,
-	                   sizeof(struct waiter), NULL);
+	int rc = waiter_park(c, o, &s->waiters, timeout, waiter_expire,
+	                     sizeof(struct waiter), NULL);
+	if (rc != CALL_PARKED)
+		return rc;
+	/* Mark, then look again (Dekker): a release either sees the mark
+	 * and kicks, or came before it and left a permit seen here. */
+	omi_ssem_mark_srv(s->ss, true);
+	kick_arm(&s->kick);
+	serve(s);
+	return CALL_PARKED;
 }
 
 /* SEM_RELEASE num=n | EVALUE (n < 1, or over the bound), EINVAL */
@@ -65,23 +94,27 @@ static int sem_release(struct obj *o, struct call *c)
 	if (n > UINT32_MAX)
 		return call_err(c, OM_EINVAL, "n must be at most %lu",
 		                (unsigned long)UINT32_MAX);
-	if (s->bounded && (uint64_t)s->value + (uint64_t)n > s->initial)
-		return call_err(c, OM_EVALUE,
-		                "Semaphore released too many times");
-	/* Keep the value within what om_sem_value() can report. */
-	if ((uint64_t)s->value + (uint64_t)n > UINT32_MAX)
+	uint32_t flags;
+	if (omi_ssem_release(s->ss, (uint64_t)n, s->bounded, s->initial,
+	                     &flags) != OM_OK) {
+		/* A bound is at most UINT32_MAX: bounded, it is the bound. */
+		if (s->bounded)
+			return call_err(c, OM_EVALUE,
+			                "Semaphore released too many times");
+		/* Keep the value within what om_sem_value() can report. */
 		return call_err(c, OM_EVALUE,
 		                "semaphore value would exceed %lu",
 		                (unsigned long)UINT32_MAX);
-	s->value += (uint32_t)n;
-	wake(s);
+	}
+	serve(s);
 	return OM_OK;
 }
 
 /* SEM_VALUE -> num */
 static int sem_value(struct obj *o, struct call *c)
 {
-	call_num(c, ((struct sem *)o)->value);
+	struct sem *s = (struct sem *)o;
+	call_num(c, omi_ssem_value(s->ss));
 	return OM_OK;
 }
 
@@ -102,8 +135,16 @@ static int sem_init(struct obj *o, struct call *c)
 		                "[0, %lu]",
 		                (unsigned long)UINT32_MAX);
 	struct sem *s = (struct sem *)o;
-	s->value = s->initial = (uint32_t)init->i;
+	s->initial = (uint32_t)init->i;
 	s->bounded = (c->req->num2 & OM_BOUNDED) != 0;
+	int rc = segment_init(&s->seg, c, OM_TYPE_SEM, s->initial, 0,
+	                      s->bounded ? OM_BOUNDED : 0);
+	if (rc != OM_OK)
+		return rc;
+	s->ss = omi_shm_state(s->seg.base);
+	s->ss->value = s->initial; /* nobody maps it yet */
+	s->kick.fn = kick_sem;
+	o->seg = &s->seg;
 	return OM_OK;
 }
 
@@ -112,6 +153,8 @@ static void sem_fini(struct obj *o)
 	struct sem *s = (struct sem *)o;
 	/* Parked acquires watch the object, so none is left by now. */
 	wait_list_answer_all(&s->waiters, OM_ECLOSED);
+	kick_disarm(&s->kick);
+	segment_fini(&s->seg);
 }
 
 static const struct op_def sem_ops[] = {

@@ -1,0 +1,266 @@
+/*
+ * segment.c — shared-memory segments, MAP, and the server's eventfd with
+ * the kicks it triggers (segment.h).
+ *
+ * A segment is a memfd (memfd_create: no file under /dev/shm, nothing left
+ * behind by a crash), sized and sealed against growing and shrinking
+ * before anyone else can hold it, so no client can truncate it under the
+ * server's mapping and make the server take SIGBUS. F_SEAL_SEAL keeps a
+ * client from adding seals (a write seal would fail the server's writes).
+ * The server keeps the descriptor and its mapping for the object's life and
+ * hands dup()s of it to local clients by MAP; their mappings live on after
+ * the object is gone, which is harmless: the memory is freed with the last
+ * mapping.
+ *
+ * One eventfd per server, made at the first MAP (a server no client maps
+ * needs none), read by the loop: a mapped client writes to it after a
+ * release that finds the server's mark on a word, and the server retries
+ * the parked calls of every armed object.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "segment.h"
+#include "shm.h"
+
+bool (*segment_fail_hook)(void);
+
+static struct log_limit fallbacks;
+
+/* A sealed memfd of `size` bytes, mapped: its mapping, or NULL (logged)
+ * when any step fails. */
+static void *map_memfd(int type, size_t size, int *fd_out)
+{
+	const struct type_def *t = type_by_id(type);
+	char name[64];
+	snprintf(name, sizeof name, "objmgr-%s", t ? t->name : "object");
+	const char *step = "memfd_create";
+	void *p = NULL;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		goto out_fail;
+	step = "ftruncate";
+	if (ftruncate(fd, (off_t)size))
+		goto out_close;
+	step = "F_ADD_SEALS";
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL))
+		goto out_close;
+	step = "mmap";
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto out_close;
+	*fd_out = fd;
+	return p;
+
+out_close:
+	close(fd);
+out_fail:
+	log_warn_limited(&fallbacks,
+	                 "%s: %s: a %s of %zu bytes kept in private memory "
+	                 "(its clients use RPC)",
+	                 step, strerror(errno), t ? t->name : "object", size);
+	return NULL;
+}
+
+int segment_init(struct segment *s, struct call *c, int type, uint64_t len,
+                 uint32_t kind, uint32_t flags)
+{
+	size_t size = omi_shm_size(type, len);
+	int rc = store_charge(c, size);
+	if (rc != OM_OK)
+		return rc;
+	*s = (struct segment){.size = size, .fd = -1};
+	if (!(segment_fail_hook && segment_fail_hook()))
+		s->base = map_memfd(type, size, &s->fd);
+	if (s->base) {
+		omi_srv.stats.segments++;
+		omi_srv.stats.mapped += size;
+	} else if (!(s->base = calloc(1, size))) {
+		store_refund(size);
+		return call_err(c, OM_ENOMEM, "out of memory for a %zu-byte %s",
+		                size, type_by_id(type)->name);
+	}
+	struct omi_shm_hdr *h = s->base;
+	h->magic = OMI_SHM_MAGIC;
+	h->type = (uint32_t)type;
+	h->size = size;
+	h->len = len;
+	h->kind = kind;
+	h->flags = flags;
+	return OM_OK;
+}
+
+void segment_fini(struct segment *s)
+{
+	if (!s->base)
+		return;
+	if (s->fd >= 0) {
+		munmap(s->base, s->size);
+		close(s->fd);
+		omi_srv.stats.segments--;
+		omi_srv.stats.mapped -= s->size;
+	} else {
+		free(s->base);
+	}
+	store_refund(s->size);
+	*s = (struct segment){.fd = -1};
+}
+
+/* ------------------------------------------------------------------ kicks */
+
+/* The armed kicks: a circular list through this sentinel, so a kick can
+ * leave whichever list it is on without knowing it (kick_all's). */
+static struct kick armed = {NULL, &armed, &armed};
+
+static void unlink_kick(struct kick *k)
+{
+	k->prev->next = k->next;
+	k->next->prev = k->prev;
+	k->prev = k->next = NULL;
+}
+
+void kick_arm(struct kick *k)
+{
+	if (k->next)
+		return;
+	k->prev = armed.prev;
+	k->next = &armed;
+	armed.prev->next = k;
+	armed.prev = k;
+}
+
+void kick_disarm(struct kick *k)
+{
+	if (k->next)
+		unlink_kick(k);
+}
+
+/* Retry every armed object once. They are moved to a list of this run
+ * first: a kick may arm or disarm others (answering a call never destroys
+ * an object: obj_reap() runs after the callback). */
+static void kick_all(void)
+{
+	struct kick run = {NULL, &run, &run};
+	if (armed.next == &armed)
+		return;
+	run.next = armed.next;
+	run.prev = armed.prev;
+	run.next->prev = &run;
+	run.prev->next = &run;
+	armed.next = armed.prev = &armed;
+	while (run.next != &run) {
+		struct kick *k = run.next;
+		unlink_kick(k);
+		if (k->fn(k))
+			kick_arm(k);
+		else
+			kick_disarm(k);
+	}
+}
+
+/* ---------------------------------------------------------------- eventfd */
+
+static int efd = -1;
+static struct event *efd_ev;
+static struct log_limit efd_fails;
+
+/* A mapped client wrote: drain the count (one read resets it), retry. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof n);
+	(void)r; /* EAGAIN: another event drained it; retrying is harmless */
+	kick_all();
+}
+
+/* The server's eventfd, made on first use: -1 if it cannot be (logged). */
+static int server_eventfd(void)
+{
+	if (efd >= 0)
+		return efd;
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		log_warn_limited(&efd_fails, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	struct event *ev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST,
+	                             on_kick, NULL);
+	if (!ev || event_add(ev, NULL)) {
+		log_warn_limited(&efd_fails, "out of memory for the eventfd");
+		if (ev)
+			event_free(ev);
+		close(fd);
+		return -1;
+	}
+	efd = fd;
+	efd_ev = ev;
+	return efd;
+}
+
+void segments_stop(void)
+{
+	if (efd_ev)
+		event_free(efd_ev);
+	if (efd >= 0)
+		close(efd);
+	efd_ev = NULL;
+	efd = -1;
+}
+
+/* -------------------------------------------------------------------- MAP */
+
+/* MAP target -> OK, num = size, fds = 2 | EINVAL, ELIMIT */
+int serve_map(struct obj *o, struct call *c)
+{
+	struct segment *s = o->seg;
+	if (!s)
+		return call_err(c, OM_EINVAL, "a %s is not in shared memory",
+		                o->type->name);
+	if (s->fd < 0)
+		return call_err(c, OM_EINVAL,
+		                "this %s is kept in the server's private "
+		                "memory",
+		                o->type->name);
+	if (!c->conn->local)
+		return call_err(c, OM_EINVAL,
+		                "descriptors pass only over a Unix socket");
+	int ev = server_eventfd();
+	if (ev < 0)
+		return call_err(c, OM_EINVAL, "the server has no eventfd");
+	if (!conn_fds_room(c->conn, CALL_FDS_MAX))
+		return call_err(c, OM_ELIMIT,
+		                "%d descriptors are waiting to be sent on this "
+		                "connection: read the answers",
+		                CONN_FDS_MAX);
+	int seg = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+	int evd = seg < 0 ? -1 : fcntl(ev, F_DUPFD_CLOEXEC, 0);
+	if (evd < 0) {
+		int err = errno;
+		if (seg >= 0)
+			close(seg);
+		return call_err(c, OM_ELIMIT, "cannot pass descriptors: %s",
+		                strerror(err));
+	}
+	/* The id is known only now that the object is registered; written
+	 * at every MAP, so a client that overwrote it cannot make another's
+	 * check fail for long. */
+	struct omi_shm_hdr *h = s->base;
+	__atomic_store_n(&h->id, o->id, __ATOMIC_RELEASE);
+	c->fds[0] = seg;
+	c->fds[1] = evd;
+	c->nfds = 2;
+	call_num(c, (int64_t)s->size);
+	return OM_OK;
+}
