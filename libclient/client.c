@@ -165,6 +165,7 @@ static int dial(om_client *c)
 		goto out_close;
 	}
 	c->rbuf.off = c->rbuf.len = c->wbuf.off = c->wbuf.len = 0;
+	omi_pipe_drop_fds(c); /* an inherited connection's */
 	c->lost = false;
 
 	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
@@ -193,6 +194,7 @@ static int dial(om_client *c)
 		goto out_close;
 	}
 	c->gen = omi_fork_gen();
+	c->session = in->session;
 	if (c->hold_token) {
 		/* A forked child: take over what the parent held at the fork
 		 * (FORK, above), before the hold can end — it ends when we
@@ -232,6 +234,11 @@ int om_connect(const char *address, om_client **out)
 	c->life_fd = -1;
 	c->pass_fd = -1;
 	c->hold_fd = -1;
+	c->evfd = -1;
+	/* Every connection is a Unix socket for now (omi_resolve_address
+	 * refuses the rest), so the environment alone decides. */
+	const char *shm = getenv("OBJMGR_SHM");
+	c->may_map = !shm || strcmp(shm, "0") != 0;
 	omi_arena_init(&c->arena);
 	int rc = omi_resolve_address(address, c->path, sizeof c->path);
 	if (rc)
@@ -279,10 +286,9 @@ static int ready(om_client *c)
 static int pack_request(om_client *c, uint64_t target, const struct omi_args *a,
                         uint64_t *id)
 {
-	for (size_t i = 0; i < a->nargs; i++)
-		if (!omi_item_valid(&a->args[i]))
-			return omi_fail(c, OM_EINVAL,
-			                "argument %zu is not a valid item", i);
+	int rc = omi_check_items(c, a->args, a->nargs);
+	if (rc)
+		return rc;
 	omi_arena_reset(&c->arena);
 	Objmgr__Request req = OBJMGR__REQUEST__INIT;
 	req.id = c->next_id + 1;
@@ -301,12 +307,21 @@ static int pack_request(om_client *c, uint64_t target, const struct omi_args *a,
 			return omi_fail(c, OM_ENOMEM, "out of memory");
 		req.n_args = a->nargs;
 	}
-	int rc = omi_buf_put_msg(&c->wbuf, &req.base, OMI_MAX_FRAME);
+	rc = omi_buf_put_msg(&c->wbuf, &req.base, OMI_MAX_FRAME);
 	if (rc)
 		return omi_fail(c, rc,
 		                rc == OM_ENOMEM ? "out of memory"
 		                                : "request too large to send");
 	*id = ++c->next_id;
+	return OM_OK;
+}
+
+int omi_check_items(om_client *c, const om_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!omi_item_valid(&items[i]))
+			return omi_fail(c, OM_EINVAL,
+			                "argument %zu is not a valid item", i);
 	return OM_OK;
 }
 
@@ -323,15 +338,17 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	return omi_pipe_run(c, id, mark, a);
 }
 
-int omi_call(const void *handle, int type, const struct omi_args *a)
+int omi_use(const void *handle, int type, double timeout,
+            struct omi_handle **out)
 {
 	struct omi_handle *h = omi_handle_get(handle);
 	if (!h)
 		return OM_EINVAL;
 	om_client *c = h->c;
 	/* Checked before anything else, so a NaN is refused the same way
-	 * for every type, in a pipeline or not, and costs no round trip. */
-	if (isnan(a->timeout))
+	 * for every type, in a pipeline or not, mapped or not, and costs no
+	 * round trip. */
+	if (isnan(timeout))
 		return omi_fail(c, OM_EINVAL, "timeout is NaN");
 	if (h->type != type)
 		return omi_fail(c, OM_ETYPE,
@@ -348,7 +365,42 @@ int omi_call(const void *handle, int type, const struct omi_args *a)
 			return rc;
 		h->gen = omi_fork_gen();
 	}
-	return omi_rpc(c, h->id, a);
+	*out = h;
+	return OM_OK;
+}
+
+int omi_local(const void *handle, int type, double timeout,
+              struct omi_handle **out)
+{
+	struct omi_handle *h;
+	int rc = omi_use(handle, type, timeout, &h);
+	if (rc < 0)
+		return rc;
+	om_client *c = h->c;
+	/* A lost connection's token may be another session's by now: only
+	 * a live connection of this process writes it into a lock word.
+	 * The request path reports the loss. */
+	if (h->shm && !c->lost && c->gen == omi_fork_gen() && !omi_piping(c)) {
+		c->errmsg[0] = '\0';
+		*out = h;
+	} else {
+		*out = NULL;
+	}
+	return OM_OK;
+}
+
+int omi_local_fail(om_client *c, int rc)
+{
+	return omi_fail(c, rc, "%s", om_strerror(rc));
+}
+
+int omi_call(const void *handle, int type, const struct omi_args *a)
+{
+	struct omi_handle *h;
+	int rc = omi_use(handle, type, a->timeout, &h);
+	if (rc < 0)
+		return rc;
+	return omi_rpc(h->c, h->id, a);
 }
 
 int omi_call_op(const void *handle, int type, int op, const om_item *items,
@@ -473,6 +525,9 @@ void om_disconnect(om_client *c)
 		close(c->fd); /* the server drops this session's references */
 	while (c->handles)
 		omi_handle_free(c->handles);
+	omi_pipe_drop_fds(c);
+	if (c->evfd >= 0)
+		close(c->evfd);
 	omi_pipe_discard(c); /* the entry array, which SHUTDOWN used too */
 	omi_arena_free(&c->arena);
 	omi_buf_free(&c->rbuf);
@@ -495,8 +550,9 @@ static int ref_done(const Objmgr__Response *r, void *out, void *out2)
 	return OM_OK;
 }
 
-/* A handle on object `id` (of `type`) for c. If there is no memory for
- * one, the reference just taken is given back. */
+/* A handle on object `id` (of `type`) for c, with its segment mapped if
+ * it has one (omi_map). If there is no memory for one, the reference just
+ * taken is given back. */
 static int adopt(om_client *c, uint64_t id, int type, void **out)
 {
 	void *h = omi_handle_new(c, id, type, omi_fork_gen());
@@ -505,6 +561,7 @@ static int adopt(om_client *c, uint64_t id, int type, void **out)
 		omi_rpc(c, id, &rel);
 		return omi_fail(c, OM_ENOMEM, "out of memory");
 	}
+	omi_map(c, omi_handle_get(h));
 	*out = h;
 	return OM_OK;
 }

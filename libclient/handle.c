@@ -96,6 +96,7 @@ struct omi_handle *omi_handle_get(const void *value)
 void omi_handle_free(struct omi_handle *h)
 {
 	om_client *c = h->c;
+	omi_unmap(h);
 	if (h->prev)
 		h->prev->next = h->next;
 	else

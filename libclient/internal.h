@@ -28,6 +28,13 @@ struct omi_handle;
 
 #define OMI_MAX_FRAME 0x7fffffffu /* a frame larger is garbage */
 
+/* Descriptors received with SCM_RIGHTS and not yet taken by an answer
+ * (MAP's come two at a time, one answer at once): more queued than this is
+ * a server out of step, and the connection is lost. */
+#define OMI_RFDS_MAX 64
+/* Descriptors one answer may name (MAP's two). */
+#define OMI_ANSWER_FDS 2
+
 /**
  * A completion: turn a successful response into the caller's outputs
  * `out` and `out2` (what they point to is the completion's business).
@@ -86,6 +93,21 @@ struct om_client {
 	int hold_fd;
 	uint64_t hold_token;
 	om_client *cprev, *cnext; /* this process's clients (client.c) */
+	/* Shared memory (map.c): whether handles may be mapped (OBJMGR_SHM
+	 * not "0" at om_connect, a Unix socket); this connection's session
+	 * token (Hello.session), the holder a mapped lock word names; the
+	 * server's eventfd, kicked after a release that finds RPC callers
+	 * parked (-1: none yet). */
+	bool may_map;
+	uint32_t session;
+	int evfd;
+	/* Descriptors received (pipeline.c): the FIFO recvmsg() fills, in
+	 * arrival order, and those of the answer being completed, which its
+	 * completion may take (setting them to -1); the rest are closed. */
+	int rfds[OMI_RFDS_MAX];
+	size_t rfd_head, rfd_n;
+	int afds[OMI_ANSWER_FDS];
+	size_t n_afds;
 };
 
 struct omi_handle {
@@ -95,6 +117,16 @@ struct omi_handle {
 	uint64_t gen; /* fork generation whose connection holds the reference */
 	struct omi_handle *prev, *next;
 	void *value; /* the encoded handle given to the user */
+	/* The object's segment mapped in this process (map.c), or NULL: its
+	 * calls go to the server. What is fixed about the object is copied
+	 * from the header once checked, and never read back from the
+	 * segment, where any other client could change it: an array's
+	 * length and kind, a lock's or semaphore's flags, a bound. */
+	void *shm;
+	size_t shm_size;
+	uint64_t shm_len;   /* ARRAY: elements; SEM: the bound */
+	om_kind shm_kind;   /* ARRAY: OM_INT or OM_FLOAT */
+	uint32_t shm_flags; /* LOCK: OM_RECURSIVE; SEM: OM_BOUNDED */
 };
 
 /* ---------------------------------------------------------------- forks */
@@ -164,12 +196,40 @@ struct omi_args {
  */
 int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
 
+/** OM_OK if items[0..n) are all valid items, else OM_EINVAL with a
+ *  message naming the first bad one. What omi_rpc() checks, and a local
+ *  call before it touches a segment. */
+int omi_check_items(om_client *c, const om_item *items, size_t n);
+
 /**
- * omi_rpc() on the object behind `handle`, which must be of `type`:
- * OM_EINVAL for a NULL, released or garbage handle or a NaN a->timeout
- * (negative is OM_FOREVER), OM_ETYPE for a handle of another type. In a forked
- * child, first takes the child's reference (queued ahead of the call in a
- * pipeline).
+ * The handle behind `handle`, made usable for a call by this process, in
+ * *out: OM_EINVAL for a NULL, released or garbage handle or a NaN
+ * `timeout` (negative is OM_FOREVER), OM_ETYPE for a handle of another
+ * type. In a forked child, first takes the child's reference (queued
+ * ahead of the call in a pipeline), which also connects the child's own
+ * session: so a local call after it is made as this process's session.
+ * The checks every call makes, sent or run in shared memory.
+ */
+int omi_use(const void *handle, int type, double timeout,
+            struct omi_handle **out);
+
+/**
+ * omi_use(), and whether the call runs in this process: *out is the
+ * handle when its object is mapped and c is usable and not in a pipeline
+ * (there calls are requests, so they keep their order), else NULL (the
+ * call goes to the server with omi_call()). c's last message is cleared
+ * for a local call, as omi_rpc() does for a request.
+ */
+int omi_local(const void *handle, int type, double timeout,
+              struct omi_handle **out);
+
+/** A local call's failure `rc` (< 0) without a message of its own: the
+ *  text the client gives a server's answer that has none (om_strerror). */
+int omi_local_fail(om_client *c, int rc);
+
+/**
+ * omi_rpc() on the object behind `handle`, after omi_use()'s checks (and
+ * its catch-up after a fork).
  */
 int omi_call(const void *handle, int type, const struct omi_args *a);
 
@@ -249,7 +309,42 @@ int omi_call_op(const void *handle, int type, int op, const om_item *items,
 int omi_open(om_client *c, const char *name, int flags, int type,
              const om_item *params, size_t nparams, void **out);
 
+/* --------------------------------------------------------- shared memory */
+
+/**
+ * Map the segment of h's object if c may map and its type lives in shared
+ * memory: MAP, synchronously (only where a handle is made, never in a
+ * pipeline). Any failure leaves h unmapped, its calls going to the server,
+ * and c's message as it was: not mapping is never an error.
+ */
+void omi_map(om_client *c, struct omi_handle *h);
+/** Unmap h's segment, if it has one (the handle is being freed). */
+void omi_unmap(struct omi_handle *h);
+/** Tell the server that a release found RPC callers parked on the object
+ *  (OMI_LK_SRV, OMI_WAIT_SRV): one write to its eventfd. */
+void omi_kick(om_client *c);
+
+/** A local add's failure `rc` (omi_item_add's, on a + b) with the
+ *  server's message (its call_add(): Python's words). */
+int omi_add_fail(om_client *c, int rc, const om_item *a, const om_item *b);
+
+struct omi_slock;
+/** Acquire lock word l (a LOCK's, an ARRAY's own) as c's session, as the
+ *  server's acquire would: OM_OK, OM_OWNER_DIED, OM_ETIMEOUT or OM_EVALUE
+ *  (an RLock's depth), with the server's messages. */
+int omi_shm_lock(om_client *c, struct omi_slock *l, bool recursive,
+                 double timeout);
+/** Release one level of l for c's session, waking a mapped sleeper and
+ *  kicking the server for parked RPC acquirers when it becomes free:
+ *  OM_OK or OM_ENOTOWNER. `died`: leave OM_OWNER_DIED for the next
+ *  acquirer (omi_slock_release). */
+int omi_shm_unlock(om_client *c, struct omi_slock *l, bool died);
+
 /* ------------------------------------------------ I/O engine, pipeline */
+
+/** Close the descriptors c has received and no answer took (at a new
+ *  connection, and at disconnect). */
+void omi_pipe_drop_fds(om_client *c);
 
 /** Whether c is in a pipeline begun by this process. */
 bool omi_piping(const om_client *c);

@@ -1,11 +1,18 @@
 /*
  * lock.c — the client side of the lock type (Python's Lock and RLock);
- * server/lock.c is the other half. Each call is one request (the LOCK_*
- * ops in proto/objmgr.proto) run with omi_call(), which checks the handle.
- * The holder is this client's connection: the server releases the lock
- * when it ends, and tells the next acquirer OM_OWNER_DIED.
+ * server/lock.c is the other half. The holder is this client's
+ * connection: the server releases the lock when it ends, and tells the
+ * next acquirer OM_OWNER_DIED.
+ *
+ * A mapped lock (map.c) is taken and released here, on its lock word, as
+ * this connection's session token (shm.h's rules, omi_slock_*): an
+ * uncontended acquire or release is one atomic instruction. Otherwise,
+ * and in a pipeline, each call is one request (the LOCK_* ops in
+ * proto/objmgr.proto) run with omi_call(); the server applies it to the
+ * same word.
  */
 #include "internal.h"
+#include "shm.h"
 
 #define OMI_TYPE OM_TYPE_LOCK /* the rows' type (OMI_CALL, internal.h) */
 
@@ -16,10 +23,44 @@ int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 }
 
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
-OMI_WAIT(om_lock_acquire, om_lock, LOCK_ACQUIRE)
+int om_lock_acquire(om_lock *l, double timeout)
+{
+	struct omi_handle *h;
+	int rc = omi_local(l, OMI_TYPE, timeout, &h);
+	if (rc < 0)
+		return rc;
+	if (!h)
+		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_ACQUIRE, NULL,
+		                   0, 0, timeout, NULL, NULL);
+	return omi_shm_lock(h->c, omi_shm_state(h->shm),
+	                    h->shm_flags & OM_RECURSIVE, timeout);
+}
 
 /* l.release() | ENOTOWNER */
-OMI_CALL(om_lock_release, om_lock, LOCK_RELEASE)
+int om_lock_release(om_lock *l)
+{
+	struct omi_handle *h;
+	int rc = omi_local(l, OMI_TYPE, 0, &h);
+	if (rc < 0)
+		return rc;
+	if (!h)
+		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_RELEASE, NULL,
+		                   0, 0, 0, NULL, NULL);
+	return omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
+}
 
 /* *out = l.locked() */
-OMI_GET(om_lock_locked, om_lock, bool, LOCK_LOCKED, omi_done_bool)
+int om_lock_locked(om_lock *l, bool *out)
+{
+	if (!out)
+		return OM_EINVAL;
+	struct omi_handle *h;
+	int rc = omi_local(l, OMI_TYPE, 0, &h);
+	if (rc < 0)
+		return rc;
+	if (!h)
+		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_LOCKED, NULL,
+		                   0, 0, 0, omi_done_bool, out);
+	*out = omi_slock_owner(omi_shm_state(h->shm)) != 0;
+	return OM_OK;
+}

@@ -16,8 +16,9 @@
  * the whole connection after which the server closes, as a loss.
  *
  * Syscalls: a write is tried at once, and once everything is written
- * answers are waited for in recv() itself, so a synchronous call costs one
- * send and one recv, and reuses the entry array (no allocation per call).
+ * answers are waited for in recvmsg() itself, so a synchronous call costs
+ * one send and one receive, and reuses the entry array (no allocation per
+ * call).
  *
  * Flow control: the server stops reading a client whose unread answers
  * pile up (16 MiB), and a blocking write to a server that stopped reading
@@ -28,6 +29,13 @@
  * rbuf until om_pipeline_end(), so no output is written before it. A write
  * that fails still reads what the server sent before closing: it may have
  * refused a request (a frame over its limit) and said why.
+ *
+ * Descriptors: the server passes some with SCM_RIGHTS (MAP's segment and
+ * eventfd), on bytes written at or before the frame of the answer that
+ * names them (Response.fds). read_some() reads with recvmsg() and queues
+ * what comes, in order, on the client's FIFO; answer_buffered() takes
+ * each answer's share off it before the answer is completed, so its
+ * completion finds them in c->afds and may keep them. The rest are closed.
  *
  * Internal entries: a forked child's first ADDREF of an inherited handle
  * and the RELEASE of om_release() are entries like calls, but have no
@@ -42,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -87,11 +96,81 @@ int om_pipeline_begin(om_client *c)
 	return OM_OK;
 }
 
+/* ----------------------------------------------------------- descriptors */
+
+void omi_pipe_drop_fds(om_client *c)
+{
+	for (; c->rfd_n; c->rfd_n--) {
+		close(c->rfds[c->rfd_head]);
+		c->rfd_head = (c->rfd_head + 1) % OMI_RFDS_MAX;
+	}
+	c->rfd_head = 0;
+	for (size_t i = 0; i < c->n_afds; i++)
+		if (c->afds[i] >= 0)
+			close(c->afds[i]);
+	c->n_afds = 0;
+}
+
+/* Queue the descriptors of the control message `msg`, which recvmsg()
+ * filled. @return false (the connection is lost) when the server sent
+ * more than the FIFO holds or the kernel cut some off: the answers could
+ * no longer be matched with their descriptors. */
+static bool queue_fds(om_client *c, struct msghdr *msg)
+{
+	bool ok = !(msg->msg_flags & MSG_CTRUNC);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(msg); h;
+	     h = CMSG_NXTHDR(msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof fd, sizeof fd);
+			if (c->rfd_n == OMI_RFDS_MAX) {
+				close(fd);
+				ok = false;
+				continue;
+			}
+			c->rfds[(c->rfd_head + c->rfd_n) % OMI_RFDS_MAX] = fd;
+			c->rfd_n++;
+		}
+	}
+	if (!ok)
+		omi_lose(c,
+		         msg->msg_flags & MSG_CTRUNC
+		                 ? "descriptors from the server were cut off"
+		                 : "more descriptors from the server than "
+		                   "answers take",
+		         0);
+	return ok;
+}
+
+/* Take the `k` descriptors answer r names off the FIFO into c->afds, for
+ * its completion. @return OM_OK, or OM_EPROTO (what was taken is closed)
+ * when fewer were received than it names or an answer may carry. */
+static int take_fds(om_client *c, uint32_t k)
+{
+	if (k <= OMI_ANSWER_FDS && k <= c->rfd_n) {
+		for (size_t i = 0; i < k; i++) {
+			c->afds[i] = c->rfds[c->rfd_head];
+			c->rfd_head = (c->rfd_head + 1) % OMI_RFDS_MAX;
+		}
+		c->rfd_n -= k;
+		c->n_afds = k;
+		return OM_OK;
+	}
+	for (; k && c->rfd_n; k--, c->rfd_n--) {
+		close(c->rfds[c->rfd_head]);
+		c->rfd_head = (c->rfd_head + 1) % OMI_RFDS_MAX;
+	}
+	return OM_EPROTO;
+}
+
 /* ------------------------------------------------------------------- I/O */
 
 /* Read what the socket holds into rbuf (`flags`: MSG_DONTWAIT, or 0 to
- * wait). @return 1 if bytes came, 0 if none were there, -1 if the
- * connection is lost. */
+ * wait), and queue the descriptors that come with it. @return 1 if bytes
+ * came, 0 if none were there, -1 if the connection is lost. */
 static int read_some(om_client *c, int flags)
 {
 	struct omi_buf *b = &c->rbuf;
@@ -101,12 +180,23 @@ static int read_some(om_client *c, int flags)
 		omi_lose(c, "out of memory for the answers", 0);
 		return -1;
 	}
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(OMI_RFDS_MAX * sizeof(int))];
+	} ctl;
+	struct iovec iov = {b->p + b->len, b->cap - b->len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
-	do
-		n = recv(c->fd, b->p + b->len, b->cap - b->len, flags);
-	while (n < 0 && errno == EINTR);
+	do {
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof ctl.b;
+		n = recvmsg(c->fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		b->len += (size_t)n;
+		if ((msg.msg_controllen || (msg.msg_flags & MSG_CTRUNC)) &&
+		    !queue_fds(c, &msg))
+			return -1;
 		return 1;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -225,14 +315,15 @@ static const char *resp_msg(const Objmgr__Response *r, int rc)
 	return om_strerror(rc);
 }
 
-/* Complete the entry that response r answers. */
-static void answer(om_client *c, const Objmgr__Response *r)
+/* Complete the entry that response r answers; `fdrc` is take_fds()'s
+ * code for it (an error fails the call). */
+static void answer(om_client *c, const Objmgr__Response *r, int fdrc)
 {
 	struct omi_pipe *p = &c->pipe;
 	struct omi_pending *e = find(p, r->id);
 	if (!e || e->answered)
 		return; /* not a pending request (a discarded pipeline's) */
-	e->rc = complete(r, e->done, e->out, e->out2);
+	e->rc = fdrc < 0 ? fdrc : complete(r, e->done, e->out, e->out2);
 	e->answered = true;
 	p->left--;
 	if (e->rc >= 0)
@@ -267,14 +358,21 @@ static int answer_buffered(om_client *c)
 			omi_lose(c, "a response that does not decode", 0);
 			return OM_OK;
 		}
+		int fdrc = take_fds(c, r->fds);
 		if (r->id == 0) {
 			int code = omi_status_to_code(r->status);
 			code = code < 0 ? code : OM_EPROTO;
 			c->rbuf.off = c->rbuf.len = 0;
+			omi_pipe_drop_fds(c);
 			omi_lose(c, resp_msg(r, code), 0);
 			return code;
 		}
-		answer(c, r);
+		answer(c, r, fdrc);
+		/* What the completion did not keep. */
+		for (size_t i = 0; i < c->n_afds; i++)
+			if (c->afds[i] >= 0)
+				close(c->afds[i]);
+		c->n_afds = 0;
 	}
 	return OM_OK;
 }
@@ -322,7 +420,8 @@ static int pump(om_client *c, enum until until)
 		if (!writing) {
 			if (arrived(c, until))
 				break;
-			/* Only answers are to come: wait for them in recv. */
+			/* Only answers are to come: wait for them in
+			 * recvmsg. */
 			read_some(c, 0);
 			continue;
 		}

@@ -503,7 +503,8 @@ OM_EXPORT int om_value_get(om_value *v, om_item *out);
 /** Set the value. */
 OM_EXPORT int om_value_set(om_value *v, om_item it);
 /** Atomic v += delta (rules of om_dict_incr); *out (may be NULL) gets the
- *  new value. @return OM_OK or OM_ETYPE. */
+ *  new value. @return OM_OK, OM_ETYPE, or OM_EVALUE on int64 overflow
+ *  (nothing changes). */
 OM_EXPORT int om_value_add(om_value *v, om_item delta, om_item *out);
 /** Atomic compare-and-swap: if v == expected (Python equality) set it to
  *  desired. *swapped tells whether it did (may be NULL). */
@@ -514,9 +515,11 @@ OM_EXPORT int om_value_cas(om_value *v, om_item expected, om_item desired,
 
 /*
  * A fixed-length array of ints or floats. Positions past the end are
- * OM_EINDEX; an item
- * of the wrong kind (a float into an int array, a non-number) is OM_ETYPE;
- * an int written into a float array is converted. Nothing changes on error.
+ * OM_EINDEX; an item of the wrong kind (a float into an int array, a
+ * non-number) is OM_ETYPE; an int written into a float array is
+ * converted. Nothing changes on error. Single elements are loaded and
+ * stored atomically; a range read or write holds the array's lock
+ * (om_array_lock) while it runs.
  */
 
 /** *out = a[i]. */
@@ -528,26 +531,50 @@ OM_EXPORT int om_array_add(om_array *a, size_t i, om_item delta,
                            om_item *out);
 /** *n = len(a). */
 OM_EXPORT int om_array_len(om_array *a, size_t *n);
-/** *out = a[start:start+n]. @return OM_EINDEX if it runs past the end. */
+/** *out = a[start:start+n], consistent against om_array_write() and
+ *  om_array_lock() holders (it waits while another client holds the
+ *  array's lock). @return OM_EINDEX if it runs past the end. */
 OM_EXPORT int om_array_read(om_array *a, size_t start, size_t n,
                             om_items *out);
-/** a[start:start+n] = items, atomically. @return OM_EINDEX if it runs past
- *  the end, OM_ETYPE for an item of the wrong kind. */
+/** a[start:start+n] = items, atomically (by the server, under the array's
+ *  lock, also for a client that maps the array: it waits while another
+ *  client holds the lock). @return OM_EINDEX if it runs past the end,
+ *  OM_ETYPE for an item of the wrong kind. */
 OM_EXPORT int om_array_write(om_array *a, size_t start, const om_item *items,
                              size_t n);
 
 /*
  * Shared memory. A client on the server's machine (a Unix socket, and
- * OBJMGR_SHM not "0" in its environment) maps the state of arrays, values
- * holding a number or a bool, locks, semaphores and events, and runs their
- * calls in its own address space with no round trip; the server keeps
- * owning names, lifetimes and sessions (a connection's locks are released
- * by the server when it ends). Inside a pipeline, calls on such objects are
- * sent as requests, so that they keep their order.
+ * OBJMGR_SHM not "0" in its environment when om_connect() runs) maps the
+ * state of arrays, values holding a number or a bool, locks, semaphores
+ * and events when it opens them, and runs their calls in its own address
+ * space with no round trip; the server keeps owning names, lifetimes and
+ * sessions (a connection's locks are released by the server when it ends).
+ * The API and its results are the same either way, errors and messages
+ * included; where the two differ in detail:
+ * - Inside a pipeline, calls on such objects are sent as requests, so
+ *   that they keep their order with the rest of the pipeline.
+ * - om_array_write() is always done by the server, under the array's
+ *   lock, so a writer killed half-way never leaves a half-written range;
+ *   om_array_read() takes that lock here while it copies.
+ * - A value holding a str, bytes, nil or ref is the server's: its calls,
+ *   and a set or cas that stores such an item, are requests; the value is
+ *   back in shared memory once it holds a number again.
+ * - A lock is held by the connection as before: a mapped client writes
+ *   its session's token into the lock word. In a forked child the first
+ *   call on a handle connects the child's own session (as for a request),
+ *   so the child's locks are its own; the mappings themselves are
+ *   inherited.
+ * - Mapped waiters sleep on a futex in the segment and honour their
+ *   timeouts there; a mapped client may take a free lock or permit ahead
+ *   of RPC callers parked in the server (as threads do with any futex).
+ * - The segment is mapped until om_release() of the handle (or
+ *   om_disconnect()); opening an object costs one more round trip (MAP).
  */
 
 /** *base = the array's int64_t[*n] (OM_INT) or double[*n] (OM_FLOAT),
- *  mapped in this process, valid until om_release(a). Take om_array_lock()
+ *  mapped in this process, valid until om_release(a) (and in a forked
+ *  child, which inherits the mapping). Take om_array_lock()
  *  around writes through it (Python's Array.get_lock()). @return OM_OK, or
  *  OM_EINVAL for an array that is not in shared memory (a remote client,
  *  OBJMGR_SHM=0). */
