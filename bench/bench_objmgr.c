@@ -62,13 +62,6 @@ static int fail(om_client *c, const char *what, int rc)
 	return -1;
 }
 
-/*
- * om_is_shared() is declared by the header but not yet defined by the
- * library on every branch: a weak reference resolves to NULL where it is
- * missing, and the run then reports shared=0.
- */
-#pragma weak om_is_shared
-
 /* The events of pair `pair`: "bench.ev.<pair>.ping" (set by the pinger)
  * and ".pong" (set by the ponger). */
 static void event_name(char *buf, size_t cap, int pair, bool ping)
@@ -191,7 +184,7 @@ static int prepare(const struct bench_opts *o)
 	/* The parent runs with the clients' environment, so it maps (or not)
 	 * as they do. */
 	snprintf(bench_result_extra, sizeof bench_result_extra, " shared=%d",
-	         om_is_shared && om_is_shared(obj) ? 1 : 0);
+	         om_is_shared(obj) ? 1 : 0);
 	if (w == W_DICT_SET || w == W_DICT_GET || w == W_DICT_INCR) {
 		rc = om_dict_clear(obj);
 		if (rc < 0)
