@@ -3,10 +3,11 @@
  * started by bench/run) through libobjmgr.
  *
  * All clients share the same named objects ("bench.dict", "bench.list",
- * "bench.queue", "bench.lock", "bench.value"), created and reset by the
- * parent in prepare(), so the server sees the contention a real program
- * would. Each client opens them by name on its own connection. One
- * operation per workload:
+ * "bench.queue", "bench.lock", "bench.value", "bench.array", "bench.sem",
+ * and a pair of events "bench.ev.<pair>.ping"/".pong" per two clients),
+ * created and reset by the parent in prepare(), so the server sees the
+ * contention a real program would. Each client opens them by name on its
+ * own connection. One operation per workload:
  *   dict_set     om_dict_set(key, value of --value-size bytes)
  *   dict_get     om_dict_get(key) (the --keys keys are preloaded)
  *   dict_incr    om_dict_incr(key, 1)
@@ -16,7 +17,23 @@
  *   value_add    om_value_add(1)
  *   locked_rmw   om_value_add(1): our one atomic call is what replaces
  *                Python's `with lock: v.value += 1`
- * At depth > 1 a batch is one om_pipeline_begin/om_pipeline_end.
+ *   array_add    om_array_add(BENCH_ARRAY_HOT, 1) on a 1024-int array:
+ *                every client on the same element
+ *   array_get    om_array_get(bench_array_index()): each client walks it
+ *   sem_pair     om_sem_acquire(OM_FOREVER) then om_sem_release(1), on a
+ *                semaphore made with the client count as its value, so no
+ *                acquire ever has to wait (the fast path, on one shared
+ *                word; lock_pair is the one that hands over)
+ *   event_pingpong  one round trip of a pair: client 2k does
+ *                set(ping), wait(pong), clear(pong); client 2k+1 does
+ *                wait(ping), clear(ping), set(pong)
+ * Value, array, lock, semaphore and event calls run in shared memory when
+ * the library maps the object (OBJMGR_SHM=0 in the environment: it does
+ * not, which bench/run reports as the peer objmgr-rpc, --peer); the RESULT
+ * line says which with shared=1 or shared=0. At depth > 1 a batch is one
+ * om_pipeline_begin/om_pipeline_end (calls on shared objects then go as
+ * requests too, to keep their order). After the run the parent checks that
+ * the counters hold clients * ops, so a lost update cannot pass for speed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +48,9 @@ struct ctx {
 	om_client *c;
 	enum bench_workload w;
 	int client;
-	void *obj;       /* om_dict, om_list, om_queue, om_lock or om_value */
+	void *obj;       /* om_dict, om_list, om_queue, om_lock, om_value,
+	                    om_array, om_sem, or the event this client sets */
+	om_event *wait;  /* event_pingpong: the event this client waits on */
 	char *value;     /* --value-size bytes, the stored value */
 	om_item *out;    /* depth outputs (dict_get, queue get) */
 };
@@ -43,10 +62,19 @@ static int fail(om_client *c, const char *what, int rc)
 	return -1;
 }
 
-/* Open the workload's object on c by name; flags as for om_*_open. */
-static int open_obj(om_client *c, enum bench_workload w, int flags, void **obj)
+/* The events of pair `pair`: "bench.ev.<pair>.ping" (set by the pinger)
+ * and ".pong" (set by the ponger). */
+static void event_name(char *buf, size_t cap, int pair, bool ping)
 {
-	switch (w) {
+	snprintf(buf, cap, "bench.ev.%d.%s", pair, ping ? "ping" : "pong");
+}
+
+/* Open the workload's object on c by name; flags as for om_*_open.
+ * event_pingpong opens none (open_events). */
+static int open_obj(om_client *c, const struct bench_opts *o, int flags,
+                    void **obj)
+{
+	switch (o->w) {
 	case W_DICT_SET:
 	case W_DICT_GET:
 	case W_DICT_INCR:
@@ -62,10 +90,33 @@ static int open_obj(om_client *c, enum bench_workload w, int flags, void **obj)
 	case W_LOCKED_RMW:
 		return om_value_open(c, "bench.value", flags, om_int(0),
 		                     (om_value **)obj);
+	case W_ARRAY_ADD:
+	case W_ARRAY_GET:
+		return om_array_open(c, "bench.array", flags, OM_INT,
+		                     BENCH_ARRAY_LEN, (om_array **)obj);
+	case W_SEM_PAIR:
+		return om_sem_open(c, "bench.sem", flags, (unsigned)o->clients,
+		                   (om_sem **)obj);
+	case W_EVENT_PINGPONG:
 	case W_COUNT:
 		break;
 	}
 	return OM_EINVAL;
+}
+
+/* event_pingpong: open client `client`'s two events, *set the one it sets,
+ * *wait the one it waits on. */
+static int open_events(om_client *c, int client, int flags, om_event **set,
+                       om_event **wait)
+{
+	char name[64];
+	bool pinger = bench_pinger(client);
+	event_name(name, sizeof name, client / 2, pinger);
+	int rc = om_event_open(c, name, flags, set);
+	if (rc < 0)
+		return rc;
+	event_name(name, sizeof name, client / 2, !pinger);
+	return om_event_open(c, name, flags, wait);
 }
 
 static bool supports(const struct bench_opts *o, const char **why)
@@ -74,6 +125,12 @@ static bool supports(const struct bench_opts *o, const char **why)
 	 * lock: every acquire but the first would wait on its own holder. */
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {
 		*why = "lock-pairs-cannot-pipeline";
+		return false;
+	}
+	/* The same for a semaphore's pairs; a ping-pong's wait needs the
+	 * other side's answer to the set before it. */
+	if ((o->w == W_SEM_PAIR || o->w == W_EVENT_PINGPONG) && o->depth > 1) {
+		*why = "waits-cannot-pipeline";
 		return false;
 	}
 	return true;
@@ -90,15 +147,44 @@ static int prepare(const struct bench_opts *o)
 {
 	enum bench_workload w = o->w;
 	om_client *c;
-	void *obj;
+	void *obj = NULL;
 	int rc = om_connect(o->address, &c);
 	if (rc < 0)
 		return fail(NULL, "connect", rc);
-	rc = open_obj(c, w, OM_CREATE, &obj);
+	if (w == W_SEM_PAIR) {
+		/* A semaphore's value is fixed when it is created: make it anew
+		 * with this run's client count (and whatever a failed run left
+		 * it at gone). */
+		rc = om_unlink(c, "bench.sem");
+		if (rc < 0 && rc != OM_ENOENT) {
+			fail(c, "unlink", rc);
+			goto out;
+		}
+	}
+	if (w == W_EVENT_PINGPONG) {
+		/* Every pair's events, cleared (a failed run may leave one
+		 * set). The handles go with the connection. */
+		rc = OM_OK;
+		for (int k = 0; k < o->clients && rc >= 0; k += 2) {
+			om_event *set, *wait;
+			rc = open_events(c, k, OM_CREATE, &set, &wait);
+			if (rc >= 0)
+				rc = om_event_clear(set);
+			if (rc >= 0)
+				rc = om_event_clear(wait);
+			obj = set;
+		}
+	} else {
+		rc = open_obj(c, o, OM_CREATE, &obj);
+	}
 	if (rc < 0) {
 		fail(c, "open", rc);
 		goto out;
 	}
+	/* The parent runs with the clients' environment, so it maps (or not)
+	 * as they do. */
+	snprintf(bench_result_extra, sizeof bench_result_extra, " shared=%d",
+	         om_is_shared(obj) ? 1 : 0);
 	if (w == W_DICT_SET || w == W_DICT_GET || w == W_DICT_INCR) {
 		rc = om_dict_clear(obj);
 		if (rc < 0)
@@ -140,6 +226,10 @@ static int prepare(const struct bench_opts *o)
 		rc = om_value_set(obj, om_int(0));
 		if (rc < 0)
 			fail(c, "value set", rc);
+	} else if (w == W_ARRAY_ADD) {
+		rc = om_array_set(obj, BENCH_ARRAY_HOT, om_int(0));
+		if (rc < 0)
+			fail(c, "array set", rc);
 	}
 out:
 	/* The objects are named, so they outlive this connection; the
@@ -165,7 +255,11 @@ static void *connect_client(const struct bench_opts *o, int client)
 		fail(NULL, "connect", rc);
 		goto fail;
 	}
-	rc = open_obj(x->c, x->w, 0, &x->obj);
+	if (x->w == W_EVENT_PINGPONG)
+		rc = open_events(x->c, client, 0, (om_event **)&x->obj,
+		                 &x->wait);
+	else
+		rc = open_obj(x->c, o, 0, &x->obj);
 	if (rc < 0) {
 		fail(x->c, "open", rc);
 		goto fail;
@@ -212,6 +306,25 @@ static int one_op(struct ctx *x, const struct bench_opts *o, long i,
 	case W_VALUE_ADD:
 	case W_LOCKED_RMW:
 		return om_value_add(x->obj, om_int(1), NULL);
+	case W_ARRAY_ADD:
+		return om_array_add(x->obj, BENCH_ARRAY_HOT, om_int(1), NULL);
+	case W_ARRAY_GET:
+		return om_array_get(x->obj, bench_array_index(o, x->client, i),
+		                    out);
+	case W_SEM_PAIR:
+		rc = om_sem_acquire(x->obj, OM_FOREVER);
+		return rc < 0 ? rc : om_sem_release(x->obj, 1);
+	case W_EVENT_PINGPONG:
+		if (bench_pinger(x->client)) {
+			rc = om_event_set(x->obj);
+			if (rc >= 0)
+				rc = om_event_wait(x->wait, OM_FOREVER);
+			return rc < 0 ? rc : om_event_clear(x->wait);
+		}
+		rc = om_event_wait(x->wait, OM_FOREVER);
+		if (rc >= 0)
+			rc = om_event_clear(x->wait);
+		return rc < 0 ? rc : om_event_set(x->obj);
 	case W_COUNT:
 		rc = OM_EINVAL;
 		break;
@@ -253,11 +366,59 @@ static void disconnect(void *ctx)
 	free(x);
 }
 
+/*
+ * After the run, in the parent: what clients * ops operations must have
+ * left (every add counted, every permit back). 0, or -1 after a message.
+ */
+static int verify(const struct bench_opts *o)
+{
+	int64_t want = (int64_t)o->clients * o->ops, got;
+	om_client *c;
+	void *obj;
+	om_item it = {0};
+	unsigned v = 0;
+	if (o->w != W_VALUE_ADD && o->w != W_LOCKED_RMW &&
+	    o->w != W_ARRAY_ADD && o->w != W_SEM_PAIR)
+		return 0;
+	int rc = om_connect(o->address, &c);
+	if (rc < 0)
+		return fail(NULL, "verify connect", rc);
+	rc = open_obj(c, o, 0, &obj);
+	if (rc >= 0) {
+		if (o->w == W_ARRAY_ADD)
+			rc = om_array_get(obj, BENCH_ARRAY_HOT, &it);
+		else if (o->w == W_SEM_PAIR)
+			rc = om_sem_value(obj, &v);
+		else
+			rc = om_value_get(obj, &it);
+	}
+	if (rc < 0) {
+		fail(c, "verify", rc);
+		om_disconnect(c);
+		return -1;
+	}
+	om_disconnect(c);
+	if (o->w == W_SEM_PAIR) {
+		want = o->clients;
+		got = v;
+	} else {
+		got = it.kind == OM_INT ? it.i : -1;
+		om_item_free(&it);
+	}
+	if (got != want) {
+		fprintf(stderr, "bench_objmgr: %s left %lld, expected %lld\n",
+		        o->workload, (long long)got, (long long)want);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	bench_parse(argc, argv, &o);
-	o.peer = "objmgr";
+	if (!o.peer)
+		o.peer = "objmgr";
 	struct bench_peer p = {
 		.name = "objmgr",
 		.connect = connect_client,
@@ -266,5 +427,14 @@ int main(int argc, char **argv)
 		.supports = supports,
 		.prepare = prepare,
 	};
-	return bench_main(&o, &p);
+	int status = bench_main(&o, &p);
+	const char *why;
+	/* A skipped run (status 0 too) has nothing to check. */
+	if (status == 0 && supports(&o, &why) && verify(&o) < 0) {
+		printf("FAIL peer=%s workload=%s clients=%d depth=%d"
+		       " reason=verify\n", o.peer, o.workload, o.clients,
+		       o.depth);
+		status = 1;
+	}
+	return status;
 }

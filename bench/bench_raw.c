@@ -288,6 +288,12 @@ static bool supports(const struct bench_opts *o, const char **why)
 		*why = "no-address";
 		return false;
 	}
+	/* The shared-memory workloads are measured against raw shared
+	 * memory (bench_shm), not a round trip. */
+	if (bench_shm_only(o->w)) {
+		*why = "a-shared-memory-workload";
+		return false;
+	}
 	/* As for objmgr: pipelined lock pairs mean nothing, and there is no
 	 * objmgr figure to compare with. */
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {

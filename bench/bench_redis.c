@@ -91,6 +91,11 @@ static int redis_drain(redisContext *rc, int n)
 
 static bool redis_supports(const struct bench_opts *o, const char **why)
 {
+	/* The shared-memory workloads have no Redis counterpart here. */
+	if (bench_shm_only(o->w)) {
+		*why = "a-shared-memory-workload";
+		return false;
+	}
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {
 		/* The SET NX must be retried until it succeeds, which needs
 		 * its reply before the DEL: nothing to pipeline. */

@@ -12,7 +12,16 @@
  *   - a counter: value_add and locked_rmw;
  *   - a list, an array that wraps when full: list_append;
  *   - a ring buffer: queue_pair (put, then get);
- * and a second process-shared mutex that lock_pair takes and releases.
+ *   - a 1024-int array: array_add adds 1 to one element all clients share
+ *     (BENCH_ARRAY_HOT), under the mutex as a counter there would be;
+ *     array_get reads elements with plain atomic loads and no lock;
+ * and, for the workloads that measure synchronization itself:
+ *   - a robust (PTHREAD_MUTEX_ROBUST) process-shared mutex that lock_pair
+ *     takes and releases: what a lock that survives its holder's death
+ *     costs without a server, objmgr's lock's equal;
+ *   - a process-shared sem_t whose value is the client count: sem_pair's
+ *     sem_wait + sem_post, which never has to wait;
+ *   - per pair of clients, two events on futex words: event_pingpong.
  * The clients inherit the mapping across fork, so connect() has nothing
  * to open. After the run the parent checks the structures hold what the
  * operations must have left, and unlinks the segment when it exits.
@@ -22,12 +31,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -35,6 +48,7 @@
 #define KEY_MAX 32       /* bytes in a key, the longest the table holds */
 #define LIST_CAP 4096    /* list entries before appends wrap around */
 #define RING_CAP 4096    /* queue entries; more than any client count */
+#define MAX_PAIRS 2048   /* event_pingpong pairs: half the most clients */
 
 /* One hash table slot; slots are slot_size bytes apart, the value bytes
  * following the fixed part. */
@@ -46,11 +60,19 @@ struct slot {
 	unsigned char val[]; /* value_cap bytes */
 };
 
+/* One pair's events, on a cache line of its own so pairs do not share. */
+struct pingpong {
+	uint32_t ping; /* set by the pair's client 2k, waited on by 2k+1 */
+	uint32_t pong; /* the other way */
+} __attribute__((aligned(64)));
+
 /* The start of the segment. Offsets, not pointers, locate the table,
  * list and ring, so the layout would be valid at any mapping address. */
 struct region {
-	pthread_mutex_t mu;        /* guards everything below */
-	pthread_mutex_t lock;      /* lock_pair's lock, nothing else */
+	pthread_mutex_t mu;        /* guards everything below but lock, sem,
+	                              the array's loads and the events */
+	pthread_mutex_t lock;      /* lock_pair's robust lock, nothing else */
+	sem_t sem;                 /* sem_pair's semaphore */
 	pthread_cond_t nonempty;   /* a queue get waits here when empty */
 	int waiters;               /* gets waiting on nonempty */
 	int64_t counter;           /* value_add, locked_rmw */
@@ -62,6 +84,8 @@ struct region {
 	uint32_t ring_head;        /* next entry to get */
 	uint32_t ring_count;       /* entries in the ring */
 	size_t entry_size;         /* bytes per list / ring entry */
+	int64_t array[BENCH_ARRAY_LEN] __attribute__((aligned(64)));
+	struct pingpong pp[MAX_PAIRS];
 };
 
 /* Set by prepare() in the parent; the forked clients inherit them. */
@@ -75,6 +99,7 @@ struct shm_client {
 	int client;
 	unsigned char *value; /* value_size bytes, stored by set/append/put */
 	unsigned char *out;   /* where get copies a value to, as a reader would */
+	volatile int64_t sink; /* array_get's loads land here */
 };
 
 static unsigned char *at(size_t off)
@@ -145,6 +170,10 @@ static bool shm_supports(const struct bench_opts *o, const char **why)
 		*why = "more-clients-than-queue-entries";
 		return false;
 	}
+	if (o->w == W_EVENT_PINGPONG && o->clients / 2 > MAX_PAIRS) {
+		*why = "more-pairs-than-events";
+		return false;
+	}
 	return true;
 }
 
@@ -204,12 +233,25 @@ static int shm_prepare(const struct bench_opts *o)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
 	if (pthread_mutex_init(&region->mu, &ma) != 0 ||
-	    pthread_mutex_init(&region->lock, &ma) != 0 ||
 	    pthread_cond_init(&region->nonempty, &ca) != 0) {
 		fprintf(stderr, "bench_shm: process-shared mutex unavailable\n");
 		return -1;
 	}
+	/* lock_pair's lock is robust: a holder that dies leaves it to the
+	 * next locker (EOWNERDEAD), as objmgr's lock does (OM_OWNER_DIED).
+	 * That costs the kernel's robust list bookkeeping on every lock. */
+	if (pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&region->lock, &ma) != 0) {
+		fprintf(stderr, "bench_shm: robust process-shared mutex "
+		                "unavailable\n");
+		return -1;
+	}
 	pthread_mutexattr_destroy(&ma);
+	/* No acquire ever waits: as many permits as clients. */
+	if (sem_init(&region->sem, 1, (unsigned)o->clients) != 0) {
+		fprintf(stderr, "bench_shm: sem_init: %s\n", strerror(errno));
+		return -1;
+	}
 	pthread_condattr_destroy(&ca);
 	region->table_cap = cap;
 	region->value_cap = value_cap;
@@ -331,6 +373,87 @@ static int queue_pair(struct shm_client *c, const struct bench_opts *o)
 	return 0;
 }
 
+/*
+ * The events of event_pingpong, each one futex word: 0 clear, 1 set,
+ * 2 clear with a sleeper on it. A set wakes the sleepers (a system call
+ * only when there is one); a wait sleeps on the word until it is 1. It is
+ * the least an event can be: a wait returns only while the event is set
+ * (no generation count, unlike objmgr's or Python's), which is all a
+ * ping-pong needs, as each side clears only the event it waits on.
+ * The words are in MAP_SHARED memory: the futex calls are not private.
+ */
+static long futex(uint32_t *word, int op, uint32_t val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void event_set(uint32_t *w)
+{
+	if (__atomic_exchange_n(w, 1, __ATOMIC_SEQ_CST) == 2)
+		futex(w, FUTEX_WAKE, INT_MAX);
+}
+
+static void event_clear(uint32_t *w)
+{
+	uint32_t set = 1;
+	/* From 2 (clear, sleepers) it stays 2: clear, and they still sleep. */
+	__atomic_compare_exchange_n(w, &set, 0, false, __ATOMIC_SEQ_CST,
+	                            __ATOMIC_SEQ_CST);
+}
+
+static void event_wait(uint32_t *w)
+{
+	for (;;) {
+		uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+		if (v == 1)
+			return;
+		/* Mark the sleeper before sleeping, so a set between the
+		 * load and the futex wait is seen (the word is then 1, not
+		 * 2, and FUTEX_WAIT returns at once). */
+		if (v == 0 && !__atomic_compare_exchange_n(
+		                      w, &v, 2, false, __ATOMIC_SEQ_CST,
+		                      __ATOMIC_SEQ_CST))
+			continue;
+		futex(w, FUTEX_WAIT, 2);
+	}
+}
+
+/* lock_pair's acquire + release of the robust mutex. */
+static int robust_pair(void)
+{
+	int rv = pthread_mutex_lock(&region->lock);
+	if (rv == EOWNERDEAD) /* a client died holding it: it is ours now */
+		rv = pthread_mutex_consistent(&region->lock);
+	if (rv != 0)
+		return -1;
+	pthread_mutex_unlock(&region->lock);
+	return 0;
+}
+
+/* sem_pair: sem_wait + sem_post. */
+static int sem_pair(void)
+{
+	while (sem_wait(&region->sem) != 0)
+		if (errno != EINTR)
+			return -1;
+	return sem_post(&region->sem);
+}
+
+/* event_pingpong: one round trip, from either side of pair client / 2. */
+static void pingpong(int client)
+{
+	struct pingpong *pp = &region->pp[client / 2];
+	if (bench_pinger(client)) {
+		event_set(&pp->ping);
+		event_wait(&pp->pong);
+		event_clear(&pp->pong);
+	} else {
+		event_wait(&pp->ping);
+		event_clear(&pp->ping);
+		event_set(&pp->pong);
+	}
+}
+
 static int shm_run(void *ctx, const struct bench_opts *o, long i, int n)
 {
 	struct shm_client *c = ctx;
@@ -365,9 +488,7 @@ static int shm_run(void *ctx, const struct bench_opts *o, long i, int n)
 			rv = queue_pair(c, o);
 			break;
 		case W_LOCK_PAIR:
-			if (pthread_mutex_lock(&region->lock) != 0)
-				return -1;
-			pthread_mutex_unlock(&region->lock);
+			rv = robust_pair();
 			break;
 		case W_VALUE_ADD:
 			/* A mutex and an add, as a Value guarded by a lock.
@@ -392,6 +513,26 @@ static int shm_run(void *ctx, const struct bench_opts *o, long i, int n)
 			pthread_mutex_unlock(&region->mu);
 			break;
 		}
+		case W_ARRAY_ADD:
+			/* The mutex guarding the update, as for value_add. */
+			if (pthread_mutex_lock(&region->mu) != 0)
+				return -1;
+			region->array[BENCH_ARRAY_HOT] += 1;
+			pthread_mutex_unlock(&region->mu);
+			break;
+		case W_ARRAY_GET:
+			/* An aligned 8-byte load is atomic: no lock to read. */
+			c->sink = __atomic_load_n(
+			        &region->array[bench_array_index(o, c->client,
+			                                         i + k)],
+			        __ATOMIC_RELAXED);
+			break;
+		case W_SEM_PAIR:
+			rv = sem_pair();
+			break;
+		case W_EVENT_PINGPONG:
+			pingpong(c->client);
+			break;
 		}
 		if (rv < 0)
 			return -1;
@@ -438,6 +579,16 @@ static int shm_verify(const struct bench_opts *o)
 	case W_LOCKED_RMW:
 		got = region->counter;
 		break;
+	case W_ARRAY_ADD:
+		got = region->array[BENCH_ARRAY_HOT];
+		break;
+	case W_SEM_PAIR: {
+		int v = -1;
+		sem_getvalue(&region->sem, &v);
+		want = o->clients; /* every permit back */
+		got = v;
+		break;
+	}
 	default:
 		break;
 	}
@@ -466,7 +617,11 @@ int main(int argc, char **argv)
 		o.peer = peer.name;
 	int status = bench_main(&o, &peer);
 	/* region is NULL when the workload was skipped. */
-	if (status == 0 && region != NULL && shm_verify(&o) < 0)
+	if (status == 0 && region != NULL && shm_verify(&o) < 0) {
+		printf("FAIL peer=%s workload=%s clients=%d depth=%d"
+		       " reason=verify\n", o.peer, o.workload, o.clients,
+		       o.depth);
 		status = 1;
+	}
 	return status;
 }

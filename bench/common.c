@@ -115,16 +115,21 @@ const char *const bench_workload_names[W_COUNT] = {
 	[W_DICT_INCR] = "dict_incr",   [W_LIST_APPEND] = "list_append",
 	[W_QUEUE_PAIR] = "queue_pair", [W_LOCK_PAIR] = "lock_pair",
 	[W_VALUE_ADD] = "value_add",   [W_LOCKED_RMW] = "locked_rmw",
+	[W_ARRAY_ADD] = "array_add",   [W_ARRAY_GET] = "array_get",
+	[W_SEM_PAIR] = "sem_pair",     [W_EVENT_PINGPONG] = "event_pingpong",
 };
+
+char bench_result_extra[128];
 
 static void usage(const char *argv0, int status)
 {
 	fprintf(status ? stderr : stdout,
 	        "usage: %s --workload W [--clients N] [--depth D] [--ops K]\n"
 	        "       [--address A] [--server-pid P] [--keys K]"
-	        " [--value-size B]\n"
+	        " [--value-size B] [--peer NAME]\n"
 	        "workloads: dict_set dict_get dict_incr list_append queue_pair\n"
 	        "           lock_pair value_add locked_rmw\n"
+	        "           array_add array_get sem_pair event_pingpong\n"
 	        "defaults: --clients 1 --depth 1 --ops 10000 --keys 1000"
 	        " --value-size 16\n",
 	        argv0);
@@ -166,6 +171,7 @@ void bench_parse(int argc, char **argv, struct bench_opts *o)
 		{"server-pid", required_argument, NULL, 'p'},
 		{"keys", required_argument, NULL, 'k'},
 		{"value-size", required_argument, NULL, 'v'},
+		{"peer", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -205,6 +211,9 @@ void bench_parse(int argc, char **argv, struct bench_opts *o)
 			o->value_size = (int)parse_num(argv0, name, optarg, 0,
 			                               1 << 24);
 			break;
+		case 'P':
+			o->peer = optarg;
+			break;
 		case 'h':
 			usage(argv0, 0);
 			break;
@@ -234,6 +243,19 @@ int bench_key(const struct bench_opts *o, int client, long i, char *buf,
 	long keys = o->keys > 0 ? o->keys : 1;
 	long start = o->clients > 0 ? (long)client * keys / o->clients : 0;
 	return snprintf(buf, (size_t)cap, "k%ld", (start + i) % keys);
+}
+
+int bench_procs_per_op(const struct bench_opts *o)
+{
+	return o->w == W_EVENT_PINGPONG ? 2 : 1;
+}
+
+size_t bench_array_index(const struct bench_opts *o, int client, long i)
+{
+	long start = o->clients > 0
+	                     ? (long)client * BENCH_ARRAY_LEN / o->clients
+	                     : 0;
+	return (size_t)((start + i) % BENCH_ARRAY_LEN);
 }
 
 /* ----------------------------------------------------------------- child */
@@ -343,7 +365,14 @@ int bench_main(const struct bench_opts *o, const struct bench_peer *p)
 {
 	const char *peer = o->peer ? o->peer : p->name;
 	const char *why = NULL;
-	if (p->supports && !p->supports(o, &why)) {
+	bool ok = true;
+	if (o->w == W_EVENT_PINGPONG && o->clients % 2 != 0) {
+		why = "needs-an-even-number-of-clients";
+		ok = false;
+	} else if (p->supports) {
+		ok = p->supports(o, &why);
+	}
+	if (!ok) {
 		printf("SKIP peer=%s workload=%s clients=%d depth=%d reason=%s\n",
 		       peer, o->workload, o->clients, o->depth,
 		       why ? why : "unsupported");
@@ -510,16 +539,19 @@ int bench_main(const struct bench_opts *o, const struct bench_peer *p)
 	}
 	qsort(lat, nsamples, sizeof *lat, cmp_double);
 
-	double total = (double)o->clients * (double)o->ops;
+	/* Operations done, counted as round trips for event_pingpong. */
+	double total = (double)o->clients * (double)o->ops /
+	               bench_procs_per_op(o);
 	double wall = t_end - t0;
 	double srv_cpu = srv1 - srv0;
 	printf("RESULT peer=%s workload=%s clients=%d depth=%d ops=%.0f"
 	       " ops_per_s=%.0f p50_us=%.2f p99_us=%.2f cpu_us_per_op=%.3f"
-	       " server_cpu_us_per_op=%.3f\n",
+	       " server_cpu_us_per_op=%.3f%s\n",
 	       peer, o->workload, o->clients, o->depth, total,
 	       wall > 0 ? total / wall : 0, quantile(lat, nsamples, 0.50),
 	       quantile(lat, nsamples, 0.99),
-	       (client_cpu + srv_cpu) * 1e6 / total, srv_cpu * 1e6 / total);
+	       (client_cpu + srv_cpu) * 1e6 / total, srv_cpu * 1e6 / total,
+	       bench_result_extra);
 	fflush(stdout);
 	free(lat);
 	rc = 0;

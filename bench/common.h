@@ -8,7 +8,8 @@
  * struct bench_peer and calls bench_main(). It prints one line:
  *   RESULT peer=P workload=W clients=N depth=D ops=T ops_per_s=X
  *          p50_us=A p99_us=B cpu_us_per_op=C server_cpu_us_per_op=S
- * (one line, space-separated key=value), or
+ * (one line, space-separated key=value; a driver may append more pairs,
+ * bench_result_extra), or
  *   SKIP peer=P workload=W reason=...
  * when the peer cannot run that workload.
  *
@@ -36,9 +37,22 @@ enum bench_workload {
 	W_LOCK_PAIR,
 	W_VALUE_ADD,
 	W_LOCKED_RMW,
+	/* The shared-memory workloads (issue 9): memory-speed calls once
+	 * objmgr maps the object (value_add and lock_pair above are two of
+	 * them). Only objmgr, objmgr-rpc, shm and python-shm run these. */
+	W_ARRAY_ADD,      /* add 1 to element BENCH_ARRAY_HOT, shared by all */
+	W_ARRAY_GET,      /* read element bench_array_index() */
+	W_SEM_PAIR,       /* acquire + release, initial value = clients */
+	W_EVENT_PINGPONG, /* one round trip between the two clients of a pair */
 	W_COUNT
 };
 extern const char *const bench_workload_names[W_COUNT];
+
+/* The shared-memory array's length (ints), and the one element every
+ * client's array_add updates: a shared element, so the clients contend
+ * for its cache line as counters in a real program do. */
+#define BENCH_ARRAY_LEN 1024
+#define BENCH_ARRAY_HOT 0
 
 struct bench_opts {
 	const char *peer;     /* for the RESULT line */
@@ -74,8 +88,35 @@ struct bench_peer {
 };
 
 /** Parse --workload W --clients N --depth D --ops K --address A
- *  --server-pid P --keys K --value-size B. Exits with usage on error. */
+ *  --server-pid P --keys K --value-size B --peer NAME. Exits with usage on
+ *  error. --peer names the RESULT line's peer (o->peer; NULL if absent:
+ *  the driver's own name). */
 void bench_parse(int argc, char **argv, struct bench_opts *o);
+
+/** Extra " key=value" pairs for the RESULT line (empty: none); a driver
+ *  may fill it in prepare(), e.g. objmgr's " shared=1". */
+extern char bench_result_extra[128];
+
+/** Client processes per operation: 2 for event_pingpong, whose two
+ *  clients of a pair share each round trip (client 2k pings, 2k+1 pongs),
+ *  1 otherwise. The RESULT's ops (and ops/s, cpu per op) count
+ *  clients * ops / this: round trips, not each side's half. */
+int bench_procs_per_op(const struct bench_opts *o);
+
+/** Whether w is one of the shared-memory workloads that are no RPC
+ *  workload (array_add .. event_pingpong): the RPC peers skip them. */
+static inline bool bench_shm_only(enum bench_workload w)
+{
+	return w >= W_ARRAY_ADD && w < W_COUNT;
+}
+
+/** For event_pingpong: whether client `client` is the pinging side
+ *  (even) of pair client / 2. */
+static inline bool bench_pinger(int client) { return client % 2 == 0; }
+
+/** The element operation i of client c reads in array_get: client c
+ *  starts c/clients of the way along the array and walks it in order. */
+size_t bench_array_index(const struct bench_opts *o, int client, long i);
 
 /** Run the clients and print the RESULT (or SKIP) line.
  *  @return the process exit status (0 ok). */

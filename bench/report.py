@@ -5,7 +5,11 @@ usage: report.py RESULTS_TXT OUT_PREFIX  -> OUT_PREFIX.md, OUT_PREFIX.png
 
 Each row is one (workload, clients, depth); each peer gets ops/s, p50 and
 p99 latency (µs), CPU µs per operation (all processes), and its ratio to
-objmgr's ops/s (peer / objmgr: below 1 means objmgr is faster).
+objmgr's ops/s (peer / objmgr: below 1 means objmgr is faster). The
+shared-memory workloads (issue 9) get a summary table of their own, objmgr
+against raw shared memory, against itself over RPC and against Python's
+multiprocessing shared objects; the targets of both issues are checked
+against this run's figures.
 """
 import os
 import platform
@@ -14,7 +18,11 @@ import sys
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-PEERS = ["objmgr", "raw", "shm", "redis", "python-manager"]
+PEERS = ["objmgr", "objmgr-rpc", "raw", "shm", "redis", "python-manager",
+         "python-shm"]
+# The shared-memory workloads, in bench/run's order.
+SHM_WORKLOADS = ["value_add", "array_add", "array_get", "lock_pair",
+                 "sem_pair", "event_pingpong"]
 
 
 def parse(path):
@@ -55,6 +63,21 @@ def fmt(v, digits=0):
     return "{:.{}f}".format(v, digits)
 
 
+def ratio_fmt(v):
+    """A ratio: two decimals, or two significant digits below 0.1 (objmgr
+    over RPC against raw shared memory is 0.0002)."""
+    return "%.2f" % v if v >= 0.1 else "%.2g" % v
+
+
+def small(v, digits):
+    """A time in µs with `digits` decimals, more below 1 (memory-speed
+    calls take tens of nanoseconds)."""
+    v = float(v)
+    if 0 < v < 1:
+        digits = max(digits, 3)
+    return fmt(v, digits)
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     rows, skips = parse(src)
@@ -69,22 +92,25 @@ def main():
         "Machine: %s." % machine(),
         "",
         "All peers measured in this one run by `bench/run`, each with N "
-        "forked client processes doing the same operations. ops/s: all "
+        "forked client processes doing the same operations. ops: the "
+        "operations measured, all clients together (a memory-speed cell "
+        "runs more of them: bench/README.md). ops/s: all "
         "clients together. p50/p99: latency of one call at depth 1, of a "
         "whole pipelined batch at depth 16 (µs). cpu: CPU µs per operation "
         "over every process, server included. ×: the peer's ops/s divided "
         "by objmgr's (below 1: objmgr is faster).",
         "",
     ]
+    lines += shm_summary(table)
     workloads = OrderedDict()
     for (w, n, d) in table:
         workloads.setdefault(w, []).append((n, d))
     for w, cells in workloads.items():
         lines.append("## %s" % w)
         lines.append("")
-        lines.append("| clients | depth | peer | ops/s | p50 µs | p99 µs "
-                     "| cpu µs/op | server cpu µs/op | × objmgr |")
-        lines.append("|---:|---:|:---|---:|---:|---:|---:|---:|---:|")
+        lines.append("| clients | depth | peer | ops | ops/s | p50 µs "
+                     "| p99 µs | cpu µs/op | server cpu µs/op | × objmgr |")
+        lines.append("|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|")
         for (n, d) in sorted(cells):
             cell = table[(w, n, d)]
             base = float(cell["objmgr"]["ops_per_s"]) if "objmgr" in cell else None
@@ -93,10 +119,11 @@ def main():
                 if not r:
                     continue
                 ratio = ("%.2f" % (float(r["ops_per_s"]) / base)) if base else "–"
-                lines.append("| %d | %d | %s | %s | %s | %s | %s | %s | %s |" % (
-                    n, d, p, fmt(r["ops_per_s"]), fmt(r["p50_us"], 1),
-                    fmt(r["p99_us"], 1), fmt(r["cpu_us_per_op"], 2),
-                    fmt(r.get("server_cpu_us_per_op", 0), 2), ratio))
+                lines.append("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    n, d, p, fmt(r["ops"]), fmt(r["ops_per_s"]),
+                    small(r["p50_us"], 1), small(r["p99_us"], 1),
+                    small(r["cpu_us_per_op"], 2),
+                    small(r.get("server_cpu_us_per_op", 0), 2), ratio))
         lines.append("")
     lines += targets(table)
     if skips:
@@ -111,6 +138,58 @@ def main():
     chart(table, workloads, out)
 
 
+def mapped(table, w, n):
+    """Whether objmgr ran (w, n clients, depth 1) in shared memory."""
+    r = table.get((w, n, 1), {}).get("objmgr")
+    return bool(r) and r.get("shared") == "1"
+
+
+def shm_summary(table):
+    """The shared-memory workloads at depth 1: objmgr's ops/s against raw
+    shared memory, objmgr over RPC and Python's multiprocessing objects."""
+    cells = sorted((w, n) for (w, n, d) in table
+                   if d == 1 and w in SHM_WORKLOADS)
+    if not cells:
+        return []
+    cells.sort(key=lambda c: (SHM_WORKLOADS.index(c[0]), c[1]))
+    out = ["## Shared-memory workloads", "",
+           "Depth 1, ops/s of all clients together (event_pingpong: round "
+           "trips of all pairs). objmgr maps the object and runs the call "
+           "in its own process; objmgr-rpc is the same client with "
+           "`OBJMGR_SHM=0`; shm is raw shared memory (pthread mutex, "
+           "robust mutex, sem_t, futex); python-shm is multiprocessing's "
+           "Value/Array/Lock/Semaphore/Event. The ratios are objmgr's "
+           "ops/s over the other's (above 1: objmgr is faster).", ""]
+    ran = [c for c in cells if "objmgr" in table[(c[0], c[1], 1)]]
+    unmapped = [c for c in ran if not mapped(table, c[0], c[1])]
+    if unmapped:
+        out += ["**objmgr did not map its objects in %s** (shared=0): "
+                "its figures there are RPC ones." %
+                ("this run" if len(unmapped) == len(ran) else
+                 ", ".join("%s at %d" % c for c in unmapped)), ""]
+    out += ["| workload | clients | objmgr | objmgr-rpc | shm | python-shm "
+            "| ÷ shm | ÷ objmgr-rpc | ÷ python-shm |",
+            "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (w, n) in cells:
+        cell = table[(w, n, 1)]
+
+        def rate(p):
+            r = cell.get(p)
+            return float(r["ops_per_s"]) if r else None
+
+        def ratio(p):
+            a, b = rate("objmgr"), rate(p)
+            return ratio_fmt(a / b) if a is not None and b else "–"
+        row = ["%s" % w, "%d" % n]
+        for p in ("objmgr", "objmgr-rpc", "shm", "python-shm"):
+            v = rate(p)
+            row.append(fmt(v) if v is not None else "–")
+        row += [ratio("shm"), ratio("objmgr-rpc"), ratio("python-shm")]
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    return out
+
+
 def targets(table):
     """The performance issue's targets, checked against this run's
     figures (ratios within the run)."""
@@ -123,15 +202,32 @@ def targets(table):
         return float(r["server_cpu_us_per_op"]) if r else None
 
     out = ["## Targets", "",
+           "A target's workload that this run did not measure at all is "
+           "left out; one measured but not at the target's client count "
+           "says so.", "",
            "| target | workload | figure | met |", "|:---|:---|---:|:---:|"]
+    measured = {w for (w, n, d) in table}
 
-    def check(name, w, a, b, want, less=False):
+    def check(name, w, a, b, want, less=False, note=""):
+        if w not in measured:
+            return
         if a is None or b is None or b == 0:
             out.append("| %s | %s | – | not measured |" % (name, w))
             return
         v = a / b
         ok = v <= want if less else v >= want
-        out.append("| %s | %s | %.2f× | %s |" % (name, w, v, "yes" if ok else "**no**"))
+        figure = ratio_fmt(v) + "×"
+        out.append("| %s | %s | %s%s | %s |" % (
+            name, w, figure, note, "yes" if ok else "**no**"))
+
+    def rpc_note(w, n):
+        """For a shared-memory target: say so when objmgr did not map."""
+        r = table.get((w, n, 1), {}).get("objmgr")
+        return " (objmgr not mapped: RPC)" if r and not mapped(table, w, n) else ""
+
+    def clients(w):
+        """The client counts this run measured w at (depth 1)."""
+        return sorted(n for (w2, n, d) in table if w2 == w and d == 1)
 
     for w in ("dict_get", "dict_set", "dict_incr"):
         check("1 client, depth 1: ≥ 0.9× raw round trip", w,
@@ -152,6 +248,28 @@ def targets(table):
         check("%d clients: locked read-modify-write ≥ 10× Python" % n,
               "locked_rmw", ops("locked_rmw", n, 1, "objmgr"),
               ops("locked_rmw", n, 1, "python-manager"), 10)
+    # The shared-memory targets (issue 9), objmgr mapping its objects.
+    for w, what in (("value_add", "value add"), ("array_add", "array add"),
+                    ("lock_pair", "lock acquire+release")):
+        for n in (1, 4):
+            check("%s, %d client%s: ≥ 1/3 of raw shared memory"
+                  % (what, n, "s" if n > 1 else ""), w,
+                  ops(w, n, 1, "objmgr"), ops(w, n, 1, "shm"), 1 / 3,
+                  note=rpc_note(w, n))
+    for n in [n for n in clients("value_add") if n <= 16] or [1, 4]:
+        check("value add, %d client%s: ≥ 10× multiprocessing.Value with its "
+              "lock" % (n, "s" if n > 1 else ""), "value_add",
+              ops("value_add", n, 1, "objmgr"),
+              ops("value_add", n, 1, "python-shm"), 10,
+              note=rpc_note("value_add", n))
+    for n in (4, 16):
+        check("contended lock hand-over, %d clients: ≥ 0.5× a robust "
+              "process-shared mutex" % n, "lock_pair",
+              ops("lock_pair", n, 1, "objmgr"),
+              ops("lock_pair", n, 1, "shm"), 0.5,
+              note=rpc_note("lock_pair", n))
+    if out[-1].startswith("|:---"):
+        return []  # no target for this run's workloads
     out.append("")
     return out
 
@@ -162,10 +280,21 @@ def chart(table, workloads, out):
     names = list(workloads)
     if not names:
         return
+    # Each panel plots the peers that have a figure in it (gnuplot fails
+    # on a data block without points); a workload with none has no panel.
+    lines = {w: [p for p in PEERS
+                 if any(d == 1 and p in table[(w, n, d)]
+                        for (n, d) in workloads[w])]
+             for w in names}
+    names = [w for w in names if lines[w]]
+    if not names:
+        return
     dat = out + ".dat"
+    index = {}
     with open(dat, "w") as f:
         for w in names:
-            for p in PEERS:
+            for p in lines[w]:
+                index[(w, p)] = len(index)
                 f.write("# %s %s\n" % (w, p))
                 for (n, d) in sorted(workloads[w]):
                     r = table[(w, n, d)].get(p)
@@ -174,18 +303,20 @@ def chart(table, workloads, out):
                 f.write("\n\n")
     cols = 4
     rows = (len(names) + cols - 1) // cols
-    gp = ["set terminal pngcairo size %d,%d font ',9'" % (cols * 420, rows * 320),
+    gp = ["set terminal pngcairo size %d,%d font ',9'" % (cols * 500, rows * 320),
           "set output '%s.png'" % out,
           "set multiplot layout %d,%d title 'ops/s by client processes (depth 1)'" % (rows, cols),
           "set termoption noenhanced",  # workload names have underscores
           "set logscale xy", "set xrange [0.8:100]",
-          "set key left top font ',7'", "set grid",
+          "set key outside right top font ',7'", "set grid",
           "set xlabel 'clients'", "set format y '%.0s%c'"]
-    for wi, w in enumerate(names):
+    for w in names:
         plots = []
-        for pi, p in enumerate(PEERS):
-            plots.append("'%s' index %d using 1:2 with linespoints title '%s'"
-                         % (dat, wi * len(PEERS) + pi, p))
+        for p in lines[w]:
+            # A fixed style per peer, so each has one colour in every panel.
+            plots.append("'%s' index %d using 1:2 with linespoints lt %d "
+                         "title '%s'" % (dat, index[(w, p)],
+                                         PEERS.index(p) + 1, p))
         gp.append("set title '%s'" % w)
         gp.append("plot " + ", ".join(plots))
     gp.append("unset multiplot")
