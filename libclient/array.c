@@ -62,13 +62,7 @@ int om_array_get(om_array *a, size_t i, om_item *out)
 		return OM_EINVAL;
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_GET, NULL, 0,
-		                   (int64_t)i, 0, omi_done_item, out);
+	OMI_LOCAL(h, a, 0, ARRAY_GET, NULL, 0, (int64_t)i, omi_done_item, out);
 	if (i >= h->shm_len)
 		return omi_fail(h->c, OM_EINDEX,
 		                "array index %lld out of range", (long long)i);
@@ -81,14 +75,9 @@ int om_array_set(om_array *a, size_t i, om_item it)
 {
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_SET, &it, 1,
-		                   (int64_t)i, 0, NULL, NULL);
-	if ((rc = omi_check_items(h->c, &it, 1)))
+	OMI_LOCAL(h, a, 0, ARRAY_SET, &it, 1, (int64_t)i, NULL, NULL);
+	int rc = omi_check_items(h->c, &it, 1);
+	if (rc)
 		return rc;
 	if (i >= h->shm_len)
 		return omi_fail(h->c, OM_EINDEX,
@@ -106,15 +95,11 @@ int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 {
 	if (i > INT64_MAX)
 		return OM_EINDEX;
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_ADD, &delta,
-		                   1, (int64_t)i, 0, omi_done_item, out);
+	OMI_LOCAL(h, a, 0, ARRAY_ADD, &delta, 1, (int64_t)i, omi_done_item,
+	          out);
 	om_client *c = h->c;
-	if ((rc = omi_check_items(c, &delta, 1)))
+	int rc = omi_check_items(c, &delta, 1);
+	if (rc)
 		return rc;
 	if (i >= h->shm_len)
 		return omi_fail(c, OM_EINDEX, "array index %lld out of range",
@@ -140,13 +125,7 @@ int om_array_len(om_array *a, size_t *n)
 {
 	if (!n)
 		return OM_EINVAL;
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_LEN, NULL, 0,
-		                   0, 0, omi_done_size, n);
+	OMI_LOCAL(h, a, 0, ARRAY_LEN, NULL, 0, 0, omi_done_size, n);
 	*n = (size_t)h->shm_len;
 	return OM_OK;
 }
@@ -228,26 +207,14 @@ int om_array_write(om_array *a, size_t start, const om_item *items, size_t n)
 /* a.get_lock().acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_array_lock(om_array *a, double timeout)
 {
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, timeout, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_LOCK, NULL, 0,
-		                   0, timeout, NULL, NULL);
+	OMI_LOCAL(h, a, timeout, ARRAY_LOCK, NULL, 0, 0, NULL, NULL);
 	return omi_shm_lock(h->c, omi_shm_state(h->shm), true, timeout);
 }
 
 /* a.get_lock().release() | ENOTOWNER */
 int om_array_unlock(om_array *a)
 {
-	struct omi_handle *h;
-	int rc = omi_local(a, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(a, OMI_TYPE, OBJMGR__OP__ARRAY_UNLOCK, NULL,
-		                   0, 0, 0, NULL, NULL);
+	OMI_LOCAL(h, a, 0, ARRAY_UNLOCK, NULL, 0, 0, NULL, NULL);
 	return omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
 }
 

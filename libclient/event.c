@@ -22,13 +22,7 @@ int om_event_open(om_client *c, const char *name, int flags, om_event **out)
 /* e.set() */
 int om_event_set(om_event *e)
 {
-	struct omi_handle *h;
-	int rc = omi_local(e, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(e, OMI_TYPE, OBJMGR__OP__EVENT_SET, NULL, 0,
-		                   0, 0, NULL, NULL);
+	OMI_LOCAL(h, e, 0, EVENT_SET, NULL, 0, 0, NULL, NULL);
 	struct omi_sevent *w = omi_shm_state(h->shm);
 	uint32_t old = omi_sevent_set(w);
 	omi_sevent_wake(w, old);
@@ -40,13 +34,7 @@ int om_event_set(om_event *e)
 /* e.clear() */
 int om_event_clear(om_event *e)
 {
-	struct omi_handle *h;
-	int rc = omi_local(e, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(e, OMI_TYPE, OBJMGR__OP__EVENT_CLEAR, NULL,
-		                   0, 0, 0, NULL, NULL);
+	OMI_LOCAL(h, e, 0, EVENT_CLEAR, NULL, 0, 0, NULL, NULL);
 	omi_sevent_clear(omi_shm_state(h->shm));
 	return OM_OK;
 }
@@ -56,13 +44,7 @@ int om_event_is_set(om_event *e, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	struct omi_handle *h;
-	int rc = omi_local(e, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(e, OMI_TYPE, OBJMGR__OP__EVENT_IS_SET, NULL,
-		                   0, 0, 0, omi_done_bool, out);
+	OMI_LOCAL(h, e, 0, EVENT_IS_SET, NULL, 0, 0, omi_done_bool, out);
 	*out = omi_sevent_is_set(omi_shm_state(h->shm));
 	return OM_OK;
 }
@@ -70,14 +52,8 @@ int om_event_is_set(om_event *e, bool *out)
 /* e.wait(timeout), with False as OM_ETIMEOUT */
 int om_event_wait(om_event *e, double timeout)
 {
-	struct omi_handle *h;
-	int rc = omi_local(e, OMI_TYPE, timeout, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(e, OMI_TYPE, OBJMGR__OP__EVENT_WAIT, NULL, 0,
-		                   0, timeout, NULL, NULL);
-	rc = omi_sevent_wait(omi_shm_state(h->shm), timeout);
+	OMI_LOCAL(h, e, timeout, EVENT_WAIT, NULL, 0, 0, NULL, NULL);
+	int rc = omi_sevent_wait(omi_shm_state(h->shm), timeout);
 	if (rc == OM_ETIMEOUT && timeout == 0)
 		return omi_fail(h->c, rc, "the event is not set");
 	return rc < 0 ? omi_local_fail(h->c, rc) : rc;

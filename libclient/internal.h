@@ -223,6 +223,24 @@ int omi_use(const void *handle, int type, double timeout,
 int omi_local(const void *handle, int type, double timeout,
               struct omi_handle **out);
 
+/*
+ * The head of a call that runs here when it can: OMI_LOCAL(h, handle,
+ * timeout, OP, items, n, num, done, out) binds `h` to the mapped handle
+ * (omi_local), returns omi_local's error, or — when the call is not local —
+ * returns the request omi_call_op(handle, OMI_TYPE, OBJMGR__OP__OP, items,
+ * n, num, timeout, done, out). What follows it is the local call.
+ */
+#define OMI_LOCAL(h, handle, timeout, OP, items, n, num, done, out)            \
+	struct omi_handle *h;                                                  \
+	do {                                                                   \
+		int rc_ = omi_local(handle, OMI_TYPE, timeout, &h);            \
+		if (rc_ < 0)                                                   \
+			return rc_;                                            \
+		if (!h)                                                        \
+			return omi_call_op(handle, OMI_TYPE, OBJMGR__OP__##OP, \
+			                   items, n, num, timeout, done, out); \
+	} while (0)
+
 /** A local call's failure `rc` (< 0) without a message of its own: the
  *  text the client gives a server's answer that has none (om_strerror). */
 int omi_local_fail(om_client *c, int rc);

@@ -25,13 +25,7 @@ int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 /* l.acquire(timeout) -> OK | OWNER_DIED | ETIMEOUT */
 int om_lock_acquire(om_lock *l, double timeout)
 {
-	struct omi_handle *h;
-	int rc = omi_local(l, OMI_TYPE, timeout, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_ACQUIRE, NULL,
-		                   0, 0, timeout, NULL, NULL);
+	OMI_LOCAL(h, l, timeout, LOCK_ACQUIRE, NULL, 0, 0, NULL, NULL);
 	return omi_shm_lock(h->c, omi_shm_state(h->shm),
 	                    h->shm_flags & OM_RECURSIVE, timeout);
 }
@@ -39,13 +33,7 @@ int om_lock_acquire(om_lock *l, double timeout)
 /* l.release() | ENOTOWNER */
 int om_lock_release(om_lock *l)
 {
-	struct omi_handle *h;
-	int rc = omi_local(l, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_RELEASE, NULL,
-		                   0, 0, 0, NULL, NULL);
+	OMI_LOCAL(h, l, 0, LOCK_RELEASE, NULL, 0, 0, NULL, NULL);
 	return omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
 }
 
@@ -54,13 +42,7 @@ int om_lock_locked(om_lock *l, bool *out)
 {
 	if (!out)
 		return OM_EINVAL;
-	struct omi_handle *h;
-	int rc = omi_local(l, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(l, OMI_TYPE, OBJMGR__OP__LOCK_LOCKED, NULL,
-		                   0, 0, 0, omi_done_bool, out);
+	OMI_LOCAL(h, l, 0, LOCK_LOCKED, NULL, 0, 0, omi_done_bool, out);
 	*out = omi_slock_owner(omi_shm_state(h->shm)) != 0;
 	return OM_OK;
 }

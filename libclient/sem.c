@@ -29,14 +29,8 @@ int om_sem_open(om_client *c, const char *name, int flags, unsigned initial,
 /* s.acquire(timeout=timeout) */
 int om_sem_acquire(om_sem *s, double timeout)
 {
-	struct omi_handle *h;
-	int rc = omi_local(s, OMI_TYPE, timeout, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(s, OMI_TYPE, OBJMGR__OP__SEM_ACQUIRE, NULL,
-		                   0, 0, timeout, NULL, NULL);
-	rc = omi_ssem_acquire(omi_shm_state(h->shm), timeout);
+	OMI_LOCAL(h, s, timeout, SEM_ACQUIRE, NULL, 0, 0, NULL, NULL);
+	int rc = omi_ssem_acquire(omi_shm_state(h->shm), timeout);
 	if (rc == OM_ETIMEOUT && timeout == 0)
 		return omi_fail(h->c, rc, "no permit free");
 	return rc < 0 ? omi_local_fail(h->c, rc) : rc;
@@ -45,13 +39,7 @@ int om_sem_acquire(om_sem *s, double timeout)
 /* s.release(n) */
 int om_sem_release(om_sem *s, unsigned n)
 {
-	struct omi_handle *h;
-	int rc = omi_local(s, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(s, OMI_TYPE, OBJMGR__OP__SEM_RELEASE, NULL,
-		                   0, n, 0, NULL, NULL);
+	OMI_LOCAL(h, s, 0, SEM_RELEASE, NULL, 0, n, NULL, NULL);
 	om_client *c = h->c;
 	/* The server's checks, in its order and with its words (its
 	 * EINVAL above UINT32_MAX cannot happen: see the assertion). */
@@ -61,7 +49,8 @@ int om_sem_release(om_sem *s, unsigned n)
 	uint32_t flags;
 	uint32_t bound =
 	        h->shm_len > UINT32_MAX ? UINT32_MAX : (uint32_t)h->shm_len;
-	rc = omi_ssem_release(omi_shm_state(h->shm), n, bounded, bound, &flags);
+	int rc = omi_ssem_release(omi_shm_state(h->shm), n, bounded, bound,
+	                          &flags);
 	if (rc == OM_EVALUE)
 		return bounded ? omi_fail(c, rc,
 		                          "Semaphore released too many times")
@@ -78,13 +67,7 @@ int om_sem_value(om_sem *s, unsigned *v)
 {
 	if (!v)
 		return OM_EINVAL;
-	struct omi_handle *h;
-	int rc = omi_local(s, OMI_TYPE, 0, &h);
-	if (rc < 0)
-		return rc;
-	if (!h)
-		return omi_call_op(s, OMI_TYPE, OBJMGR__OP__SEM_VALUE, NULL, 0,
-		                   0, 0, omi_done_unsigned, v);
+	OMI_LOCAL(h, s, 0, SEM_VALUE, NULL, 0, 0, omi_done_unsigned, v);
 	*v = omi_ssem_value(omi_shm_state(h->shm));
 	return OM_OK;
 }
