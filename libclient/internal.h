@@ -106,6 +106,7 @@ struct om_client {
 	 * completion may take (setting them to -1); the rest are closed. */
 	int rfds[OMI_RFDS_MAX];
 	size_t rfd_head, rfd_n;
+	bool rfd_over; /* queue_fd() closed one: the FIFO was full */
 	int afds[OMI_ANSWER_FDS];
 	size_t n_afds;
 };

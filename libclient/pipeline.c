@@ -115,26 +115,25 @@ void omi_pipe_drop_fds(om_client *c)
  * filled. @return false (the connection is lost) when the server sent
  * more than the FIFO holds or the kernel cut some off: the answers could
  * no longer be matched with their descriptors. */
+/* omi_recv_fds()'s taker: onto c's FIFO, or closed (and counted) when
+ * it is full. */
+static void queue_fd(void *arg, int fd)
+{
+	om_client *c = arg;
+	if (c->rfd_n == OMI_RFDS_MAX) {
+		close(fd);
+		c->rfd_over = true;
+		return;
+	}
+	c->rfds[(c->rfd_head + c->rfd_n) % OMI_RFDS_MAX] = fd;
+	c->rfd_n++;
+}
+
 static bool queue_fds(om_client *c, struct msghdr *msg)
 {
-	bool ok = !(msg->msg_flags & MSG_CTRUNC);
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(msg); h;
-	     h = CMSG_NXTHDR(msg, h)) {
-		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(h) + i * sizeof fd, sizeof fd);
-			if (c->rfd_n == OMI_RFDS_MAX) {
-				close(fd);
-				ok = false;
-				continue;
-			}
-			c->rfds[(c->rfd_head + c->rfd_n) % OMI_RFDS_MAX] = fd;
-			c->rfd_n++;
-		}
-	}
+	c->rfd_over = false;
+	omi_recv_fds(msg, queue_fd, c);
+	bool ok = !(msg->msg_flags & MSG_CTRUNC) && !c->rfd_over;
 	if (!ok)
 		omi_lose(c,
 		         msg->msg_flags & MSG_CTRUNC

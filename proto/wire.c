@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -581,4 +582,20 @@ int omi_item_add(const om_item *a, const om_item *b, om_item *out)
 		return OM_EVALUE;
 	*out = (om_item){.kind = OM_INT, .i = r};
 	return OM_OK;
+}
+
+void omi_recv_fds(const struct msghdr *msg, void (*take)(void *arg, int fd),
+                  void *arg)
+{
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(msg); h;
+	     h = CMSG_NXTHDR((struct msghdr *)msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof fd, sizeof fd);
+			take(arg, fd);
+		}
+	}
 }

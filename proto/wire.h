@@ -144,6 +144,12 @@ int omi_item_cmp(const om_item *a, const om_item *b, int *res);
  */
 int omi_item_add(const om_item *a, const om_item *b, om_item *out);
 
+struct msghdr;
+/** Call take(arg, fd) for each descriptor recvmsg() brought in `msg`
+ *  (SCM_RIGHTS), in the order they were sent. */
+void omi_recv_fds(const struct msghdr *msg, void (*take)(void *arg, int fd),
+                  void *arg);
+
 /** Bytes an item holds beyond its struct (for memory accounting). */
 static inline size_t omi_item_extra(const om_item *it)
 {

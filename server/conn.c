@@ -516,6 +516,11 @@ static void keep_fd(struct conn *conn, int fd)
 	conn->passed_fd = fd;
 }
 
+static void keep_fd_cb(void *conn, int fd)
+{
+	keep_fd(conn, fd);
+}
+
 /* read(2) into the input buffer, taking a descriptor passed with the
  * bytes (FORK sends one): room for one; the kernel closes any more. */
 static ssize_t read_in(struct conn *conn, int fd, size_t room)
@@ -530,17 +535,8 @@ static ssize_t read_in(struct conn *conn, int fd, size_t room)
 	                     .msg_control = ctl.b,
 	                     .msg_controllen = sizeof ctl.b};
 	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; h;
-	     h = CMSG_NXTHDR(&msg, h)) {
-		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(h) + i * sizeof got, sizeof got);
-			keep_fd(conn, got);
-		}
-	}
+	if (n >= 0)
+		omi_recv_fds(&msg, keep_fd_cb, conn);
 	return n;
 }
 
