@@ -57,12 +57,20 @@ int om_value_set(om_value *v, om_item it)
 		 * holds (whose bytes and references it must free), the
 		 * server stores it. */
 		struct omi_svalue *w = omi_shm_state(h->shm);
-		u128 cur = omi_svalue_load(w), next = omi_svalue_pack(&it);
+		u128 cur = omi_svalue_peek(w), next = omi_svalue_pack(&it);
+		bool sure = false; /* cur was read atomically */
 		om_item now;
-		while (omi_svalue_unpack(cur, &now)) {
-			if (omi_svalue_cas(w, cur, next))
+		for (;;) {
+			if (!omi_svalue_unpack(cur, &now)) {
+				if (sure)
+					break;
+				cur = omi_svalue_load(w);
+				sure = true;
+				continue;
+			}
+			if (omi_svalue_cas(w, &cur, next))
 				return OM_OK;
-			cur = omi_svalue_load(w);
+			sure = true;
 		}
 	}
 	return omi_call_op(v, OMI_TYPE, OBJMGR__OP__VALUE_SET, &it, 1, 0, 0,
@@ -80,18 +88,33 @@ int om_value_add(om_value *v, om_item delta, om_item *out)
 		if ((rc = omi_check_items(h->c, &delta, 1)))
 			return rc;
 		struct omi_svalue *w = omi_shm_state(h->shm);
-		u128 cur = omi_svalue_load(w);
+		/* One compare-and-swap per try: the first from a guess (a
+		 * torn one only fails), each next from what the failed one
+		 * saw. A verdict (not a number, an error) is only ever given
+		 * on a cell read atomically. */
+		u128 cur = omi_svalue_peek(w);
+		bool sure = false;
 		om_item now, sum;
-		/* The sum of two numbers is a number, so it fits the cell. */
-		while (omi_svalue_unpack(cur, &now)) {
-			if ((rc = omi_item_add(&now, &delta, &sum)))
+		for (;;) {
+			bool num = omi_svalue_unpack(cur, &now);
+			rc = num ? omi_item_add(&now, &delta, &sum) : OM_OK;
+			if (!num || rc) {
+				if (!sure) {
+					cur = omi_svalue_load(w);
+					sure = true;
+					continue;
+				}
+				if (!num)
+					break; /* the server holds the item */
 				return omi_add_fail(h->c, rc, &now, &delta);
-			if (omi_svalue_cas(w, cur, omi_svalue_pack(&sum))) {
+			}
+			/* The sum of two numbers is a number: it fits. */
+			if (omi_svalue_cas(w, &cur, omi_svalue_pack(&sum))) {
 				if (out)
 					*out = sum;
 				return OM_OK;
 			}
-			cur = omi_svalue_load(w);
+			sure = true;
 		}
 	}
 	return omi_call_op(v, OMI_TYPE, OBJMGR__OP__VALUE_ADD, &delta, 1, 0, 0,
@@ -120,12 +143,11 @@ int om_value_cas(om_value *v, om_item expected, om_item desired, bool *swapped)
 			}
 			if (!omi_svalue_fits(&desired))
 				break; /* the server stores it */
-			if (omi_svalue_cas(w, cur, omi_svalue_pack(&desired))) {
+			if (omi_svalue_cas(w, &cur, omi_svalue_pack(&desired))) {
 				if (swapped)
 					*swapped = true;
 				return OM_OK;
 			}
-			cur = omi_svalue_load(w);
 		}
 	}
 	return omi_call_op(v, OMI_TYPE, OBJMGR__OP__VALUE_CAS, ed, 2, 0, 0,

@@ -368,9 +368,21 @@ u128 omi_svalue_load(struct omi_svalue *v)
 	return __sync_val_compare_and_swap(&v->cell, (u128)0, (u128)0);
 }
 
-bool omi_svalue_cas(struct omi_svalue *v, u128 expected, u128 desired)
+u128 omi_svalue_peek(struct omi_svalue *v)
 {
-	return __sync_bool_compare_and_swap(&v->cell, expected, desired);
+	const uint64_t *half = (const uint64_t *)&v->cell;
+	uint64_t lo = __atomic_load_n(&half[0], __ATOMIC_RELAXED);
+	uint64_t hi = __atomic_load_n(&half[1], __ATOMIC_RELAXED);
+	return (u128)lo | ((u128)hi << 64);
+}
+
+bool omi_svalue_cas(struct omi_svalue *v, u128 *expected, u128 desired)
+{
+	u128 was = __sync_val_compare_and_swap(&v->cell, *expected, desired);
+	if (was == *expected)
+		return true;
+	*expected = was;
+	return false;
 }
 
 bool omi_svalue_fits(const om_item *it)

@@ -219,8 +219,13 @@ int omi_sevent_wait(struct omi_sevent *e, double timeout);
 
 /** The cell now, read atomically. */
 unsigned __int128 omi_svalue_load(struct omi_svalue *v);
-/** Replace `expected` by `desired`: false if the cell changed meanwhile. */
-bool omi_svalue_cas(struct omi_svalue *v, unsigned __int128 expected,
+/** The cell read as two halves, which another process may change in
+ *  between: a guess for omi_svalue_cas(), never a value to act on. Saves
+ *  the 16-byte load (a locked instruction) when the guess is right. */
+unsigned __int128 omi_svalue_peek(struct omi_svalue *v);
+/** Replace *expected by `desired`: false if the cell held something else,
+ *  which is then in *expected (read atomically). */
+bool omi_svalue_cas(struct omi_svalue *v, unsigned __int128 *expected,
                     unsigned __int128 desired);
 /** A number or bool item as a cell; OMI_SV_SERVER for any other item. */
 unsigned __int128 omi_svalue_pack(const om_item *it);

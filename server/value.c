@@ -53,7 +53,7 @@ static int value_put(struct value *v, struct call *c, cell_t cur,
 	int rc;
 	if (!omi_svalue_fits(x) && (rc = store_item(c, &kept, x)) != OM_OK)
 		return rc;
-	*done = omi_svalue_cas(v->sv, cur, omi_svalue_pack(x));
+	*done = omi_svalue_cas(v->sv, &cur, omi_svalue_pack(x));
 	if (!*done) {
 		store_clear(&kept);
 		return OM_OK;

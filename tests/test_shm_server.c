@@ -595,8 +595,8 @@ static void test_value_array_words(void **state)
 	assert_int_equal(it.i, 5);
 	/* A client's CAS is what the server reads and adds to. */
 	om_item seven = {.kind = OM_INT, .i = 7};
-	assert_true(omi_svalue_cas(sv, omi_svalue_load(sv),
-	                           omi_svalue_pack(&seven)));
+	unsigned __int128 cur = omi_svalue_load(sv);
+	assert_true(omi_svalue_cas(sv, &cur, omi_svalue_pack(&seven)));
 	req(&e, 2, v, OP_VALUE_ADD);
 	arg_int(&e, 1);
 	assert_int_equal(peer_call(&p, &e, &m), ST_OK);
