@@ -91,8 +91,7 @@ struct blocked_want {
 	pid_t pid;
 };
 
-/* In futex(2) now: /proc/PID/syscall starts with the call's number. */
-static bool in_futex(pid_t pid)
+bool in_futex(pid_t pid)
 {
 	char path[64], buf[64] = "";
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);

@@ -125,6 +125,9 @@ bool poll_stat_(om_client *c, size_t offset, uint64_t want, int seconds);
  * making a test kill or wake a waiter rather than race it; fails the test
  * after 10 s.
  */
+/** Whether process (or thread) `pid` is in futex(2) now: asleep on a
+ *  mapped object's word (/proc/PID/syscall names the call). */
+bool in_futex(pid_t pid);
 #define wait_blocked(c, pid, parked) \
 	wait_blocked_(c, pid, parked, __FILE__, __LINE__)
 void wait_blocked_(om_client *c, pid_t pid, uint64_t parked, const char *file,

@@ -532,6 +532,7 @@ static void use_pipeline(om_client *c)
 struct acquirer {
 	const char *path;
 	atomic_bool done;
+	atomic_int tid; /* the thread's, once it runs */
 	int rc;
 };
 
@@ -540,6 +541,7 @@ struct acquirer {
 static void *acquire_thread(void *arg)
 {
 	struct acquirer *a = arg;
+	atomic_store(&a->tid, (int)gettid());
 	a->rc = OM_ENOMEM;
 	om_client *c = try_connect(a->path);
 	om_lock *k = NULL;
@@ -561,7 +563,9 @@ static bool parked_or_done(void *arg)
 	om_client *c = p[0];
 	struct acquirer *a = p[1];
 	om_server_stats st;
-	return atomic_load(&a->done) ||
+	/* Parked in the server, or asleep on the mapped lock's futex. */
+	int tid = atomic_load(&a->tid);
+	return atomic_load(&a->done) || (tid && in_futex(tid)) ||
 	       (om_stats(c, &st) == OM_OK && st.parked >= 1);
 }
 
