@@ -234,7 +234,7 @@ int om_connect(const char *address, om_client **out)
 	c->life_fd = -1;
 	c->pass_fd = -1;
 	c->hold_fd = -1;
-	c->evfd = -1;
+	c->kick_fd = -1;
 	/* Every connection is a Unix socket for now (omi_resolve_address
 	 * refuses the rest), so the environment alone decides. */
 	const char *shm = getenv("OBJMGR_SHM");
@@ -526,8 +526,8 @@ void om_disconnect(om_client *c)
 	while (c->handles)
 		omi_handle_free(c->handles);
 	omi_pipe_drop_fds(c);
-	if (c->evfd >= 0)
-		close(c->evfd);
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
 	omi_pipe_discard(c); /* the entry array, which SHUTDOWN used too */
 	omi_arena_free(&c->arena);
 	omi_buf_free(&c->rbuf);

@@ -96,11 +96,11 @@ struct om_client {
 	/* Shared memory (map.c): whether handles may be mapped (OBJMGR_SHM
 	 * not "0" at om_connect, a Unix socket); this connection's session
 	 * token (Hello.session), the holder a mapped lock word names; the
-	 * server's eventfd, kicked after a release that finds RPC callers
+	 * server's kick socket, kicked after a release that finds RPC callers
 	 * parked (-1: none yet). */
 	bool may_map;
 	uint32_t session;
-	int evfd;
+	int kick_fd;
 	/* Descriptors received (pipeline.c): the FIFO recvmsg() fills, in
 	 * arrival order, and those of the answer being completed, which its
 	 * completion may take (setting them to -1); the rest are closed. */
@@ -340,7 +340,7 @@ void omi_map(om_client *c, struct omi_handle *h);
 /** Unmap h's segment, if it has one (the handle is being freed). */
 void omi_unmap(struct omi_handle *h);
 /** Tell the server that a release found RPC callers parked on the object
- *  (OMI_LK_SRV, OMI_WAIT_SRV): one write to its eventfd. */
+ *  (OMI_LK_SRV, OMI_WAIT_SRV): one write to its kick socket. */
 void omi_kick(om_client *c);
 
 /** A local add's failure `rc` (omi_item_add's, on a + b) with the

@@ -2,7 +2,7 @@
  * map.c — a client's mappings of shared-memory segments (see "Shared
  * memory" in docs/DESIGN.md): MAP when a handle is made, the checks a
  * segment passes before any call runs on it, the kick of the server's
- * eventfd, and om_is_shared(). The rules that change a segment's state
+ * kick socket, and om_is_shared(). The rules that change a segment's state
  * are proto/shm.c's, shared with the server; each type's file runs them
  * on its mapped handles (value.c, array.c, lock.c, sem.c, event.c) when
  * omi_local() says the call runs here.
@@ -17,28 +17,44 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "shm.h"
 
-/* MAP's answer as its completion takes it: the segment's size and the two
- * descriptors, found in the client's c->afds (see pipeline.c). */
+/* MAP's answer as its completion takes it: the segment's size, the
+ * object's fixed attributes (the server's copy, never the segment's, which
+ * any client that maps it may write) and the two descriptors, found in the
+ * client's c->afds (see pipeline.c). */
 struct map_out {
 	om_client *c;
 	size_t size;
+	uint64_t len;
+	uint32_t kind, flags;
 	int seg, ev;
 };
 
-/* MAP -> num = size, fds = [segment, eventfd] -> struct map_out *out */
+/* MAP -> num = size, results [len, kind, flags], fds = [segment, kick
+ * socket] -> struct map_out *out */
 static int map_done(const Objmgr__Response *r, void *out, void *out2)
 {
 	(void)out2;
 	struct map_out *m = out;
 	om_client *c = m->c;
 	if (r->fds != 2 || c->n_afds != 2 || r->num < OMI_SHM_DATA ||
-	    (uint64_t)r->num > SIZE_MAX)
+	    (uint64_t)r->num > SIZE_MAX || r->n_results != 3)
 		return OM_EPROTO;
+	int64_t attr[3];
+	for (int i = 0; i < 3; i++) {
+		const Objmgr__Item *it = r->results[i];
+		if (it->v_case != OBJMGR__ITEM__V_I || it->i < 0)
+			return OM_EPROTO;
+		attr[i] = it->i;
+	}
+	m->len = (uint64_t)attr[0];
+	m->kind = (uint32_t)attr[1];
+	m->flags = (uint32_t)attr[2];
 	m->size = (size_t)r->num;
 	m->seg = c->afds[0];
 	m->ev = c->afds[1];
@@ -61,26 +77,30 @@ static bool mappable(int type)
 	}
 }
 
-/* Map segment `fd` of `size` bytes (it must be that large: a smaller file
- * would SIGBUS past its end) and check it is object h's: NULL if not. The
- * header is checked on a copy, so no other client writing into it can
- * change what was checked; what the handle keeps of it comes from the
- * same copy. */
-static void *map_segment(struct omi_handle *h, int fd, size_t size)
+/* Map the segment of answer m (the file must be as large as the answer
+ * says: a smaller one would SIGBUS past its end) for handle h: NULL if it
+ * cannot be, or if the attributes do not fit it. Those come from the
+ * answer, the server's copy: the segment's own header is written by the
+ * server but writable by every client that maps it, so nothing is taken
+ * from there. */
+static void *map_segment(struct omi_handle *h, const struct map_out *m)
 {
+	struct omi_shm_hdr hdr = {.magic = OMI_SHM_MAGIC,
+	                          .type = (uint32_t)h->type,
+	                          .id = h->id,
+	                          .size = m->size,
+	                          .len = m->len,
+	                          .kind = m->kind,
+	                          .flags = m->flags};
 	struct stat st;
-	if (fstat(fd, &st) || st.st_size < 0 || (uint64_t)st.st_size != size)
+	if (!omi_shm_check(&hdr, m->size, h->type, h->id) ||
+	    fstat(m->seg, &st) || st.st_size < 0 ||
+	    (uint64_t)st.st_size != m->size)
 		return NULL;
-	void *base =
-	        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	                  m->seg, 0);
 	if (base == MAP_FAILED)
 		return NULL;
-	struct omi_shm_hdr hdr;
-	memcpy(&hdr, base, sizeof hdr);
-	if (!omi_shm_check(&hdr, size, h->type, h->id)) {
-		munmap(base, size);
-		return NULL;
-	}
 	h->shm_len = hdr.len;
 	h->shm_kind = (om_kind)hdr.kind;
 	h->shm_flags = hdr.flags;
@@ -98,12 +118,12 @@ void omi_map(om_client *c, struct omi_handle *h)
 		c->errmsg[0] = '\0'; /* not mapped is no failure of the open */
 		return;
 	}
-	/* The server has one eventfd: keep the first copy. */
-	if (c->evfd < 0)
-		c->evfd = m.ev;
+	/* The server has one kick socket: keep the first copy. */
+	if (c->kick_fd < 0)
+		c->kick_fd = m.ev;
 	else
 		close(m.ev);
-	h->shm = map_segment(h, m.seg, m.size);
+	h->shm = map_segment(h, &m);
 	if (h->shm)
 		h->shm_size = m.size;
 	close(m.seg); /* the mapping keeps the segment */
@@ -118,10 +138,12 @@ void omi_unmap(struct omi_handle *h)
 
 void omi_kick(om_client *c)
 {
-	uint64_t one = 1;
-	/* Never blocks in practice: it would take 2^64-2 kicks unread. */
-	if (c->evfd >= 0)
-		while (write(c->evfd, &one, sizeof one) < 0 && errno == EINTR)
+	/* Never blocks: a full queue (EAGAIN) means kicks the server has not
+	 * read yet, and one read serves them all. */
+	if (c->kick_fd >= 0)
+		while (send(c->kick_fd, "k", 1, MSG_DONTWAIT | MSG_NOSIGNAL) <
+		               0 &&
+		       errno == EINTR)
 			;
 }
 

@@ -31,7 +31,7 @@
  * refused a request (a frame over its limit) and said why.
  *
  * Descriptors: the server passes some with SCM_RIGHTS (MAP's segment and
- * eventfd), on bytes written at or before the frame of the answer that
+ * kick socket), on bytes written at or before the frame of the answer that
  * names them (Response.fds). read_some() reads with recvmsg() and queues
  * what comes, in order, on the client's FIFO; answer_buffered() takes
  * each answer's share off it before the answer is completed, so its

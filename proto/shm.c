@@ -178,7 +178,9 @@ bool omi_slock_repair(struct omi_slock *l, uint32_t tok, uint32_t *old)
 		if (tok == 0 || (v & OMI_LK_OWNER) != tok)
 			return false;
 	while (!CAS(&l->word, &v, OMI_LK_DIED));
-	l->depth = 0;
+	/* No depth = 0 here: a sleeper may take the word the moment it is
+	 * free and set its own depth, which a late store would undo. The
+	 * next taker always sets it (omi_slock_try). */
 	*old = v;
 	return true;
 }

@@ -26,7 +26,7 @@
  *    the next acquirer is told OM_OWNER_DIED and clears it), OMI_LK_WAIT
  *    (a mapped client may sleep on the word: the releaser wakes one) and
  *    OMI_LK_SRV (the server has parked RPC acquirers: the releaser kicks the
- *    server's eventfd). A release stores 0 (or DIED), clearing both marks;
+ *    server's kick socket). A release stores 0 (or DIED), clearing both marks;
  *    a waiter that slept acquires with OMI_LK_WAIT set, so the others still
  *    asleep are woken in turn (Drepper's "Futexes are tricky", mutex 3, as
  *    glibc's lowlevellock): a waiter always retries the lock after waking

@@ -36,6 +36,7 @@
 #include "conn.h"
 #include "lock.h"
 #include "log.h"
+#include "segment.h"
 #include "shm.h"
 
 enum {
@@ -738,6 +739,7 @@ static void conn_close(struct conn *conn, const char *why)
 	 * every lock word that holds this session's token, before the
 	 * references go (an object it alone kept is still alive here). */
 	locks_conn_gone(conn);
+	segments_conn_gone(conn);
 	struct u64map watch = conn->watch, refs = conn->refs;
 	memset(&conn->watch, 0, sizeof conn->watch);
 	memset(&conn->refs, 0, sizeof conn->refs);

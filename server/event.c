@@ -47,7 +47,7 @@ static void serve(struct event_obj *e)
 	}
 }
 
-/* The eventfd's retry (segment.h). */
+/* The kick socket's retry (segment.h). */
 static bool kick_event(struct kick *k)
 {
 	struct event_obj *e = container_of(k, struct event_obj, kick);

@@ -90,7 +90,7 @@ static void hand_on(struct lock_state *l)
 	}
 }
 
-/* The eventfd's retry (segment.h). */
+/* The kick socket's retry (segment.h). */
 static bool kick_lock(struct kick *k)
 {
 	struct lock_state *l = container_of(k, struct lock_state, kick);
@@ -234,13 +234,6 @@ void locks_conn_gone(struct conn *conn)
 	 * after the callback), so the list does not change under us. */
 	for (struct lock_state *l = all_locks; l; l = l->next) {
 		uint32_t old;
-		/* A woken sleeper passes the wake-up on by taking the word
-		 * marked (proto/shm.h); one killed before it could has
-		 * swallowed it, and the others sleep on, with no mark for a
-		 * release to see. It slept through a handle of this session,
-		 * so wake them all here: each looks again and marks anew. */
-		if (l->mapped && u64map_get(&conn->refs, l->mapped->id))
-			omi_futex_wake(&l->sl->word, INT_MAX);
 		/* A word that names no open session was written by a client
 		 * that scribbled on its mapping: nobody could ever release
 		 * it, so it is repaired as its holder's death would be. A

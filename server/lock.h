@@ -14,7 +14,7 @@
  * RPC acquirers that must wait are parked, in arrival order, on
  * `acquirers`, and the word is marked OMI_LK_SRV: the release that frees
  * the lock — the server's own, or a mapped client's, which then kicks the
- * server's eventfd — hands it to the first of them whose connection is
+ * server's kick socket — hands it to the first of them whose connection is
  * alive. Every waiter there is a struct lock_waiter: the depth the lock is
  * to have once it is handed over and the code to answer with. A plain
  * acquirer wants depth 1 and OM_OK. A condition's waiter that wants the

@@ -1,5 +1,5 @@
 /*
- * segment.c — shared-memory segments, MAP, and the server's eventfd with
+ * segment.c — shared-memory segments, MAP, and the server's kick socket with
  * the kicks it triggers (segment.h).
  *
  * A segment is a memfd (memfd_create: no file under /dev/shm, nothing left
@@ -12,18 +12,23 @@
  * the object is gone, which is harmless: the memory is freed with the last
  * mapping.
  *
- * One eventfd per server, made at the first MAP (a server no client maps
- * needs none), read by the loop: a mapped client writes to it after a
- * release that finds the server's mark on a word, and the server retries
- * the parked calls of every armed object.
+ * One kick socket per server, made at the first MAP (a server no client
+ * maps needs none): a datagram socketpair whose one end the loop reads
+ * and whose other end every mapped client gets. A client sends a byte on
+ * it after a release that finds the server's mark on a word, and the
+ * server retries the parked calls of every armed object. Not an eventfd:
+ * any holder of an eventfd can read it too, so one client could swallow
+ * the kicks others send for objects it cannot reach; what is sent on a
+ * socketpair's end is read only at the other end, which the server alone
+ * holds.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -90,13 +95,13 @@ int segment_init(struct segment *s, struct call *c, int type, uint64_t len,
 		return call_err(c, OM_ENOMEM, "out of memory for a %zu-byte %s",
 		                size, type_by_id(type)->name);
 	}
-	struct omi_shm_hdr *h = s->base;
-	h->magic = OMI_SHM_MAGIC;
-	h->type = (uint32_t)type;
-	h->size = size;
-	h->len = len;
-	h->kind = kind;
-	h->flags = flags;
+	s->hdr = (struct omi_shm_hdr){.magic = OMI_SHM_MAGIC,
+	                              .type = (uint32_t)type,
+	                              .size = size,
+	                              .len = len,
+	                              .kind = kind,
+	                              .flags = flags};
+	memcpy(s->base, &s->hdr, sizeof s->hdr);
 	return OM_OK;
 }
 
@@ -168,60 +173,90 @@ static void kick_all(void)
 	}
 }
 
-/* ---------------------------------------------------------------- eventfd */
+/* ------------------------------------------------------------ kick socket */
 
-static int efd = -1;
-static struct event *efd_ev;
-static struct log_limit efd_fails;
+static int kick_fd[2] = {-1, -1}; /* [0] the loop reads, [1] clients send */
+static struct event *kick_ev;
+static struct log_limit kick_fails;
 
-/* A mapped client wrote: drain the count (one read resets it), retry. */
+/* Mapped clients sent kicks: drain them all (each is one byte, and one
+ * retry serves them all), then retry. */
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	uint64_t n;
-	ssize_t r = read(fd, &n, sizeof n);
-	(void)r; /* EAGAIN: another event drained it; retrying is harmless */
+	char buf[256];
+	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		;
 	kick_all();
 }
 
-/* The server's eventfd, made on first use: -1 if it cannot be (logged). */
-static int server_eventfd(void)
+/* The end clients send kicks on, made on first use: -1 if it cannot be
+ * (logged). */
+static int kick_socket(void)
 {
-	if (efd >= 0)
-		return efd;
-	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fd < 0) {
-		log_warn_limited(&efd_fails, "eventfd: %s", strerror(errno));
+	if (kick_fd[1] >= 0)
+		return kick_fd[1];
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	               sv)) {
+		log_warn_limited(&kick_fails, "socketpair: %s",
+		                 strerror(errno));
 		return -1;
 	}
-	struct event *ev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST,
+	struct event *ev = event_new(omi_srv.base, sv[0], EV_READ | EV_PERSIST,
 	                             on_kick, NULL);
 	if (!ev || event_add(ev, NULL)) {
-		log_warn_limited(&efd_fails, "out of memory for the eventfd");
+		log_warn_limited(&kick_fails,
+		                 "out of memory for the kick socket");
 		if (ev)
 			event_free(ev);
-		close(fd);
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
-	efd = fd;
-	efd_ev = ev;
-	return efd;
+	/* The server never reads its own sending end: shut its reading so
+	 * nothing can queue there. */
+	shutdown(sv[1], SHUT_RD);
+	kick_fd[0] = sv[0];
+	kick_fd[1] = sv[1];
+	kick_ev = ev;
+	return kick_fd[1];
+}
+
+void segments_conn_gone(struct conn *conn)
+{
+	bool any = false;
+	for (size_t i = 0; conn->refs.v && i <= conn->refs.mask; i++) {
+		struct obj *o = conn->refs.v[i].key
+		                        ? obj_lookup(conn->refs.v[i].key)
+		                        : NULL;
+		if (!o || !o->seg || o->seg->fd < 0)
+			continue;
+		/* The lock word, the semaphore's value and the event word
+		 * are all the first word of the state. */
+		omi_futex_wake(omi_shm_state(o->seg->base), INT_MAX);
+		any = true;
+	}
+	if (any)
+		kick_all();
 }
 
 void segments_stop(void)
 {
-	if (efd_ev)
-		event_free(efd_ev);
-	if (efd >= 0)
-		close(efd);
-	efd_ev = NULL;
-	efd = -1;
+	if (kick_ev)
+		event_free(kick_ev);
+	for (int i = 0; i < 2; i++)
+		if (kick_fd[i] >= 0)
+			close(kick_fd[i]);
+	kick_ev = NULL;
+	kick_fd[0] = kick_fd[1] = -1;
 }
 
 /* -------------------------------------------------------------------- MAP */
 
-/* MAP target -> OK, num = size, fds = 2 | EINVAL, ELIMIT */
+/* MAP target -> OK, num = size, results [len, kind, flags], fds = 2 |
+ * EINVAL, ELIMIT */
 int serve_map(struct obj *o, struct call *c)
 {
 	struct segment *s = o->seg;
@@ -236,9 +271,9 @@ int serve_map(struct obj *o, struct call *c)
 	if (!c->conn->local)
 		return call_err(c, OM_EINVAL,
 		                "descriptors pass only over a Unix socket");
-	int ev = server_eventfd();
+	int ev = kick_socket();
 	if (ev < 0)
-		return call_err(c, OM_EINVAL, "the server has no eventfd");
+		return call_err(c, OM_EINVAL, "the server has no kick socket");
 	if (!conn_fds_room(c->conn, CALL_FDS_MAX))
 		return call_err(c, OM_ELIMIT,
 		                "%d descriptors are waiting to be sent on this "
@@ -253,11 +288,23 @@ int serve_map(struct obj *o, struct call *c)
 		return call_err(c, OM_ELIMIT, "cannot pass descriptors: %s",
 		                strerror(err));
 	}
-	/* The id is known only now that the object is registered; written
-	 * at every MAP, so a client that overwrote it cannot make another's
-	 * check fail for long. */
-	struct omi_shm_hdr *h = s->base;
-	__atomic_store_n(&h->id, o->id, __ATOMIC_RELEASE);
+	/* The id is known only now that the object is registered. The
+	 * whole header is written again at every MAP, so a client that
+	 * scribbled on it cannot make another's check fail for long; what a
+	 * client keeps of it (length, kind, flags) comes from the answer,
+	 * the server's own copy. */
+	s->hdr.id = o->id;
+	memcpy(s->base, &s->hdr, sizeof s->hdr);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	om_item attrs[3] = {{.kind = OM_INT, .i = (int64_t)s->hdr.len},
+	                    {.kind = OM_INT, .i = s->hdr.kind},
+	                    {.kind = OM_INT, .i = s->hdr.flags}};
+	int rc = call_results(c, attrs, 3);
+	if (rc != OM_OK) {
+		close(seg);
+		close(evd);
+		return rc;
+	}
 	c->fds[0] = seg;
 	c->fds[1] = evd;
 	c->nfds = 2;

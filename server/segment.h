@@ -1,7 +1,7 @@
 /*
  * segment.h — the shared-memory side of the server (segment.c): one
  * segment per object of a shared type, MAP (passing it to a local client),
- * the server's eventfd and the kicks it triggers.
+ * the server's kick socket and the kicks it triggers.
  *
  * A segment holds an object's state in the layout of proto/shm.h; the
  * type's file moves that state only with the functions of proto/shm.c,
@@ -11,7 +11,7 @@
  *
  * Kicks: a call that must wait is parked (waiter.h) and its object's word
  * marked OMI_LK_SRV / OMI_WAIT_SRV; a mapped client's release that finds
- * the mark writes to the server's eventfd, and the server then retries the
+ * the mark writes to the server's kick socket, and the server then retries the
  * parked calls of every object that has some (kick_arm). A type embeds a
  * struct kick in its state and arms it when it parks a call.
  */
@@ -23,11 +23,15 @@
 #include <stdint.h>
 
 #include "obj.h"
+#include "shm.h"
 
 struct segment {
 	void *base;  /* struct omi_shm_hdr at 0; the state at OMI_SHM_STATE */
 	size_t size; /* bytes, charged to --max-memory */
 	int fd;      /* the memfd; -1: private memory, which MAP refuses */
+	/* The header as made, rewritten at every MAP and sent in its answer:
+	 * a client may have scribbled on the segment's copy. */
+	struct omi_shm_hdr hdr;
 };
 
 /**
@@ -51,10 +55,10 @@ extern bool (*segment_fail_hook)(void);
 
 /**
  * MAP target -> OK, num = the segment's size, fds = 2: dup()s of the
- * segment's memfd and of the server's eventfd ride with the answer
+ * segment's memfd and of the server's kick socket ride with the answer
  * (conn_send_fds). EINVAL: the object has no segment (its type is not
  * shared), is in private memory, the connection is not on a Unix socket,
- * or the server has no eventfd; ELIMIT: too many descriptors are waiting
+ * or the server has no kick socket; ELIMIT: too many descriptors are waiting
  * to be sent on this connection, or the server is out of descriptors.
  */
 int serve_map(struct obj *o, struct call *c);
@@ -66,13 +70,23 @@ struct kick {
 	struct kick *prev, *next; /* NULL when not armed */
 };
 
-/** Put k on the list of objects to retry at the next eventfd read (k->fn
+/** Put k on the list of objects to retry at the next kick (k->fn
  *  set); nothing if it is there. A type arms it when it parks a call. */
 void kick_arm(struct kick *k);
 /** Take k off that list, if on it (the object's fini). */
 void kick_disarm(struct kick *k);
 
-/** Close the eventfd (server stopping, after registry_free()). */
+/** Close the kick socket (server stopping, after registry_free()). */
+/**
+ * Connection `conn` is ending (conn_close, after locks_conn_gone, before
+ * its references go). Its process may have died between changing a word
+ * and the wake-up or kick that follows (a woken lock sleeper killed before
+ * it could pass the wake-up on, a set or a release cut short): wake every
+ * sleeper on the segments of the objects it had handles on, and retry
+ * every parked call. Each looks again and marks anew.
+ */
+void segments_conn_gone(struct conn *conn);
+
 void segments_stop(void);
 
 #endif /* SEGMENT_H */

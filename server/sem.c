@@ -53,7 +53,7 @@ static void serve(struct sem *s)
 		omi_ssem_mark_srv(s->ss, false);
 }
 
-/* The eventfd's retry (segment.h). */
+/* The kick socket's retry (segment.h). */
 static bool kick_sem(struct kick *k)
 {
 	struct sem *s = container_of(k, struct sem, kick);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2011,7 +2012,7 @@ struct hostile_report {
 	int shrink_refused;
 	int truncated;   /* ftruncate that worked (must stay 0) */
 	int scribbled;   /* regions overwritten with garbage */
-	int eventfds;    /* eventfd counters filled up */
+	int kicks;       /* kick sockets flooded (and found unreadable) */
 	long long bytes; /* bytes of garbage written */
 };
 
@@ -2047,20 +2048,27 @@ static bool is_memfd_link(const char *path)
 	return link_has(path, "memfd:");
 }
 
-/* The server's eventfd (the wake-up for parked RPC callers): fill its
- * counter to the top, so a write by anyone else would block. */
-static void hostile_eventfd(int fd, struct hostile_report *r)
+/* The server's kick socket (the wake-up for parked RPC callers: a
+ * datagram socket, where the connection is a stream): flood it, clear its
+ * O_NONBLOCK (shared by every client's copy), and try to read what others
+ * send on it (nothing: that goes to the server's end). */
+static void hostile_kick(int fd, struct hostile_report *r)
 {
-	uint64_t max = UINT64_MAX - 1;
+	int type = 0;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    type != SOCK_DGRAM)
+		return;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	if (write(fd, &max, sizeof max) == (ssize_t)sizeof max)
-		r->eventfds++;
-	uint64_t one = 1; /* and a few more, as the server drains it */
-	for (int i = 0; i < 1000; i++)
-		if (write(fd, &one, sizeof one) < 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	char junk[512] = {0};
+	for (int i = 0; i < 2000; i++)
+		if (send(fd, junk, sizeof junk, MSG_DONTWAIT) < 0)
 			break;
+	char buf[64];
+	if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+		r->kicks++;
 }
 
 static void hostile_fd(int fd, struct hostile_report *r, uint64_t *seed)
@@ -2098,7 +2106,7 @@ struct hostile_arg {
 /* Open and use everything (taking the locks and the permit and keeping
  * them), then: ftruncate every memfd it has, and overwrite every segment
  * (through its descriptors, else /proc/self/map_files, else its own
- * mappings) with garbage; fill the server's eventfd; report, and exit
+ * mappings) with garbage; flood the server's kick socket; report, and exit
  * holding the locks. */
 static int child_hostile(void *p)
 {
@@ -2138,8 +2146,8 @@ static int child_hostile(void *p)
 			         de->d_name);
 			if (is_memfd_link(path))
 				hostile_fd(fd, &r, &seed);
-			else if (link_has(path, "eventfd"))
-				hostile_eventfd(fd, &r);
+			else if (link_has(path, "socket:"))
+				hostile_kick(fd, &r);
 		}
 		closedir(d);
 	}
@@ -2323,10 +2331,10 @@ static void test_hostile_segments(void **state)
 		assert_int_equal(got, (ssize_t)sizeof r);
 		print_message("hostile: %d memfd mappings, %d descriptors, "
 		              "ftruncate refused %d+%d, allowed %d; %d regions "
-		              "(%lld bytes) scribbled, %d eventfds filled\n",
+		              "(%lld bytes) scribbled, %d kick sockets flooded\n",
 		              r.mappings, r.fds, r.grow_refused,
 		              r.shrink_refused, r.truncated, r.scribbled,
-		              r.bytes, r.eventfds);
+		              r.bytes, r.kicks);
 		assert_int_equal(r.truncated, 0);
 		assert_int_equal(r.grow_refused, r.fds);
 		assert_int_equal(r.shrink_refused, r.fds);

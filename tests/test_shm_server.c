@@ -1,10 +1,10 @@
 /*
  * test_shm_server.c — the server's side of shared memory, by the raw
  * protocol: session tokens in the Hello, MAP and the descriptors it
- * passes (a sealed memfd, the eventfd), the segments' layout and counts,
+ * passes (a sealed memfd, the kick socket), the segments' layout and counts,
  * and the server acting on words a mapped client moved — this file plays
  * the mapped client with proto/shm.c's own functions on its own mapping,
- * and kicks the eventfd as a client must. Also: a client that writes
+ * and kicks the server as a client must. Also: a client that writes
  * garbage into its mappings or tries to truncate them cannot hurt the
  * server, and a server out of descriptors keeps objects in private memory.
  */
@@ -245,7 +245,7 @@ static uint64_t open_obj(struct peer *p, int type, int64_t flags,
 }
 
 /* A mapping of object `id` (MAP), checked as a client checks it; its
- * size in *size, and the eventfd in *efd. */
+ * size in *size, and the kick socket in *efd. */
 static void *map_obj(struct peer *p, uint64_t id, int type, size_t *size,
                      int *efd)
 {
@@ -348,7 +348,7 @@ static void test_tokens(void **state)
 }
 
 /* MAP passes a sealed memfd of the announced size with the object's
- * header, and the eventfd; it cannot be truncated; segments are counted
+ * header, and the kick socket; it cannot be truncated; segments are counted
  * while their objects live; MAP of a type that is not shared, or of an
  * object the session does not reach, is refused. */
 static void test_map(void **state)
@@ -440,7 +440,7 @@ static void test_map_bound(void **state)
 
 /* A lock word moved by a mapped client and by RPC is one lock: the
  * server sees a mapped holder, a parked RPC acquirer is handed the lock
- * when a mapped release kicks the eventfd, and a session's end frees what
+ * when a mapped release kicks the server, and a session's end frees what
  * its token holds, owner-died, whoever took it. */
 static void test_lock_words(void **state)
 {
