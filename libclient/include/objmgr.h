@@ -570,6 +570,11 @@ OM_EXPORT int om_array_write(om_array *a, size_t start, const om_item *items,
  *   of RPC callers parked in the server (as threads do with any futex).
  * - The segment is mapped until om_release() of the handle (or
  *   om_disconnect()); opening an object costs one more round trip (MAP).
+ * - A mapped call sends nothing, so a client that only makes mapped calls
+ *   learns that the server closed its connection (a server out of memory
+ *   for one of its answers, a server stopped) only at its next request;
+ *   meanwhile a lock it takes is held under a token no session has, which
+ *   the server frees at the next session's end.
  */
 
 /** *base = the array's int64_t[*n] (OM_INT) or double[*n] (OM_FLOAT),
