@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +78,30 @@ out_fail:
 	return NULL;
 }
 
+/* Descriptors the segments may hold: the descriptor limit less a reserve
+ * for every connection the server may accept and the few it keeps (the
+ * socket, the spare for EMFILE, the loop's, the kick socket, holds' pipes,
+ * MAP's passing copies), so that objects can never take the descriptors a
+ * new connection needs. Past it a segment lives in private memory (its
+ * clients use RPC), as when memfd_create fails. */
+static uint64_t segment_fd_cap(void)
+{
+	static bool known;
+	static uint64_t cap;
+	if (known)
+		return cap;
+	known = true;
+	struct rlimit rl;
+	uint64_t reserve = (uint64_t)omi_srv.limits.max_conns + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return cap; /* 0: no segments */
+	if (rl.rlim_cur == RLIM_INFINITY)
+		cap = UINT64_MAX;
+	else if (rl.rlim_cur > reserve)
+		cap = rl.rlim_cur - reserve;
+	return cap;
+}
+
 int segment_init(struct segment *s, struct call *c, int type, uint64_t len,
                  uint32_t kind, uint32_t flags)
 {
@@ -85,7 +110,14 @@ int segment_init(struct segment *s, struct call *c, int type, uint64_t len,
 	if (rc != OM_OK)
 		return rc;
 	*s = (struct segment){.size = size, .fd = -1};
-	if (!(segment_fail_hook && segment_fail_hook()))
+	if (omi_srv.stats.segments >= segment_fd_cap())
+		log_warn_limited(&fallbacks,
+		                 "%llu segments hold the descriptors objects may "
+		                 "have: a %s kept in private memory (its "
+		                 "clients use RPC)",
+		                 (unsigned long long)omi_srv.stats.segments,
+		                 type_by_id(type)->name);
+	else if (!(segment_fail_hook && segment_fail_hook()))
 		s->base = map_memfd(type, size, &s->fd);
 	if (s->base) {
 		omi_srv.stats.segments++;

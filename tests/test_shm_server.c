@@ -760,29 +760,37 @@ static void test_garbage(void **state)
 static void test_private_fallback(void **state)
 {
 	(void)state;
+	/* Segments may hold the descriptor limit less a reserve of the
+	 * connection limit + 256 (segment.c): 300 - (4 + 256) = 40. */
 	struct server s;
-	const char *args[] = {"--log-level", "error", NULL};
-	server_start_opts(&s, args, 32, false);
+	const char *args[] = {"--log-level", "error", "--max-connections",
+	                      "4", NULL};
+	server_start_opts(&s, args, 300, false);
 	struct peer p;
 	struct msg m;
 	peer_open_at(&p, s.path);
-	uint64_t ids[40];
-	int64_t segs = 0;
-	for (int k = 0; k < 40; k++) {
+	uint64_t ids[60];
+	for (int k = 0; k < 60; k++)
 		ids[k] = open_obj(&p, OM_TYPE_LOCK, 0, NULL);
-		if (stat_k(&p, 6) > segs)
-			segs++;
-	}
-	assert_true(segs > 0 && segs < 40);
-	assert_int_equal(call_op(&p, 2, ids[39], OP_MAP, &m), ST_EINVAL);
+	assert_int_equal(stat_k(&p, 6), 40);
+	assert_int_equal(call_op(&p, 2, ids[59], OP_MAP, &m), ST_EINVAL);
 	assert_int_equal(p.nfds, 0);
 	struct enc e;
-	req(&e, 3, ids[39], OP_LOCK_ACQUIRE);
+	req(&e, 3, ids[59], OP_LOCK_ACQUIRE);
 	assert_int_equal(peer_call(&p, &e, &m), ST_OK);
-	assert_int_equal(call_op(&p, 4, ids[39], OP_LOCK_LOCKED, &m), ST_OK);
+	assert_int_equal(call_op(&p, 4, ids[59], OP_LOCK_LOCKED, &m), ST_OK);
 	assert_int_equal(m.f[5], zigzag(1));
-	assert_int_equal(call_op(&p, 5, ids[39], OP_LOCK_RELEASE, &m), ST_OK);
-	assert_int_equal(stat_k(&p, 6), segs);
+	assert_int_equal(call_op(&p, 5, ids[59], OP_LOCK_RELEASE, &m), ST_OK);
+	/* The objects did not take the descriptors connections need: the
+	 * other three still connect, and each can map one. */
+	struct peer q[3];
+	for (int k = 0; k < 3; k++) {
+		peer_open_at(&q[k], s.path);
+		assert_int_equal(call_op(&q[k], 1, 0, OP_PING, &m), ST_OK);
+	}
+	for (int k = 0; k < 3; k++)
+		peer_close(&q[k]);
+	assert_int_equal(stat_k(&p, 6), 40);
 	peer_close(&p);
 	server_stop(&s);
 }
