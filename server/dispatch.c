@@ -124,6 +124,22 @@ static int req_name(struct call *c, const char **out)
 	return OM_OK;
 }
 
+/* The answer of an OPEN that handed `o` to the connection: its Ref, num =
+ * whether it was `created`, and what the type's opened() hook adds; if
+ * that fails, the connection's reference goes back (a new anonymous
+ * object dies with it). */
+static int opened(struct call *c, struct obj *o, bool created)
+{
+	int rc = result_ref(c, o);
+	if (rc)
+		return rc;
+	call_num(c, created);
+	if (o->type->hooks && o->type->hooks->opened &&
+	    (rc = o->type->hooks->opened(o, c)) != OM_OK)
+		conn_ref_drop(c->conn, o);
+	return rc;
+}
+
 /* OPEN name type flags params... -> Ref */
 static int serve_open(struct obj *unused, struct call *c)
 {
@@ -153,12 +169,12 @@ static int serve_open(struct obj *unused, struct call *c)
 			                o->type->name, t->name);
 		if (conn_ref_add(c->conn, o))
 			return call_err(c, OM_ENOMEM, "out of memory");
-		return result_ref(c, o);
+		return opened(c, o, false);
 	}
 	if (name && !(flags & OM_CREATE))
 		return call_err(c, OM_ENOENT, "no object named '%s'", name);
 	/* Creation arguments matter only to a new object. */
-	if (c->nargs != (size_t)t->open_nargs)
+	if (t->open_nargs != OP_VARARGS && c->nargs != (size_t)t->open_nargs)
 		return call_err(c, OM_EINVAL,
 		                "a %s takes %d creation argument%s, got %zu",
 		                t->name, t->open_nargs,
@@ -178,7 +194,7 @@ static int serve_open(struct obj *unused, struct call *c)
 		}
 		return call_err(c, OM_ENOMEM, "out of memory");
 	}
-	return result_ref(c, o);
+	return opened(c, o, true);
 }
 
 /* UNLINK name */

@@ -96,6 +96,19 @@ struct type_def {
 	 * fini(); the collector calls it on cyclic garbage only. */
 	void (*traverse)(struct obj *o, visit_fn visit, void *arg);
 	void (*clear)(struct obj *o);
+	/* Rarer hooks (NULL for most types; TYPE_DEF_HOOKS). */
+	const struct type_hooks *hooks;
+};
+
+/* Hooks few types need. Each may be NULL. */
+struct type_hooks {
+	/* OPEN handed `o` to c's connection (created or opened; the
+	 * connection holds its reference and results[0] is set): add what
+	 * else the answer carries (a pipe's other end). An error (set with
+	 * call_err) makes OPEN fail and gives the reference back. */
+	int (*opened)(struct obj *o, struct call *c);
+	/* The object's name was just removed (UNLINK); it is still alive. */
+	void (*unnamed)(struct obj *o);
 };
 
 /*
@@ -107,6 +120,12 @@ struct type_def {
  */
 #define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone, \
                  traverse_fn, clear_fn)                                       \
+	TYPE_DEF_HOOKS(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, \
+	               gone, traverse_fn, clear_fn, NULL)
+/* TYPE_DEF with a `const struct type_hooks *` last. open_nargs may be
+ * OP_VARARGS: the type's init checks the count. */
+#define TYPE_DEF_HOOKS(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, \
+                       gone, traverse_fn, clear_fn, hooks_p)                  \
 	const struct type_def stem##_type = {                                 \
 	        .name = pyname,                                               \
 	        .type = OM_TYPE_##NAME,                                       \
@@ -120,6 +139,7 @@ struct type_def {
 	        .conn_gone = gone,                                            \
 	        .traverse = traverse_fn,                                      \
 	        .clear = clear_fn,                                            \
+	        .hooks = hooks_p,                                             \
 	}
 
 struct obj {

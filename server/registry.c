@@ -162,6 +162,8 @@ struct obj *obj_unname(const char *name)
 		return NULL;
 	free(o->name);
 	o->name = NULL;
+	if (o->type->hooks && o->type->hooks->unnamed)
+		o->type->hooks->unnamed(o);
 	obj_decref(o); /* the name's reference */
 	return o;
 }

@@ -74,7 +74,8 @@ extern "C" {
 	X(ENOMEM, -17, "out of memory")                                        \
 	X(EINVAL, -18, "invalid argument")                                     \
 	X(ESTOPPING, -19, "the server is stopping")                            \
-	X(ELIMIT, -20, "refused: a server limit was reached")
+	X(ELIMIT, -20, "refused: a server limit was reached")                  \
+	X(ETASK, -21, "the task failed")
 
 enum {
 	OM_OK = 0,
@@ -120,7 +121,9 @@ typedef enum {
 	X(EVENT, 7, event)                                                     \
 	X(BARRIER, 8, barrier)                                                 \
 	X(VALUE, 9, value)                                                     \
-	X(ARRAY, 10, array)
+	X(ARRAY, 10, array)                                                    \
+	X(PIPE, 11, pipe)                                                      \
+	X(POOL, 12, pool)
 
 /** Object types: the `type` of an OM_REF item. */
 typedef enum {
@@ -326,6 +329,7 @@ typedef struct om_barrier om_barrier;
 #define OM_JOINABLE 0x10  /**< queue: task_done/join */
 #define OM_RECURSIVE 0x20 /**< lock: RLock */
 #define OM_BOUNDED 0x40   /**< semaphore: BoundedSemaphore */
+#define OM_SIMPLEX 0x80   /**< pipe: Pipe(duplex=False) */
 
 /** Wait without limit. */
 #define OM_FOREVER (-1.0)
@@ -719,6 +723,263 @@ OM_EXPORT int om_barrier_parties(om_barrier *b, unsigned *n);
 OM_EXPORT int om_barrier_n_waiting(om_barrier *b, unsigned *n);
 /** *out = whether it is broken. */
 OM_EXPORT int om_barrier_broken(om_barrier *b, bool *out);
+
+/* ------------------------------------------------------------- processes */
+
+/*
+ * Python's multiprocessing.Process, on fork(). Every client and handle of
+ * the parent keeps working in the child (the fork rules at the top). A
+ * child flushes stdio and leaves with _exit(fn(arg)), so the parent's
+ * atexit handlers do not run twice. At normal exit (exit() or a return
+ * from main) a program first terminates (SIGTERM) its daemon children,
+ * then joins all of its children, as Python does; a parent killed, even by
+ * SIGKILL, takes its daemon children with it (PR_SET_PDEATHSIG, with the
+ * race of a parent that died before the child set it closed), while
+ * non-daemon children live on.
+ * Children are reaped with waitpid() on their pid: a program that reaps
+ * with waitpid(-1) or ignores SIGCHLD takes their exit status from this
+ * library, which then reports the exit code as 0 — don't. PR_SET_PDEATHSIG
+ * is the parent *thread*'s death: start daemons from a thread that lives
+ * as long as they should.
+ */
+typedef struct om_process om_process;
+/** A child's body: its return value is the exit code (0..255). */
+typedef int (*om_target)(void *arg);
+
+#define OM_DAEMON 0x100 /**< om_process_start: Process(daemon=True) */
+
+/** fork() a child that runs fn(arg) and exits with its return value.
+ *  flags: OM_DAEMON (see above). @return OM_OK; OM_EINVAL (fn NULL, out
+ *  NULL, unknown flags, or called in a daemon child: a daemon cannot
+ *  start processes); OM_ENOMEM; OM_ELIMIT if fork() fails (EAGAIN). */
+OM_EXPORT int om_process_start(om_target fn, void *arg, int flags,
+                               om_process **out);
+/** Wait for the child to exit (and reap it). @return OM_OK, OM_ETIMEOUT,
+ *  or OM_EINVAL for a NULL handle. */
+OM_EXPORT int om_process_join(om_process *p, double timeout);
+/** Whether the child is still running (reaps it if it has exited). */
+OM_EXPORT bool om_process_is_alive(om_process *p);
+/** *code = its exit status, or -N if signal N ended it (as Python).
+ *  @return OM_OK, or OM_EINVAL while it runs (Python's None). */
+OM_EXPORT int om_process_exitcode(om_process *p, int *code);
+/** Its pid (0 for a NULL handle). */
+OM_EXPORT int om_process_pid(om_process *p);
+/** Send SIGTERM (nothing if it has exited). @return OM_OK, OM_EINVAL. */
+OM_EXPORT int om_process_terminate(om_process *p);
+/** Send SIGKILL (nothing if it has exited). @return OM_OK, OM_EINVAL. */
+OM_EXPORT int om_process_kill(om_process *p);
+/** Free the handle. It joins nothing: a child still running is joined
+ *  (or terminated, if a daemon) at exit all the same. NULL is ok. */
+OM_EXPORT void om_process_free(om_process *p);
+
+/* ----------------------------------------------------------------- pipes */
+
+/*
+ * Python's multiprocessing.Pipe: a server object with two ends, each a
+ * handle. Messages arrive in order, each once. Closing follows Python's
+ * Connection: om_pipe_close(e) means "this process is done with end e"
+ * (the handle is invalid afterwards, as after om_release, which does the
+ * same). An end is closed when every process that held it — the one that
+ * opened it and every child that inherited it by fork() (om_process_start
+ * children and pool workers too) — has closed or released it, called
+ * om_disconnect(), exited or died. Then the other end's recv returns what
+ * is left and then OM_ECLOSED (Python's EOFError), and its send fails
+ * with OM_ECLOSED. So a parent that wants to see EOF when its child exits
+ * closes its own copy of the child's end right after the fork. A named
+ * pipe's ends stay open while its name exists; after om_unlink() they
+ * close when their last holders go. Messages wait in the server (counted
+ * against --max-memory), so a send never blocks.
+ */
+typedef struct om_pipe om_pipe;
+
+/** Open both ends: *a and *b. flags: OM_CREATE, OM_EXCL, and OM_SIMPLEX:
+ *  `a` only receives, `b` only sends (Pipe(duplex=False)). A named pipe
+ *  opens the same two ends from any process. Returns as the other opens. */
+OM_EXPORT int om_pipe_open(om_client *c, const char *name, int flags,
+                           om_pipe **a, om_pipe **b);
+/** Send one item to the other end. @return OM_OK; OM_ECLOSED if the other
+ *  end is closed; OM_EINVAL on an end that only receives. */
+OM_EXPORT int om_pipe_send(om_pipe *e, om_item it);
+/** Send n items, in order, in one round trip (as n sends). */
+OM_EXPORT int om_pipe_send_many(om_pipe *e, const om_item *items, size_t n);
+/** *out = the next item. @return OM_OK; OM_ETIMEOUT; OM_ECLOSED when the
+ *  other end is closed and nothing is left (EOFError); OM_EINVAL on an
+ *  end that only sends. */
+OM_EXPORT int om_pipe_recv(om_pipe *e, om_item *out, double timeout);
+/** *ready = whether a recv would not wait: an item is there, or the other
+ *  end is closed. OM_OK with *ready false at the deadline; OM_EINVAL on
+ *  an end that only sends. */
+OM_EXPORT int om_pipe_poll(om_pipe *e, double timeout, bool *ready);
+/** This process is done with end e (om_release). @return OM_OK, or
+ *  OM_EINVAL for a closed or invalid handle. */
+OM_EXPORT int om_pipe_close(om_pipe *e);
+
+/* ----------------------------------------------------------------- pools */
+
+/*
+ * Python's multiprocessing.Pool, as a server object: a task queue, the
+ * tasks each worker session has taken, and the results. The call to
+ * om_pool_open that creates the pool starts its workers, forked from the
+ * caller (so they run the caller's functions, named in cfg->tasks); any
+ * process that opens the pool by name can submit to it.
+ *
+ * Guarantees Python's Pool lacks:
+ * - A worker that dies while running a task (killed, crashed) fails
+ *   exactly that task with OM_EBROKEN and a message naming the worker's
+ *   pid and the signal; the pool starts a new worker. No call ever waits
+ *   forever on a dead worker: the server knows which session holds which
+ *   task, so this follows from the session's end.
+ * - A task's failure message (om_task_fail) reaches the caller whole,
+ *   through om_errmsg().
+ * - When the creator's connection ends, the pool is closed: its workers
+ *   are stopped, unfinished tasks fail with OM_EBROKEN, later submissions
+ *   get OM_ECLOSED. An initializer that fails breaks the pool the same way
+ *   (its message in the tasks' errors) instead of restarting workers
+ *   forever.
+ *
+ * Workers are daemon children of a supervisor process that the creator
+ * forks (a daemon child of the creator's, which replaces workers that die
+ * or reach maxtasksperchild): so a creator killed by SIGKILL takes its
+ * whole pool with it. A worker runs tasks one at a time; tasks run in
+ * submission order. A callback (om_async_then) runs once, in the process
+ * that submitted, inside its next om_pool_* / om_async_* call that waits
+ * (om_async_get, _get_items, _wait, _next, om_pool_apply, _map, _starmap,
+ * _join) or om_pool_dispatch; never in a worker. When om_async_get of an
+ * async returns its final answer, that async's callback has run.
+ */
+typedef struct om_pool om_pool;
+typedef struct om_async om_async; /**< Python's AsyncResult */
+typedef struct om_task om_task;   /**< a running task, inside a worker */
+/** A task's function: args are the call's arguments. Its result is what
+ *  it passes to om_task_return() (nil if nothing); a negative return
+ *  without om_task_fail() fails the task with that code's text. */
+typedef int (*om_task_fn)(om_task *t, const om_item *args, size_t nargs);
+typedef struct {
+	const char *name;
+	om_task_fn fn;
+} om_task_def;
+typedef struct {
+	const om_task_def *tasks; /**< the functions tasks may name */
+	size_t ntasks;
+	om_task_fn initializer; /**< run once in each worker, or NULL; a
+	                         *   negative return breaks the pool */
+	const om_item *initargs;
+	size_t ninitargs;
+	unsigned maxtasksperchild; /**< 0 = no limit */
+} om_pool_config;
+
+#define OM_UNORDERED 0x200 /**< om_pool_imap: imap_unordered */
+
+/** Open a pool. Creating it (name NULL, or OM_CREATE on a name that does
+ *  not exist) starts `processes` workers (0: the CPUs this process may
+ *  run on, sched_getaffinity) running cfg's functions; cfg must stay
+ *  valid until the call returns (workers keep their own copy). Opening
+ *  an existing named pool takes processes 0 and cfg NULL (creation
+ *  parameters are used only on creation). @return as the other opens;
+ *  OM_EINVAL also for a creation without cfg or tasks, a task without a
+ *  name or function, two tasks of one name, or a creation in a daemon
+ *  child (pool workers included); OM_ELIMIT if fork() fails. */
+OM_EXPORT int om_pool_open(om_client *c, const char *name, int flags,
+                           unsigned processes, const om_pool_config *cfg,
+                           om_pool **out);
+
+/** Inside a task: its result (copied). @return OM_OK; OM_EINVAL for a
+ *  second result in one task (the first one stands). */
+OM_EXPORT int om_task_return(om_task *t, om_item result);
+/** Inside a task: the task raised (printf-style message, kept whole).
+ *  @return OM_ETASK, so `return om_task_fail(t, "...")` reads naturally. */
+OM_EXPORT int om_task_fail(om_task *t, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/** *out = fn(*args) in a worker (pool.apply). @return OM_OK; OM_ETASK
+ *  (the task failed: om_errmsg() has its message); OM_EBROKEN (its worker
+ *  died, or the pool broke); OM_ECLOSED (closed, or terminated); OM_EINVAL
+ *  (no task of that name). */
+OM_EXPORT int om_pool_apply(om_pool *p, const char *fn, const om_item *args,
+                            size_t n, om_item *out);
+/** Submit fn(*args) (pool.apply_async): *out is its async, to free with
+ *  om_async_free(). Returns as om_pool_apply's submission. */
+OM_EXPORT int om_pool_apply_async(om_pool *p, const char *fn,
+                                  const om_item *args, size_t n,
+                                  om_async **out);
+/** *out = [fn(item) for item in items], in order (pool.map), sent to the
+ *  workers `chunksize` items per task (0: the pool chooses, as Python's
+ *  None: len / (4 * processes), rounded up). In a failure, the first
+ *  failure to arrive is the call's error. */
+OM_EXPORT int om_pool_map(om_pool *p, const char *fn, const om_item *items,
+                          size_t n, size_t chunksize, om_items *out);
+/** pool.map_async: om_async_get() gives an OM_REF to a managed list of
+ *  the results in order (open it with om_open_ref(); it lives while the
+ *  async does), om_async_get_items() the results themselves. */
+OM_EXPORT int om_pool_map_async(om_pool *p, const char *fn,
+                                const om_item *items, size_t n,
+                                size_t chunksize, om_async **out);
+/** *out = [fn(*argv[i]) for i in range(n)] (pool.starmap). */
+OM_EXPORT int om_pool_starmap(om_pool *p, const char *fn, const om_items *argv,
+                              size_t n, size_t chunksize, om_items *out);
+/** pool.imap (flags 0) or imap_unordered (OM_UNORDERED): results one at a
+ *  time with om_async_next() (chunksize 0 is 1, as Python's default). */
+OM_EXPORT int om_pool_imap(om_pool *p, const char *fn, const om_item *items,
+                           size_t n, size_t chunksize, int flags,
+                           om_async **out);
+/** imap: *out = the next result (in order, or as they finish with
+ *  OM_UNORDERED). @return OM_OK; OM_ETIMEOUT; OM_ECLOSED once every
+ *  result was taken; a failed item's error (OM_ETASK, OM_EBROKEN, ...)
+ *  in its place, after which the next one follows. */
+OM_EXPORT int om_async_next(om_async *r, om_item *out, double timeout);
+
+/** *out = the result (AsyncResult.get). @return OM_OK; OM_ETIMEOUT; the
+ *  task's error (OM_ETASK with om_errmsg(), OM_EBROKEN, OM_ECLOSED). For
+ *  map_async, an OM_REF to the managed list of results. */
+OM_EXPORT int om_async_get(om_async *r, om_item *out, double timeout);
+/** map_async's (or apply_async's: one) results as items. Returns as
+ *  om_async_get(). */
+OM_EXPORT int om_async_get_items(om_async *r, om_items *out, double timeout);
+/** Wait until it is ready. @return OM_OK or OM_ETIMEOUT. */
+OM_EXPORT int om_async_wait(om_async *r, double timeout);
+/** *ready = whether it has finished (no waiting). */
+OM_EXPORT int om_async_ready(om_async *r, bool *ready);
+/** *ok = whether it finished without error. @return OM_OK, or OM_EINVAL
+ *  if it is not ready (as Python's ValueError). */
+OM_EXPORT int om_async_successful(om_async *r, bool *ok);
+/** Run cb(rc, result, arg) once when it finishes (Python's callback and
+ *  error_callback in one): rc OM_OK with the result (map_async: the
+ *  OM_REF that om_async_get gives), or the error with result NULL
+ *  (om_errmsg() of the pool's client has the message). Runs in this
+ *  process only (see the top of this section); at once, inside the next
+ *  waiting call, if it is already finished. @return OM_OK, or OM_EINVAL
+ *  if a callback is set already. */
+OM_EXPORT int om_async_then(om_async *r,
+                            void (*cb)(int rc, const om_item *result,
+                                       void *arg),
+                            void *arg);
+/** Free the async (its result is dropped; its tasks still run). A
+ *  callback not run yet never runs. NULL is ok. */
+OM_EXPORT void om_async_free(om_async *r);
+
+/** Run every callback that is due, waiting up to `timeout` for one if
+ *  none is. @return OM_OK, or OM_ETIMEOUT if none came. */
+OM_EXPORT int om_pool_dispatch(om_pool *p, double timeout);
+/** No more tasks (pool.close): workers exit once the queue is drained. */
+OM_EXPORT int om_pool_close(om_pool *p);
+/** Stop the workers now (pool.terminate): they are killed, and tasks not
+ *  finished fail with OM_ECLOSED. */
+OM_EXPORT int om_pool_terminate(om_pool *p);
+/** After close or terminate, wait until every worker has exited (running
+ *  callbacks as they come due). @return OM_OK, OM_ETIMEOUT, or OM_EINVAL
+ *  if the pool is still open (Python's ValueError). */
+OM_EXPORT int om_pool_join(om_pool *p, double timeout);
+
+/** A pool's state, as the server sees it now (om_pool_info). */
+typedef struct om_pool_stats {
+	unsigned processes; /**< workers it keeps */
+	unsigned workers;   /**< worker sessions connected now */
+	size_t queued;      /**< tasks waiting for a worker */
+	size_t running;     /**< tasks a worker has taken */
+	bool closed;        /**< closed, terminated or broken */
+} om_pool_stats;
+/** *out = the pool's state. */
+OM_EXPORT int om_pool_info(om_pool *p, om_pool_stats *out);
 
 #ifdef __cplusplus
 }

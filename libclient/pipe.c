@@ -1,0 +1,2 @@
+/* pipe.c — being written. */
+#include "internal.h"

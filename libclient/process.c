@@ -1,0 +1,2 @@
+/* process.c — being written. */
+#include "internal.h"
