@@ -144,6 +144,19 @@ void omi_life_adopt(om_client *c, int fd);
  *  end-of-file. */
 void omi_life_drop(om_client *c);
 
+/* ------------------------------------------------------------ processes */
+
+/**
+ * om_process_start()'s core (process.c): fork() a child that runs fn(arg)
+ * and _exit()s with its return value, flags OM_DAEMON as there. `internal`
+ * lets a daemon start it: a pool's supervisor and workers, which are
+ * daemons themselves (a user's daemon cannot start processes).
+ */
+int omi_process_start(om_target fn, void *arg, int flags, bool internal,
+                      om_process **out);
+/** Whether this process is a daemon child (OM_DAEMON, a pool worker). */
+bool omi_in_daemon(void);
+
 /* --------------------------------------------------------------- handles */
 
 /** Register a new handle for object (id, type) of client c.
