@@ -26,7 +26,7 @@
 
 enum {
 	NAME_MAX_LEN = OM_NAME_MAX, /* bytes (objmgr.h, Request.name) */
-	OP_LIMIT = 1100, /* op numbers are below this (checked at start) */
+	OP_LIMIT = 1300, /* op numbers are below this (checked at start) */
 };
 
 /* ---------------------------------------------------------- server ops */
