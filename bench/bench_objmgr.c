@@ -27,6 +27,22 @@
  *   event_pingpong  one round trip of a pair: client 2k does
  *                set(ping), wait(pong), clear(pong); client 2k+1 does
  *                wait(ping), clear(ping), set(pong)
+ *   pool_map     one item of om_pool_map(pool, "square", items, --ops,
+ *                --chunksize): a client's whole run is one map call
+ *                (bench_batch) of the ints 0..ops-1 on a pool of
+ *                --processes workers (0: the CPU count) that the client
+ *                creates before the gate; every result is checked to be
+ *                x * x
+ *   apply_async  om_pool_apply_async(pool, "square", i) then
+ *                om_async_get(OM_FOREVER) and om_async_free: one task's
+ *                round trip through the pool, its result checked
+ *   pipe_pingpong  one round trip of a --value-size message over the
+ *                pipe "bench.pipe.<pair>": client 2k sends on end a and
+ *                receives the echo, client 2k+1 receives on end b and
+ *                sends it back; the pinger checks that the echo carries
+ *                its operation number
+ * A pool workload's workers, and the supervisor that keeps them, are the
+ * client's descendants: their CPU counts in the client's (common.c).
  * Value, array, lock, semaphore and event calls run in shared memory when
  * the library maps the object (OBJMGR_SHM=0 in the environment: it does
  * not, which bench/run reports as the peer objmgr-rpc, --peer); the RESULT
@@ -35,9 +51,11 @@
  * requests too, to keep their order). After the run the parent checks that
  * the counters hold clients * ops, so a lost update cannot pass for speed.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <objmgr.h>
 
@@ -48,11 +66,14 @@ struct ctx {
 	om_client *c;
 	enum bench_workload w;
 	int client;
-	void *obj;       /* om_dict, om_list, om_queue, om_lock, om_value,
-	                    om_array, om_sem, or the event this client sets */
-	om_event *wait;  /* event_pingpong: the event this client waits on */
-	char *value;     /* --value-size bytes, the stored value */
-	om_item *out;    /* depth outputs (dict_get, queue get) */
+	void *obj;      /* om_dict, om_list, om_queue, om_lock, om_value,
+	                   om_array, om_sem, or the event this client sets */
+	om_event *wait; /* event_pingpong: the event this client waits on */
+	char *value;    /* --value-size bytes, the stored value */
+	om_item *out;   /* depth outputs (dict_get, queue get) */
+	om_pool *pool;  /* pool_map, apply_async: this client's pool */
+	om_item *items; /* pool_map: the ints 0..ops-1 to map */
+	om_pipe *end;   /* pipe_pingpong: the end this client uses */
 };
 
 static int fail(om_client *c, const char *what, int rc)
@@ -98,6 +119,9 @@ static int open_obj(om_client *c, const struct bench_opts *o, int flags,
 		return om_sem_open(c, "bench.sem", flags, (unsigned)o->clients,
 		                   (om_sem **)obj);
 	case W_EVENT_PINGPONG:
+	case W_POOL_MAP:
+	case W_APPLY_ASYNC:
+	case W_PIPE_PINGPONG:
 	case W_COUNT:
 		break;
 	}
@@ -119,8 +143,82 @@ static int open_events(om_client *c, int client, int flags, om_event **set,
 	return om_event_open(c, name, flags, wait);
 }
 
+/* The pool's one function: x * x of an int, as Python's peer maps. */
+static int square(om_task *t, const om_item *args, size_t nargs)
+{
+	if (nargs != 1 || args[0].kind != OM_INT)
+		return om_task_fail(t, "square takes one int, got %zu args",
+		                    nargs);
+	return om_task_return(t, om_int(args[0].i * args[0].i));
+}
+
+static const om_task_def pool_tasks[] = {{"square", square}};
+
+/* The pool size a run asks for: --processes, or the CPUs this process may
+ * run on (what om_pool_open's 0 means, and Python's Pool() default), made
+ * explicit so the RESULT line can say it. */
+static int pool_processes(const struct bench_opts *o)
+{
+	if (o->processes > 0)
+		return o->processes;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return 1;
+}
+
+/* The pipe of pair `pair`. */
+static void pipe_name(char *buf, size_t cap, int pair)
+{
+	snprintf(buf, cap, "bench.pipe.%d", pair);
+}
+
+/*
+ * Make client x's pool and wait, before the gate opens, until every worker
+ * is connected and has run a task: otherwise the measured window would
+ * include forking the workers and their first connections.
+ */
+static int start_pool(struct ctx *x, const struct bench_opts *o)
+{
+	int procs = pool_processes(o);
+	om_pool_config cfg = {.tasks = pool_tasks, .ntasks = 1};
+	int rc = om_pool_open(x->c, NULL, 0, (unsigned)procs, &cfg, &x->pool);
+	if (rc < 0)
+		return fail(x->c, "pool open", rc);
+	/* Bounded: 10 s of 1 ms naps. This is set-up, not a measurement;
+	 * the pool has no call that waits for its workers. */
+	om_pool_stats st = {0};
+	for (int k = 0; k < 10000; k++) {
+		rc = om_pool_info(x->pool, &st);
+		if (rc < 0)
+			return fail(x->c, "pool info", rc);
+		if (st.workers >= (unsigned)procs)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	if (st.workers < (unsigned)procs) {
+		fprintf(stderr, "bench_objmgr: %u of %d pool workers came up\n",
+		        st.workers, procs);
+		return -1;
+	}
+	/* One task per worker and then some, so each has run one. */
+	om_item warm[8];
+	for (int k = 0; k < 8; k++)
+		warm[k] = om_int(k);
+	om_items res = {0};
+	rc = om_pool_map(x->pool, "square", warm, 8, 1, &res);
+	om_items_free(&res);
+	return rc < 0 ? fail(x->c, "pool warm-up", rc) : 0;
+}
+
 static bool supports(const struct bench_opts *o, const char **why)
 {
+	/* A map's batch is the whole map (bench_batch); one apply_async
+	 * round trip, or one ping-pong, needs the answer before the next. */
+	if (bench_proc_workload(o->w) && o->depth > 1) {
+		*why = "one-call-at-a-time";
+		return false;
+	}
 	/* Acquire/release pairs queued by one client say nothing about a
 	 * lock: every acquire but the first would wait on its own holder. */
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {
@@ -160,6 +258,32 @@ static int prepare(const struct bench_opts *o)
 			fail(c, "unlink", rc);
 			goto out;
 		}
+	}
+	if (w == W_POOL_MAP || w == W_APPLY_ASYNC) {
+		/* Each client makes its own (unnamed) pool: nothing to reset.
+		 */
+		snprintf(bench_result_extra, sizeof bench_result_extra,
+		         " chunksize=%ld processes=%d",
+		         w == W_POOL_MAP ? o->chunksize : 1L,
+		         pool_processes(o));
+		goto out;
+	}
+	if (w == W_PIPE_PINGPONG) {
+		/* Every pair's pipe made anew: a failed run may have left
+		 * messages in it. */
+		char name[64];
+		om_pipe *a, *b;
+		for (int k = 0; k < o->clients && rc >= 0; k += 2) {
+			pipe_name(name, sizeof name, k / 2);
+			rc = om_unlink(c, name);
+			if (rc == OM_ENOENT)
+				rc = OM_OK;
+			if (rc >= 0)
+				rc = om_pipe_open(c, name, OM_CREATE, &a, &b);
+		}
+		if (rc < 0)
+			fail(c, "pipe", rc);
+		goto out;
 	}
 	if (w == W_EVENT_PINGPONG) {
 		/* Every pair's events, cleared (a failed run may leave one
@@ -255,6 +379,32 @@ static void *connect_client(const struct bench_opts *o, int client)
 		fail(NULL, "connect", rc);
 		goto fail;
 	}
+	if (x->w == W_POOL_MAP || x->w == W_APPLY_ASYNC) {
+		if (x->w == W_POOL_MAP) {
+			x->items = calloc((size_t)o->ops, sizeof *x->items);
+			if (!x->items)
+				goto fail;
+			for (long k = 0; k < o->ops; k++)
+				x->items[k] = om_int(k);
+		}
+		if (start_pool(x, o) < 0)
+			goto fail;
+		return x;
+	}
+	if (x->w == W_PIPE_PINGPONG) {
+		char name[64];
+		om_pipe *a, *b;
+		pipe_name(name, sizeof name, client / 2);
+		rc = om_pipe_open(x->c, name, 0, &a, &b);
+		if (rc < 0) {
+			fail(x->c, "pipe open", rc);
+			goto fail;
+		}
+		/* Both ends stay held (the disconnect lets go of them): the
+		 * pinger uses a, the ponger b. */
+		x->end = bench_pinger(client) ? a : b;
+		return x;
+	}
 	if (x->w == W_EVENT_PINGPONG)
 		rc = open_events(x->c, client, 0, (om_event **)&x->obj,
 		                 &x->wait);
@@ -266,9 +416,10 @@ static void *connect_client(const struct bench_opts *o, int client)
 	}
 	return x;
 fail:
-	om_disconnect(x->c);
+	om_disconnect(x->c); /* stops its pool too */
 	free(x->value);
 	free(x->out);
+	free(x->items);
 	free(x);
 	return NULL;
 }
@@ -325,17 +476,103 @@ static int one_op(struct ctx *x, const struct bench_opts *o, long i,
 		if (rc >= 0)
 			rc = om_event_clear(x->wait);
 		return rc < 0 ? rc : om_event_set(x->obj);
+	case W_POOL_MAP: /* run() makes the one call for the batch */
+	case W_APPLY_ASYNC:
+	case W_PIPE_PINGPONG:
 	case W_COUNT:
-		rc = OM_EINVAL;
 		break;
 	}
 	return OM_EINVAL;
+}
+
+/* pool_map: operations i..i+n-1 are one map of those items; every result
+ * is checked, so a lost or misordered one fails the run. */
+static int run_map(struct ctx *x, const struct bench_opts *o, long i, int n)
+{
+	om_items res = {0};
+	int rc = om_pool_map(x->pool, "square", x->items + i, (size_t)n,
+	                     (size_t)o->chunksize, &res);
+	if (rc < 0)
+		return fail(x->c, "pool map", rc);
+	rc = res.n == (size_t)n ? 0 : -1;
+	for (size_t k = 0; rc == 0 && k < res.n; k++) {
+		int64_t v = i + (int64_t)k;
+		if (res.v[k].kind != OM_INT || res.v[k].i != v * v)
+			rc = -1;
+	}
+	if (rc < 0)
+		fprintf(stderr, "bench_objmgr: pool map: wrong results\n");
+	om_items_free(&res);
+	return rc;
+}
+
+/* apply_async: one task, submitted and waited for; its result checked. */
+static int run_apply(struct ctx *x, long i)
+{
+	om_async *a;
+	om_item arg = om_int(i), res = {0};
+	int rc = om_pool_apply_async(x->pool, "square", &arg, 1, &a);
+	if (rc < 0)
+		return fail(x->c, "apply_async", rc);
+	rc = om_async_get(a, &res, OM_FOREVER);
+	om_async_free(a);
+	if (rc < 0)
+		return fail(x->c, "async get", rc);
+	rc = res.kind == OM_INT && res.i == i * i ? 0 : -1;
+	if (rc < 0)
+		fprintf(stderr, "bench_objmgr: apply_async: wrong result\n");
+	om_item_free(&res);
+	return rc;
+}
+
+/* pipe_pingpong: the pinger sends its message, stamped with the operation
+ * number, and waits for the echo; the ponger echoes what it receives. */
+static int run_pingpong(struct ctx *x, const struct bench_opts *o, long i)
+{
+	om_item got = {0};
+	int rc;
+	if (bench_pinger(x->client)) {
+		size_t len = (size_t)o->value_size;
+		if (len >= sizeof i)
+			memcpy(x->value, &i, sizeof i);
+		rc = om_pipe_send(x->end, om_bytes(x->value, len));
+		if (rc < 0)
+			return fail(x->c, "pipe send", rc);
+		rc = om_pipe_recv(x->end, &got, OM_FOREVER);
+		if (rc < 0)
+			return fail(x->c, "pipe recv", rc);
+		rc = got.kind == OM_BYTES && got.s.len == len &&
+		                     memcmp(got.s.ptr, x->value, len) == 0
+		             ? 0
+		             : -1;
+		if (rc < 0)
+			fprintf(stderr, "bench_objmgr: pipe: wrong echo\n");
+	} else {
+		rc = om_pipe_recv(x->end, &got, OM_FOREVER);
+		if (rc < 0)
+			return fail(x->c, "pipe recv", rc);
+		rc = om_pipe_send(x->end, got);
+		if (rc < 0)
+			rc = fail(x->c, "pipe send", rc);
+	}
+	om_item_free(&got);
+	return rc;
 }
 
 static int run(void *ctx, const struct bench_opts *o, long i, int n)
 {
 	struct ctx *x = ctx;
 	int rc = OM_OK;
+	switch (x->w) {
+	case W_POOL_MAP:
+		return run_map(x, o, i, n);
+	case W_APPLY_ASYNC:
+		return run_apply(x, i);
+	case W_PIPE_PINGPONG:
+		return run_pingpong(x, o, i);
+	default:
+		break;
+	}
 	bool pipelined = n > 1;
 	if (pipelined && (rc = om_pipeline_begin(x->c)) < 0)
 		return fail(x->c, "pipeline begin", rc);
@@ -360,9 +597,10 @@ static int run(void *ctx, const struct bench_opts *o, long i, int n)
 static void disconnect(void *ctx)
 {
 	struct ctx *x = ctx;
-	om_disconnect(x->c); /* releases x->obj too */
+	om_disconnect(x->c); /* releases x->obj, stops x->pool */
 	free(x->value);
 	free(x->out);
+	free(x->items);
 	free(x);
 }
 
@@ -420,20 +658,20 @@ int main(int argc, char **argv)
 	if (!o.peer)
 		o.peer = "objmgr";
 	struct bench_peer p = {
-		.name = "objmgr",
-		.connect = connect_client,
-		.run = run,
-		.disconnect = disconnect,
-		.supports = supports,
-		.prepare = prepare,
+	        .name = "objmgr",
+	        .connect = connect_client,
+	        .run = run,
+	        .disconnect = disconnect,
+	        .supports = supports,
+	        .prepare = prepare,
 	};
 	int status = bench_main(&o, &p);
 	const char *why;
 	/* A skipped run (status 0 too) has nothing to check. */
 	if (status == 0 && supports(&o, &why) && verify(&o) < 0) {
 		printf("FAIL peer=%s workload=%s clients=%d depth=%d"
-		       " reason=verify\n", o.peer, o.workload, o.clients,
-		       o.depth);
+		       " reason=verify\n",
+		       o.peer, o.workload, o.clients, o.depth);
 		status = 1;
 	}
 	return status;

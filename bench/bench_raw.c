@@ -21,6 +21,15 @@
  * echo. queue_pair and lock_pair cost two round trips, as they cost objmgr
  * two RPCs. At depth > 1 a batch's frames go out in one write and the
  * client then reads them all back, as objmgr's pipeline does.
+ *
+ * pipe_pingpong needs no server: it is the speed limit of a pipe between
+ * two processes. The parent makes one socketpair(AF_UNIX, SOCK_STREAM)
+ * per pair of clients before it forks them; client 2k writes a
+ * --value-size message (stamped with its operation number) on one end and
+ * reads the echo, client 2k+1 reads it on the other end and writes it
+ * back: one write and one read on each side per round trip, the least a
+ * pipe that a server does not relay can cost (what objmgr's pipes would
+ * cost if the server handed the two ends a socketpair of their own).
  */
 #include <errno.h>
 #include <signal.h>
@@ -73,7 +82,7 @@ static int set_addr(struct sockaddr_un *sa, const char *path)
 
 struct conn {
 	int fd;
-	unsigned char *in;  /* bytes read, a partial frame at most left over */
+	unsigned char *in; /* bytes read, a partial frame at most left over */
 	size_t in_len, in_cap;
 	unsigned char *out; /* echo that a write could not take yet */
 	size_t out_len, out_cap;
@@ -123,8 +132,8 @@ static int flush_out(int ep, struct conn *k)
 		k->out_len -= (size_t)w;
 	}
 	struct epoll_event ev = {
-		.events = EPOLLIN | (k->out_len ? EPOLLOUT : 0),
-		.data.ptr = k,
+	        .events = EPOLLIN | (k->out_len ? EPOLLOUT : 0),
+	        .data.ptr = k,
 	};
 	return epoll_ctl(ep, EPOLL_CTL_MOD, k->fd, &ev);
 }
@@ -224,8 +233,8 @@ static int serve(const char *path)
 	sigaction(SIGINT, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	                 0);
+	int lfd =
+	        socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unlink(path); /* a stale socket from an earlier run */
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    listen(lfd, SOMAXCONN) < 0) {
@@ -253,8 +262,8 @@ static int serve(const char *path)
 			int rc = 0;
 			if (evs[i].events & EPOLLOUT)
 				rc = flush_out(ep, k);
-			if (rc == 0 && evs[i].events & (EPOLLIN | EPOLLHUP |
-			                                EPOLLERR))
+			if (rc == 0 &&
+			    evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				rc = on_readable(ep, k);
 			if (rc < 0)
 				conn_close(k);
@@ -270,6 +279,7 @@ static int serve(const char *path)
 
 struct raw_ctx {
 	int fd;
+	int client;          /* pipe_pingpong: which side of its pair */
 	int frames_per_op;   /* round trips objmgr needs for one operation */
 	size_t frame;        /* bytes per frame, header included */
 	unsigned char *send; /* depth * frames_per_op frames, ready to go */
@@ -282,8 +292,41 @@ static bool pair_workload(enum bench_workload w)
 	return w == W_QUEUE_PAIR || w == W_LOCK_PAIR;
 }
 
+/* pipe_pingpong: the socketpairs, one per pair of clients, made by the
+ * parent in prepare() so that the forked clients inherit them. */
+static int (*pairs)[2];
+
+static int prepare(const struct bench_opts *o)
+{
+	if (o->w != W_PIPE_PINGPONG)
+		return 0;
+	int n = o->clients / 2;
+	pairs = calloc((size_t)n, sizeof *pairs);
+	if (!pairs)
+		return -1;
+	for (int k = 0; k < n; k++)
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[k]) < 0) {
+			perror("bench_raw: socketpair");
+			return -1;
+		}
+	return 0;
+}
+
 static bool supports(const struct bench_opts *o, const char **why)
 {
+	if (o->w == W_PIPE_PINGPONG) {
+		if (o->depth > 1) {
+			*why = "one-call-at-a-time";
+			return false;
+		}
+		return true;
+	}
+	/* A pool's workloads have no raw counterpart: Python's Pool is
+	 * their peer. */
+	if (bench_proc_workload(o->w)) {
+		*why = "no-raw-pool";
+		return false;
+	}
 	if (!o->address) {
 		*why = "no-address";
 		return false;
@@ -303,9 +346,86 @@ static bool supports(const struct bench_opts *o, const char **why)
 	return true;
 }
 
+/* pipe_pingpong: client's end of its pair's socketpair, and a buffer for
+ * the message. */
+static void *connect_pair(const struct bench_opts *o, int client)
+{
+	struct raw_ctx *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->client = client;
+	x->frame = (size_t)o->value_size;
+	x->send = calloc(1, x->frame + 1);
+	x->recv = calloc(1, x->frame + 1);
+	if (!x->send || !x->recv) {
+		free(x->send);
+		free(x->recv);
+		free(x);
+		return NULL;
+	}
+	memset(x->send, 'p', x->frame);
+	x->fd = pairs[client / 2][bench_pinger(client) ? 0 : 1];
+	return x;
+}
+
+/* Write all of buf[0..len), or -1. */
+static int write_all(int fd, const unsigned char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			perror("bench_raw: write");
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes into buf, or -1 (an error, or the other side
+ * gone). */
+static int read_all(int fd, unsigned char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t r = read(fd, buf + off, len - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "bench_raw: read: %s\n",
+			        r ? strerror(errno) : "other side closed");
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+/* One round trip of the pair (see the top of the file). */
+static int pingpong(struct raw_ctx *x, long i)
+{
+	if (!bench_pinger(x->client))
+		return read_all(x->fd, x->recv, x->frame) < 0 ||
+		                       write_all(x->fd, x->recv, x->frame) < 0
+		               ? -1
+		               : 0;
+	if (x->frame >= sizeof i)
+		memcpy(x->send, &i, sizeof i);
+	if (write_all(x->fd, x->send, x->frame) < 0 ||
+	    read_all(x->fd, x->recv, x->frame) < 0)
+		return -1;
+	if (memcmp(x->send, x->recv, x->frame) != 0) {
+		fprintf(stderr, "bench_raw: wrong echo\n");
+		return -1;
+	}
+	return 0;
+}
+
 static void *connect_client(const struct bench_opts *o, int client)
 {
-	(void)client;
+	if (o->w == W_PIPE_PINGPONG)
+		return connect_pair(o, client);
 	struct sockaddr_un sa;
 	if (set_addr(&sa, o->address) < 0)
 		return NULL;
@@ -374,9 +494,9 @@ static int round_trip(struct raw_ctx *x, int frames)
 
 static int run(void *ctx, const struct bench_opts *o, long i, int n)
 {
-	(void)o;
-	(void)i;
 	struct raw_ctx *x = ctx;
+	if (o->w == W_PIPE_PINGPONG)
+		return pingpong(x, i);
 	/* One operation alone waits for each answer before the next request,
 	 * as objmgr's unpipelined calls do; a batch goes out at once. */
 	if (n == 1) {
@@ -411,11 +531,12 @@ int main(int argc, char **argv)
 	bench_parse(argc, argv, &o);
 	o.peer = "raw";
 	struct bench_peer p = {
-		.name = "raw",
-		.connect = connect_client,
-		.run = run,
-		.disconnect = disconnect,
-		.supports = supports,
+	        .name = "raw",
+	        .connect = connect_client,
+	        .run = run,
+	        .disconnect = disconnect,
+	        .supports = supports,
+	        .prepare = prepare,
 	};
 	return bench_main(&o, &p);
 }

@@ -19,6 +19,7 @@
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,7 +40,7 @@
 #define SAMPLES_PER_CHILD 20000
 /* How long the children may take to connect, and to finish their run. */
 #define READY_TIMEOUT_S 60.0
-#define RUN_TIMEOUT_S 300.0
+#define RUN_TIMEOUT_S   300.0
 
 /* Child status codes, kept in struct child_slot.status. */
 enum { CHILD_RUNNING = 0, CHILD_OK, CHILD_CONNECT_FAILED, CHILD_RUN_FAILED };
@@ -47,9 +48,9 @@ enum { CHILD_RUNNING = 0, CHILD_OK, CHILD_CONNECT_FAILED, CHILD_RUN_FAILED };
 /* What one child leaves for the parent (in the shared mapping). */
 struct child_slot {
 	int status;
-	long failed_op;   /* first operation of the failing batch */
-	double t_end;     /* bench_now() after its last batch */
-	double cpu_s;     /* its CPU time over the run */
+	long failed_op; /* first operation of the failing batch */
+	double t_end;   /* bench_now() after its last batch */
+	double cpu_s;   /* its CPU time over the run */
 	long nsamples;
 	double lat_us[SAMPLES_PER_CHILD];
 };
@@ -79,8 +80,7 @@ static double server_cpu(pid_t pid)
 {
 	clockid_t clk;
 	struct timespec ts;
-	if (clock_getcpuclockid(pid, &clk) == 0 &&
-	    clock_gettime(clk, &ts) == 0)
+	if (clock_getcpuclockid(pid, &clk) == 0 && clock_gettime(clk, &ts) == 0)
 		return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 
 	char path[64], buf[1024];
@@ -111,12 +111,21 @@ static double server_cpu(pid_t pid)
 /* ---------------------------------------------------------------- options */
 
 const char *const bench_workload_names[W_COUNT] = {
-	[W_DICT_SET] = "dict_set",     [W_DICT_GET] = "dict_get",
-	[W_DICT_INCR] = "dict_incr",   [W_LIST_APPEND] = "list_append",
-	[W_QUEUE_PAIR] = "queue_pair", [W_LOCK_PAIR] = "lock_pair",
-	[W_VALUE_ADD] = "value_add",   [W_LOCKED_RMW] = "locked_rmw",
-	[W_ARRAY_ADD] = "array_add",   [W_ARRAY_GET] = "array_get",
-	[W_SEM_PAIR] = "sem_pair",     [W_EVENT_PINGPONG] = "event_pingpong",
+        [W_DICT_SET] = "dict_set",
+        [W_DICT_GET] = "dict_get",
+        [W_DICT_INCR] = "dict_incr",
+        [W_LIST_APPEND] = "list_append",
+        [W_QUEUE_PAIR] = "queue_pair",
+        [W_LOCK_PAIR] = "lock_pair",
+        [W_VALUE_ADD] = "value_add",
+        [W_LOCKED_RMW] = "locked_rmw",
+        [W_ARRAY_ADD] = "array_add",
+        [W_ARRAY_GET] = "array_get",
+        [W_SEM_PAIR] = "sem_pair",
+        [W_EVENT_PINGPONG] = "event_pingpong",
+        [W_POOL_MAP] = "pool_map",
+        [W_APPLY_ASYNC] = "apply_async",
+        [W_PIPE_PINGPONG] = "pipe_pingpong",
 };
 
 char bench_result_extra[128];
@@ -127,11 +136,15 @@ static void usage(const char *argv0, int status)
 	        "usage: %s --workload W [--clients N] [--depth D] [--ops K]\n"
 	        "       [--address A] [--server-pid P] [--keys K]"
 	        " [--value-size B] [--peer NAME]\n"
-	        "workloads: dict_set dict_get dict_incr list_append queue_pair\n"
+	        "workloads: dict_set dict_get dict_incr list_append "
+	        "queue_pair\n"
 	        "           lock_pair value_add locked_rmw\n"
 	        "           array_add array_get sem_pair event_pingpong\n"
+	        "           pool_map apply_async pipe_pingpong\n"
+	        "           [--chunksize C] [--processes P] (pool_map, "
+	        "apply_async)\n"
 	        "defaults: --clients 1 --depth 1 --ops 10000 --keys 1000"
-	        " --value-size 16\n",
+	        " --value-size 16 --chunksize 1 --processes 0 (the CPUs)\n",
 	        argv0);
 	exit(status);
 }
@@ -153,8 +166,8 @@ static long parse_num(const char *argv0, const char *opt, const char *s,
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "%s: bad --%s '%s' (%ld..%ld)\n", argv0, opt,
-		        s, min, max);
+		fprintf(stderr, "%s: bad --%s '%s' (%ld..%ld)\n", argv0, opt, s,
+		        min, max);
 		usage(argv0, 2);
 	}
 	return v;
@@ -163,22 +176,28 @@ static long parse_num(const char *argv0, const char *opt, const char *s,
 void bench_parse(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
-		{"workload", required_argument, NULL, 'w'},
-		{"clients", required_argument, NULL, 'c'},
-		{"depth", required_argument, NULL, 'd'},
-		{"ops", required_argument, NULL, 'n'},
-		{"address", required_argument, NULL, 'a'},
-		{"server-pid", required_argument, NULL, 'p'},
-		{"keys", required_argument, NULL, 'k'},
-		{"value-size", required_argument, NULL, 'v'},
-		{"peer", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"workload", required_argument, NULL, 'w'},
+	        {"clients", required_argument, NULL, 'c'},
+	        {"depth", required_argument, NULL, 'd'},
+	        {"ops", required_argument, NULL, 'n'},
+	        {"address", required_argument, NULL, 'a'},
+	        {"server-pid", required_argument, NULL, 'p'},
+	        {"keys", required_argument, NULL, 'k'},
+	        {"value-size", required_argument, NULL, 'v'},
+	        {"peer", required_argument, NULL, 'P'},
+	        {"chunksize", required_argument, NULL, 'C'},
+	        {"processes", required_argument, NULL, 'W'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *argv0 = argv[0];
 	*o = (struct bench_opts){
-		.clients = 1, .depth = 1, .ops = 10000,
-		.keys = 1000, .value_size = 16,
+	        .clients = 1,
+	        .depth = 1,
+	        .ops = 10000,
+	        .keys = 1000,
+	        .value_size = 16,
+	        .chunksize = 1,
 	};
 	int ch, idx = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
@@ -188,10 +207,12 @@ void bench_parse(int argc, char **argv, struct bench_opts *o)
 			o->workload = optarg;
 			break;
 		case 'c':
-			o->clients = (int)parse_num(argv0, name, optarg, 1, 4096);
+			o->clients =
+			        (int)parse_num(argv0, name, optarg, 1, 4096);
 			break;
 		case 'd':
-			o->depth = (int)parse_num(argv0, name, optarg, 1, 65536);
+			o->depth =
+			        (int)parse_num(argv0, name, optarg, 1, 65536);
 			break;
 		case 'n':
 			o->ops = parse_num(argv0, name, optarg, 1, LONG_MAX);
@@ -208,11 +229,19 @@ void bench_parse(int argc, char **argv, struct bench_opts *o)
 			                         INT32_MAX);
 			break;
 		case 'v':
-			o->value_size = (int)parse_num(argv0, name, optarg, 0,
-			                               1 << 24);
+			o->value_size =
+			        (int)parse_num(argv0, name, optarg, 0, 1 << 24);
 			break;
 		case 'P':
 			o->peer = optarg;
+			break;
+		case 'C':
+			o->chunksize =
+			        parse_num(argv0, name, optarg, 1, INT32_MAX);
+			break;
+		case 'W':
+			o->processes =
+			        (int)parse_num(argv0, name, optarg, 0, 4096);
 			break;
 		case 'h':
 			usage(argv0, 0);
@@ -247,7 +276,85 @@ int bench_key(const struct bench_opts *o, int client, long i, char *buf,
 
 int bench_procs_per_op(const struct bench_opts *o)
 {
-	return o->w == W_EVENT_PINGPONG ? 2 : 1;
+	return bench_paired(o->w) ? 2 : 1;
+}
+
+long bench_batch(const struct bench_opts *o)
+{
+	/* run() takes an int count; a map of more items than that is no
+	 * benchmark this harness runs. */
+	if (o->w == W_POOL_MAP)
+		return o->ops < INT_MAX ? o->ops : INT_MAX;
+	return o->depth;
+}
+
+double bench_descendants_cpu(void)
+{
+	/* Walk /proc once, keeping (pid, ppid) of every process, then take
+	 * the ones whose parent chain reaches us. A few hundred processes:
+	 * this runs outside the measured window, twice per client. */
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	size_t n = 0, cap = 0;
+	struct {
+		pid_t pid, ppid;
+	} *ps = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[288], buf[512];
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* After the command name's last ')': state, then ppid. */
+		char *p = strrchr(buf, ')');
+		int ppid;
+		if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			void *grown = realloc(ps, ncap * sizeof *ps);
+			if (!grown)
+				break;
+			ps = grown;
+			cap = ncap;
+		}
+		ps[n].pid = (pid_t)pid;
+		ps[n].ppid = (pid_t)ppid;
+		n++;
+	}
+	closedir(d);
+	double sum = 0;
+	pid_t self = getpid();
+	for (size_t i = 0; i < n; i++) {
+		/* Up the chain; pid 1 and unknown parents end it. Bounded by n
+		 * steps, in case the snapshot holds a reused pid's loop. */
+		pid_t up = ps[i].ppid;
+		size_t steps = 0;
+		while (up > 1 && up != self && steps++ < n) {
+			size_t k = 0;
+			while (k < n && ps[k].pid != up)
+				k++;
+			up = k < n ? ps[k].ppid : 0;
+		}
+		if (up == self) {
+			double c = server_cpu(ps[i].pid);
+			if (c > 0)
+				sum += c;
+		}
+	}
+	free(ps);
+	return sum;
 }
 
 size_t bench_array_index(const struct bench_opts *o, int client, long i)
@@ -278,6 +385,10 @@ static void run_child(const struct bench_opts *o, const struct bench_peer *p,
 		write_byte(ready_fd, '!');
 		_exit(1);
 	}
+	/* What the processes this client started (pool workers) have used
+	 * so far, before the window opens; -1 with none (the usual case),
+	 * so the second walk of /proc is skipped too. */
+	double kids0 = bench_proc_workload(o->w) ? bench_descendants_cpu() : -1;
 	/* ready_fd stays open until exit: its end-of-file tells the parent
 	 * that every child is gone, without polling. */
 	write_byte(ready_fd, '.');
@@ -290,14 +401,15 @@ static void run_child(const struct bench_opts *o, const struct bench_peer *p,
 
 	/* Time every stride-th batch so at most SAMPLES_PER_CHILD are kept,
 	 * spread evenly over the whole run. */
-	long batches = (o->ops + o->depth - 1) / o->depth;
+	long batch = bench_batch(o);
+	long batches = (o->ops + batch - 1) / batch;
 	long stride = (batches + SAMPLES_PER_CHILD - 1) / SAMPLES_PER_CHILD;
-	double cpu0 = self_cpu();
+	double cpu0 = self_cpu() + (kids0 > 0 ? kids0 : 0);
 	long b = 0;
-	for (long i = 0; i < o->ops; i += o->depth, b++) {
-		int n = o->ops - i < o->depth ? (int)(o->ops - i) : o->depth;
-		bool timed = b % stride == 0 &&
-		             slot->nsamples < SAMPLES_PER_CHILD;
+	for (long i = 0; i < o->ops; i += batch, b++) {
+		int n = (int)(o->ops - i < batch ? o->ops - i : batch);
+		bool timed =
+		        b % stride == 0 && slot->nsamples < SAMPLES_PER_CHILD;
 		double t = timed ? bench_now() : 0;
 		if (p->run(ctx, o, i, n) < 0) {
 			slot->failed_op = i;
@@ -305,10 +417,13 @@ static void run_child(const struct bench_opts *o, const struct bench_peer *p,
 			break;
 		}
 		if (timed)
-			slot->lat_us[slot->nsamples++] = (bench_now() - t) * 1e6;
+			slot->lat_us[slot->nsamples++] =
+			        (bench_now() - t) * 1e6;
 	}
 	slot->t_end = bench_now();
 	slot->cpu_s = self_cpu() - cpu0;
+	if (kids0 >= 0)
+		slot->cpu_s += bench_descendants_cpu();
 	if (slot->status == CHILD_RUNNING)
 		slot->status = CHILD_OK;
 	p->disconnect(ctx);
@@ -366,25 +481,26 @@ int bench_main(const struct bench_opts *o, const struct bench_peer *p)
 	const char *peer = o->peer ? o->peer : p->name;
 	const char *why = NULL;
 	bool ok = true;
-	if (o->w == W_EVENT_PINGPONG && o->clients % 2 != 0) {
+	if (bench_paired(o->w) && o->clients % 2 != 0) {
 		why = "needs-an-even-number-of-clients";
 		ok = false;
 	} else if (p->supports) {
 		ok = p->supports(o, &why);
 	}
 	if (!ok) {
-		printf("SKIP peer=%s workload=%s clients=%d depth=%d reason=%s\n",
+		printf("SKIP peer=%s workload=%s clients=%d depth=%d "
+		       "reason=%s\n",
 		       peer, o->workload, o->clients, o->depth,
 		       why ? why : "unsupported");
 		return 0;
 	}
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		printf("FAIL peer=%s workload=%s clients=%d depth=%d ", peer,  \
-		       o->workload, o->clients, o->depth);                     \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
+#define FAIL(...)                                                             \
+	do {                                                                  \
+		printf("FAIL peer=%s workload=%s clients=%d depth=%d ", peer, \
+		       o->workload, o->clients, o->depth);                    \
+		printf(__VA_ARGS__);                                          \
+		printf("\n");                                                 \
+		fflush(stdout);                                               \
 	} while (0)
 
 	/* A client writing to a connection the server has dropped must get
@@ -539,9 +655,9 @@ int bench_main(const struct bench_opts *o, const struct bench_peer *p)
 	}
 	qsort(lat, nsamples, sizeof *lat, cmp_double);
 
-	/* Operations done, counted as round trips for event_pingpong. */
-	double total = (double)o->clients * (double)o->ops /
-	               bench_procs_per_op(o);
+	/* Operations done, counted as round trips for the ping-pongs. */
+	double total =
+	        (double)o->clients * (double)o->ops / bench_procs_per_op(o);
 	double wall = t_end - t0;
 	double srv_cpu = srv1 - srv0;
 	printf("RESULT peer=%s workload=%s clients=%d depth=%d ops=%.0f"

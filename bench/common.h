@@ -44,6 +44,11 @@ enum bench_workload {
 	W_ARRAY_GET,      /* read element bench_array_index() */
 	W_SEM_PAIR,       /* acquire + release, initial value = clients */
 	W_EVENT_PINGPONG, /* one round trip between the two clients of a pair */
+	/* Processes, pipes and pools (issue 10): objmgr against Python's
+	 * multiprocessing (and, for the pipe, a raw socketpair). */
+	W_POOL_MAP,      /* one item of a map: a whole run is one map call */
+	W_APPLY_ASYNC,   /* apply_async + get of a trivial function */
+	W_PIPE_PINGPONG, /* one round trip of a message between a pair */
 	W_COUNT
 };
 extern const char *const bench_workload_names[W_COUNT];
@@ -58,13 +63,15 @@ struct bench_opts {
 	const char *peer;     /* for the RESULT line */
 	const char *workload; /* its name, for output */
 	enum bench_workload w;
-	const char *address;  /* server address (socket path), if any */
-	int clients;          /* client processes */
-	int depth;            /* operations in flight per client (pipeline) */
-	long ops;             /* operations per client */
-	pid_t server_pid;     /* for CPU accounting; 0: none */
-	int keys;             /* distinct keys for dict workloads (1000) */
-	int value_size;       /* bytes in a stored value (16) */
+	const char *address; /* server address (socket path), if any */
+	int clients;         /* client processes */
+	int depth;           /* operations in flight per client (pipeline) */
+	long ops;            /* operations per client */
+	pid_t server_pid;    /* for CPU accounting; 0: none */
+	int keys;            /* distinct keys for dict workloads (1000) */
+	int value_size;      /* bytes in a stored value (16) */
+	long chunksize;      /* pool_map: items per task (1) */
+	int processes;       /* pool workloads: workers (0: the CPU count) */
 };
 
 /* One client process's connection and state, made in the child. */
@@ -88,7 +95,8 @@ struct bench_peer {
 };
 
 /** Parse --workload W --clients N --depth D --ops K --address A
- *  --server-pid P --keys K --value-size B --peer NAME. Exits with usage on
+ *  --server-pid P --keys K --value-size B --peer NAME --chunksize C
+ *  --processes P. Exits with usage on
  *  error. --peer names the RESULT line's peer (o->peer; NULL if absent:
  *  the driver's own name). */
 void bench_parse(int argc, char **argv, struct bench_opts *o);
@@ -97,22 +105,48 @@ void bench_parse(int argc, char **argv, struct bench_opts *o);
  *  may fill it in prepare(), e.g. objmgr's " shared=1". */
 extern char bench_result_extra[128];
 
-/** Client processes per operation: 2 for event_pingpong, whose two
- *  clients of a pair share each round trip (client 2k pings, 2k+1 pongs),
- *  1 otherwise. The RESULT's ops (and ops/s, cpu per op) count
- *  clients * ops / this: round trips, not each side's half. */
+/** Client processes per operation: 2 for event_pingpong and
+ *  pipe_pingpong, whose two clients of a pair share each round trip
+ *  (client 2k pings, 2k+1 pongs), 1 otherwise. The RESULT's ops (and ops/s, cpu
+ * per op) count clients * ops / this: round trips, not each side's half. */
 int bench_procs_per_op(const struct bench_opts *o);
 
 /** Whether w is one of the shared-memory workloads that are no RPC
  *  workload (array_add .. event_pingpong): the RPC peers skip them. */
 static inline bool bench_shm_only(enum bench_workload w)
 {
-	return w >= W_ARRAY_ADD && w < W_COUNT;
+	return w >= W_ARRAY_ADD && w <= W_EVENT_PINGPONG;
 }
+
+/** Whether w is one of the process, pipe and pool workloads (issue 10):
+ *  only objmgr, python-mp and (pipe_pingpong) raw run them. */
+static inline bool bench_proc_workload(enum bench_workload w)
+{
+	return w >= W_POOL_MAP && w < W_COUNT;
+}
+
+/** Whether w runs its clients in pinging and ponging pairs. */
+static inline bool bench_paired(enum bench_workload w)
+{
+	return w == W_EVENT_PINGPONG || w == W_PIPE_PINGPONG;
+}
+
+/** Operations per call of bench_peer.run(): the depth, except for
+ *  pool_map, whose whole run (--ops items) is one map call, so that a
+ *  run measures what the map's chunking and its workers do with them. */
+long bench_batch(const struct bench_opts *o);
+
+/** CPU seconds used so far by every living descendant of this process
+ *  (the pool workers and supervisor a client started), all threads.
+ *  The harness adds the change over the run to the client's CPU. */
+double bench_descendants_cpu(void);
 
 /** For event_pingpong: whether client `client` is the pinging side
  *  (even) of pair client / 2. */
-static inline bool bench_pinger(int client) { return client % 2 == 0; }
+static inline bool bench_pinger(int client)
+{
+	return client % 2 == 0;
+}
 
 /** The element operation i of client c reads in array_get: client c
  *  starts c/clients of the way along the array and walks it in order. */

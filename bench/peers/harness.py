@@ -17,7 +17,10 @@ to the end of the last client's last operation; the client CPU is each
 child's own CPU time over its run (time.process_time, the
 CLOCK_PROCESS_CPUTIME_ID common.c reads), the server CPU (if there is a
 server process) its utime + stime from /proc/PID/stat, all its threads,
-before the gate opens and after the clients have exited.
+before the gate opens and after the clients have exited. A client that
+starts processes of its own (a Pool's workers) counts theirs too, read the
+same way before the gate and after its last operation (common.c's
+bench_descendants_cpu).
 """
 
 import os
@@ -66,6 +69,31 @@ def server_cpu(pid):
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def descendants_cpu():
+    """CPU seconds (utime + stime) used so far by every living descendant
+    of this process: a Pool's workers."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        parent[int(name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    me, total = os.getpid(), 0.0
+    for pid in parent:
+        up, steps = parent[pid], 0
+        while up > 1 and up != me and steps < len(parent):
+            up, steps = parent.get(up, 0), steps + 1
+        if up == me:
+            cpu = server_cpu(pid)
+            if cpu > 0:
+                total += cpu
+    return total
+
+
 def quantile(v, q):
     """The q-quantile of sorted v, nearest rank (as common.c)."""
     if not v:
@@ -73,7 +101,7 @@ def quantile(v, q):
     return v[min(int(q * len(v)), len(v) - 1)]
 
 
-def child(o, setup, client, shared, ready_w, gate_r, gate_w):
+def child(o, setup, client, shared, ready_w, gate_r, gate_w, batch, kids):
     """The body of client process `client` (a forked mp.Process)."""
     status, failed_op, t_end, cpu_s, nsamples, lat_us = shared
     # Only the parent may hold the gate's write end, or it never opens.
@@ -85,6 +113,7 @@ def child(o, setup, client, shared, ready_w, gate_r, gate_w):
         status[client] = CHILD_CONNECT_FAILED
         os.write(ready_w, b"!")
         os._exit(1)
+    kids0 = descendants_cpu() if kids else 0.0
     os.write(ready_w, b".")
 
     # The gate: read() returns b"" when the parent closes the write end.
@@ -93,13 +122,15 @@ def child(o, setup, client, shared, ready_w, gate_r, gate_w):
 
     # Time every stride-th operation so at most SAMPLES_PER_CHILD are
     # kept, spread over the whole run, as common.c does.
-    stride = -(-o.ops // SAMPLES_PER_CHILD)
+    # A batch of more than one (pool_map's whole map) is one op(i) call
+    # standing for operations i..i+batch-1.
+    stride = -(-o.ops // SAMPLES_PER_CHILD) if batch == 1 else 1
     base = client * SAMPLES_PER_CHILD
     n = 0
     clock = time.perf_counter_ns
     cpu0 = time.process_time()
     try:
-        for i in range(o.ops):
+        for i in range(0, o.ops, batch):
             if i % stride == 0 and n < SAMPLES_PER_CHILD:
                 t = clock()
                 op(i)
@@ -115,13 +146,20 @@ def child(o, setup, client, shared, ready_w, gate_r, gate_w):
     # comparable across processes (the parent's t0 is monotonic_ns too).
     t_end[client] = time.monotonic_ns() / 1e9
     cpu_s[client] = time.process_time() - cpu0
+    if kids:
+        cpu_s[client] += descendants_cpu() - kids0
     nsamples[client] = n
+    # What the client started (a Pool) is stopped here, not left to the
+    # interpreter's exit.
+    close = getattr(op, "close", None)
+    if close:
+        close()
     if status[client] == CHILD_RUNNING:
         status[client] = CHILD_OK
 
 
 def run_clients(o, ctx, peer, setup, check=None, server_pid=None,
-                procs_per_op=1):
+                procs_per_op=1, batch=1, kids=False, extra=""):
     """Run o.clients clients of o.ops operations each and print the line.
 
     setup(client) runs in the child before the gate: it opens whatever the
@@ -129,7 +167,10 @@ def run_clients(o, ctx, peer, setup, check=None, server_pid=None,
     i. check() runs in the parent after the clients: a FAIL reason, or None.
     server_pid: the server process whose CPU to count (None: none).
     procs_per_op: clients per operation (2 for a ping-pong's round trip,
-    as common.c's bench_procs_per_op). Returns the exit status."""
+    as common.c's bench_procs_per_op). batch: operations per op() call
+    (common.c's bench_batch). kids: count the CPU of the processes a
+    client starts. extra: " key=value" pairs for the RESULT line.
+    Returns the exit status."""
     # What each child leaves for the parent, in shared memory made before
     # the fork (common.c's struct child_slot, one array per field).
     n = o.clients
@@ -144,7 +185,8 @@ def run_clients(o, ctx, peer, setup, check=None, server_pid=None,
     ready_r, ready_w = os.pipe()
     gate_r, gate_w = os.pipe()
     procs = [ctx.Process(target=child,
-                         args=(o, setup, c, shared, ready_w, gate_r, gate_w))
+                         args=(o, setup, c, shared, ready_w, gate_r, gate_w,
+                               batch, kids))
              for c in range(n)]
     for p in procs:
         p.start()
@@ -213,5 +255,6 @@ def run_clients(o, ctx, peer, setup, check=None, server_pid=None,
           f"p50_us={quantile(lat, 0.50):.2f} "
           f"p99_us={quantile(lat, 0.99):.2f} "
           f"cpu_us_per_op={(client_cpu + srv_cpu) * 1e6 / total:.3f} "
-          f"server_cpu_us_per_op={srv_cpu * 1e6 / total:.3f}", flush=True)
+          f"server_cpu_us_per_op={srv_cpu * 1e6 / total:.3f}{extra}",
+          flush=True)
     return 0
