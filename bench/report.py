@@ -8,8 +8,10 @@ p99 latency (µs), CPU µs per operation (all processes), and its ratio to
 objmgr's ops/s (peer / objmgr: below 1 means objmgr is faster). The
 shared-memory workloads (issue 9) get a summary table of their own, objmgr
 against raw shared memory, against itself over RPC and against Python's
-multiprocessing shared objects; the targets of both issues are checked
-against this run's figures.
+multiprocessing shared objects; the process, pipe and pool workloads
+(issue 10) one against Python's multiprocessing Pool and Pipe and a raw
+socketpair; the targets of the three issues are checked against this
+run's figures.
 """
 import os
 import platform
@@ -19,10 +21,22 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 
 PEERS = ["objmgr", "objmgr-rpc", "raw", "shm", "redis", "python-manager",
-         "python-shm"]
+         "python-shm", "python-mp"]
 # The shared-memory workloads, in bench/run's order.
 SHM_WORKLOADS = ["value_add", "array_add", "array_get", "lock_pair",
                  "sem_pair", "event_pingpong"]
+# The process, pipe and pool workloads (issue 10), as parse() names them:
+# pool_map once per chunk size. What one operation is, for their table.
+PROC_UNITS = OrderedDict([
+    ("pool_map", "tasks/s"), ("apply_async", "round trips/s"),
+    ("pipe_pingpong", "round trips/s")])
+
+
+def proc_base(w):
+    """The workload a process/pipe/pool row belongs to ("pool_map
+    chunksize=1" is pool_map's), or None for the others."""
+    base = w.split()[0]
+    return base if base in PROC_UNITS else None
 
 
 def parse(path):
@@ -33,6 +47,10 @@ def parse(path):
             continue
         kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
         kv["kind"] = parts[0]
+        # A map's chunk size makes a workload of its own: its rows key on
+        # it as the other workloads' on clients and depth.
+        if kv.get("workload") == "pool_map" and "chunksize" in kv:
+            kv["workload"] = "pool_map chunksize=%s" % kv["chunksize"]
         (rows if parts[0] == "RESULT" else skips).append(kv)
     return rows, skips
 
@@ -102,6 +120,7 @@ def main():
         "",
     ]
     lines += shm_summary(table)
+    lines += proc_summary(table)
     workloads = OrderedDict()
     for (w, n, d) in table:
         workloads.setdefault(w, []).append((n, d))
@@ -190,6 +209,54 @@ def shm_summary(table):
     return out
 
 
+def proc_summary(table):
+    """The process, pipe and pool workloads: objmgr against Python's
+    multiprocessing and (pipe) a raw socketpair, in their own units."""
+    cells = [(w, n) for (w, n, d) in table if proc_base(w) and d == 1]
+    if not cells:
+        return []
+    order = list(PROC_UNITS)
+    cells.sort(key=lambda c: (order.index(proc_base(c[0])), c[0], c[1]))
+    out = ["## Processes, pipes and pools", "",
+           "pool_map: one `om_pool_map` / `Pool.map` of x*x over the ints "
+           "0..N-1 on a pool of the CPU count, in tasks (items) per second. "
+           "apply_async: `om_pool_apply_async` + `om_async_get` / "
+           "`apply_async(...).get()` of the same function, one at a time. "
+           "pipe_pingpong: two processes send a 16-byte message back and "
+           "forth; objmgr's `om_pipe` is relayed by the server, python-mp "
+           "is `multiprocessing.Pipe()` (`send`/`recv`), raw a "
+           "`socketpair(AF_UNIX, SOCK_STREAM)` in C. cpu: µs per operation "
+           "over every process (server, pool workers included). The ratios "
+           "are objmgr's rate over the other's (above 1: objmgr is "
+           "faster).", "",
+           "| workload | unit | objmgr | python-mp | raw | ÷ python-mp "
+           "| ÷ raw | objmgr cpu µs/op | python-mp cpu µs/op |",
+           "|:---|:---|---:|---:|---:|---:|---:|---:|---:|"]
+    for (w, n) in cells:
+        cell = table[(w, n, 1)]
+
+        def rate(p):
+            r = cell.get(p)
+            return float(r["ops_per_s"]) if r else None
+
+        def ratio(p):
+            a, b = rate("objmgr"), rate(p)
+            return ratio_fmt(a / b) if a is not None and b else "–"
+
+        def cpu(p):
+            r = cell.get(p)
+            return small(r["cpu_us_per_op"], 2) if r else "–"
+        row = [w, PROC_UNITS[proc_base(w)]]
+        for p in ("objmgr", "python-mp", "raw"):
+            v = rate(p)
+            row.append(fmt(v) if v is not None else "–")
+        row += [ratio("python-mp"), ratio("raw"), cpu("objmgr"),
+                cpu("python-mp")]
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    return out
+
+
 def targets(table):
     """The performance issue's targets, checked against this run's
     figures (ratios within the run)."""
@@ -268,6 +335,14 @@ def targets(table):
               ops("lock_pair", n, 1, "objmgr"),
               ops("lock_pair", n, 1, "shm"), 0.5,
               note=rpc_note("lock_pair", n))
+    # The process, pipe and pool targets (issue 10).
+    for cs, want in (("1", 5), ("100", 1)):
+        w = "pool_map chunksize=%s" % cs
+        check("pool.map, chunksize %s: ≥ %d× Python's Pool" % (cs, want), w,
+              ops(w, 1, 1, "objmgr"), ops(w, 1, 1, "python-mp"), want)
+    check("pipe round trips: ≥ Python's multiprocessing.Pipe",
+          "pipe_pingpong", ops("pipe_pingpong", 2, 1, "objmgr"),
+          ops("pipe_pingpong", 2, 1, "python-mp"), 1)
     if out[-1].startswith("|:---"):
         return []  # no target for this run's workloads
     out.append("")
@@ -277,7 +352,9 @@ def targets(table):
 def chart(table, workloads, out):
     """One panel per workload: ops/s against clients at depth 1, a line
     per peer (log scales)."""
-    names = list(workloads)
+    # The process, pipe and pool workloads have one client count each:
+    # nothing to draw against clients (their table says it all).
+    names = [w for w in workloads if not proc_base(w)]
     if not names:
         return
     # Each panel plots the peers that have a figure in it (gnuplot fails
