@@ -30,9 +30,9 @@
 
 #include "common.h"
 
-#define LIST_KEY "bench:list"
+#define LIST_KEY  "bench:list"
 #define QUEUE_KEY "bench:q"
-#define LOCK_KEY "bench:lock"
+#define LOCK_KEY  "bench:lock"
 #define VALUE_KEY "bench:v"
 
 /* One client process's connection. */
@@ -94,6 +94,12 @@ static bool redis_supports(const struct bench_opts *o, const char **why)
 	/* The shared-memory workloads have no Redis counterpart here. */
 	if (bench_shm_only(o->w)) {
 		*why = "a-shared-memory-workload";
+		return false;
+	}
+	/* Nor have the process, pipe and pool ones: Python's multiprocessing
+	 * and a raw socketpair are their peers. */
+	if (bench_proc_workload(o->w)) {
+		*why = "a-process-pipe-or-pool-workload";
 		return false;
 	}
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {
@@ -338,8 +344,9 @@ static int redis_verify(const struct bench_opts *o)
 		freeReplyObject(reply);
 	redisFree(rc);
 	if (got != want) {
-		fprintf(stderr, "bench_redis: %s after %s: %lld, expected %lld\n",
-		        cmd, o->workload, got, want);
+		fprintf(stderr,
+		        "bench_redis: %s after %s: %lld, expected %lld\n", cmd,
+		        o->workload, got, want);
 		return -1;
 	}
 	return 0;
@@ -348,12 +355,12 @@ static int redis_verify(const struct bench_opts *o)
 int main(int argc, char **argv)
 {
 	static const struct bench_peer peer = {
-		.name = "redis",
-		.connect = redis_connect,
-		.run = redis_run,
-		.disconnect = redis_disconnect,
-		.supports = redis_supports,
-		.prepare = redis_prepare,
+	        .name = "redis",
+	        .connect = redis_connect,
+	        .run = redis_run,
+	        .disconnect = redis_disconnect,
+	        .supports = redis_supports,
+	        .prepare = redis_prepare,
 	};
 	struct bench_opts o = {0};
 

@@ -45,10 +45,10 @@
 
 #include "common.h"
 
-#define KEY_MAX 32       /* bytes in a key, the longest the table holds */
-#define LIST_CAP 4096    /* list entries before appends wrap around */
-#define RING_CAP 4096    /* queue entries; more than any client count */
-#define MAX_PAIRS 2048   /* event_pingpong pairs: half the most clients */
+#define KEY_MAX   32   /* bytes in a key, the longest the table holds */
+#define LIST_CAP  4096 /* list entries before appends wrap around */
+#define RING_CAP  4096 /* queue entries; more than any client count */
+#define MAX_PAIRS 2048 /* event_pingpong pairs: half the most clients */
 
 /* One hash table slot; slots are slot_size bytes apart, the value bytes
  * following the fixed part. */
@@ -69,21 +69,21 @@ struct pingpong {
 /* The start of the segment. Offsets, not pointers, locate the table,
  * list and ring, so the layout would be valid at any mapping address. */
 struct region {
-	pthread_mutex_t mu;        /* guards everything below but lock, sem,
-	                              the array's loads and the events */
-	pthread_mutex_t lock;      /* lock_pair's robust lock, nothing else */
-	sem_t sem;                 /* sem_pair's semaphore */
-	pthread_cond_t nonempty;   /* a queue get waits here when empty */
-	int waiters;               /* gets waiting on nonempty */
-	int64_t counter;           /* value_add, locked_rmw */
-	uint32_t table_cap;        /* slots, a power of two */
-	uint32_t value_cap;        /* value bytes per table slot */
+	pthread_mutex_t mu;      /* guards everything below but lock, sem,
+	                            the array's loads and the events */
+	pthread_mutex_t lock;    /* lock_pair's robust lock, nothing else */
+	sem_t sem;               /* sem_pair's semaphore */
+	pthread_cond_t nonempty; /* a queue get waits here when empty */
+	int waiters;             /* gets waiting on nonempty */
+	int64_t counter;         /* value_add, locked_rmw */
+	uint32_t table_cap;      /* slots, a power of two */
+	uint32_t value_cap;      /* value bytes per table slot */
 	size_t slot_size;
 	size_t table_off, list_off, ring_off; /* from the region's start */
-	uint64_t list_len;         /* appends so far (the array wraps) */
-	uint32_t ring_head;        /* next entry to get */
-	uint32_t ring_count;       /* entries in the ring */
-	size_t entry_size;         /* bytes per list / ring entry */
+	uint64_t list_len;   /* appends so far (the array wraps) */
+	uint32_t ring_head;  /* next entry to get */
+	uint32_t ring_count; /* entries in the ring */
+	size_t entry_size;   /* bytes per list / ring entry */
 	int64_t array[BENCH_ARRAY_LEN] __attribute__((aligned(64)));
 	struct pingpong pp[MAX_PAIRS];
 };
@@ -98,7 +98,7 @@ struct shm_client {
 	int workload;
 	int client;
 	unsigned char *value; /* value_size bytes, stored by set/append/put */
-	unsigned char *out;   /* where get copies a value to, as a reader would */
+	unsigned char *out; /* where get copies a value to, as a reader would */
 	volatile int64_t sink; /* array_get's loads land here */
 };
 
@@ -161,6 +161,12 @@ static void shm_cleanup(void)
 
 static bool shm_supports(const struct bench_opts *o, const char **why)
 {
+	/* Pools and pipes are measured against Python's multiprocessing
+	 * and a raw socketpair (bench_raw), not shared memory. */
+	if (bench_proc_workload(o->w)) {
+		*why = "a-process-pipe-or-pool-workload";
+		return false;
+	}
 	if (o->depth > 1) {
 		*why = "no-pipelining-without-a-server";
 		return false;
@@ -234,7 +240,8 @@ static int shm_prepare(const struct bench_opts *o)
 	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
 	if (pthread_mutex_init(&region->mu, &ma) != 0 ||
 	    pthread_cond_init(&region->nonempty, &ca) != 0) {
-		fprintf(stderr, "bench_shm: process-shared mutex unavailable\n");
+		fprintf(stderr,
+		        "bench_shm: process-shared mutex unavailable\n");
 		return -1;
 	}
 	/* lock_pair's lock is robust: a holder that dies leaves it to the
@@ -410,9 +417,9 @@ static void event_wait(uint32_t *w)
 		/* Mark the sleeper before sleeping, so a set between the
 		 * load and the futex wait is seen (the word is then 1, not
 		 * 2, and FUTEX_WAIT returns at once). */
-		if (v == 0 && !__atomic_compare_exchange_n(
-		                      w, &v, 2, false, __ATOMIC_SEQ_CST,
-		                      __ATOMIC_SEQ_CST))
+		if (v == 0 && !__atomic_compare_exchange_n(w, &v, 2, false,
+		                                           __ATOMIC_SEQ_CST,
+		                                           __ATOMIC_SEQ_CST))
 			continue;
 		futex(w, FUTEX_WAIT, 2);
 	}
@@ -603,12 +610,12 @@ static int shm_verify(const struct bench_opts *o)
 int main(int argc, char **argv)
 {
 	static const struct bench_peer peer = {
-		.name = "shm",
-		.connect = shm_connect,
-		.run = shm_run,
-		.disconnect = shm_disconnect,
-		.supports = shm_supports,
-		.prepare = shm_prepare,
+	        .name = "shm",
+	        .connect = shm_connect,
+	        .run = shm_run,
+	        .disconnect = shm_disconnect,
+	        .supports = shm_supports,
+	        .prepare = shm_prepare,
 	};
 	struct bench_opts o = {0};
 
@@ -619,8 +626,8 @@ int main(int argc, char **argv)
 	/* region is NULL when the workload was skipped. */
 	if (status == 0 && region != NULL && shm_verify(&o) < 0) {
 		printf("FAIL peer=%s workload=%s clients=%d depth=%d"
-		       " reason=verify\n", o.peer, o.workload, o.clients,
-		       o.depth);
+		       " reason=verify\n",
+		       o.peer, o.workload, o.clients, o.depth);
 		status = 1;
 	}
 	return status;
