@@ -226,9 +226,11 @@ def proc_summary(table):
            "forth; objmgr's `om_pipe` is relayed by the server, python-mp "
            "is `multiprocessing.Pipe()` (`send`/`recv`), raw a "
            "`socketpair(AF_UNIX, SOCK_STREAM)` in C. cpu: µs per operation "
-           "over every process (server, pool workers included). The ratios "
-           "are objmgr's rate over the other's (above 1: objmgr is "
-           "faster).", "",
+           "over every process (server, pool workers included). apply_async "
+           "and pipe_pingpong: the median of 3 runs, their range in "
+           "brackets (a ping-pong on 2 cores swings with where the scheduler "
+           "puts its processes). The ratios are objmgr's rate over the "
+           "other's (above 1: objmgr is faster).", "",
            "| workload | unit | objmgr | python-mp | raw | ÷ python-mp "
            "| ÷ raw | objmgr cpu µs/op | python-mp cpu µs/op |",
            "|:---|:---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -246,10 +248,18 @@ def proc_summary(table):
         def cpu(p):
             r = cell.get(p)
             return small(r["cpu_us_per_op"], 2) if r else "–"
+        def shown(p):
+            """The rate, and the range of the runs it is the median of."""
+            r, v = cell.get(p), rate(p)
+            if v is None:
+                return "–"
+            if r.get("runs", "1") != "1":
+                return "%s (%s–%s)" % (fmt(v), fmt(r["min_ops_per_s"]),
+                                       fmt(r["max_ops_per_s"]))
+            return fmt(v)
         row = [w, PROC_UNITS[proc_base(w)]]
         for p in ("objmgr", "python-mp", "raw"):
-            v = rate(p)
-            row.append(fmt(v) if v is not None else "–")
+            row.append(shown(p))
         row += [ratio("python-mp"), ratio("raw"), cpu("objmgr"),
                 cpu("python-mp")]
         out.append("| " + " | ".join(row) + " |")
