@@ -226,10 +226,10 @@ def proc_summary(table):
            "forth; objmgr's `om_pipe` is relayed by the server, python-mp "
            "is `multiprocessing.Pipe()` (`send`/`recv`), raw a "
            "`socketpair(AF_UNIX, SOCK_STREAM)` in C. cpu: µs per operation "
-           "over every process (server, pool workers included). apply_async "
-           "and pipe_pingpong: the median of 3 runs, their range in "
-           "brackets (a ping-pong on 2 cores swings with where the scheduler "
-           "puts its processes). The ratios are objmgr's rate over the "
+           "over every process (server, pool workers included). Each figure "
+           "is the median of 3 runs, their range in brackets (on 2 cores a "
+           "ping-pong swings with where the scheduler puts its processes, "
+           "and a pool with the machine's load). The ratios are objmgr's rate over the "
            "other's (above 1: objmgr is faster).", "",
            "| workload | unit | objmgr | python-mp | raw | ÷ python-mp "
            "| ÷ raw | objmgr cpu µs/op | python-mp cpu µs/op |",
