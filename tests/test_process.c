@@ -69,31 +69,26 @@ static int recv_int(int fd, int seconds)
 
 /*
  * Wait (10 s at most) for `pid` to end and reap it: a grandchild that was
- * reparented to this subreaper, or is about to be (its parent is being
- * killed). Its raw wait status, or -1 if it did not end or is not ours.
+ * reparented to this subreaper, or will be as its parent dies (a dying
+ * parent's children are reparented before any of them gets its
+ * PDEATHSIG). Its raw wait status, or -1 if it did not end or is not
+ * ours.
  */
 static int reap_raw(pid_t pid)
 {
 	int fd = (int)pidfd_open(pid, 0);
-	if (fd >= 0) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int n = poll(&pfd, 1, 10000);
-		close(fd);
-		if (n != 1)
-			return -1;
-	}
-	/* It has ended; it may still be on its way to us (its parent's exit
-	 * reparents it before the parent is a zombie we have reaped). */
+	if (fd < 0)
+		return -1;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int n = poll(&pfd, 1, 10000);
+	close(fd);
+	if (n != 1)
+		return -1;
 	int st;
-	for (int i = 0; i < 10000; i++) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return st;
-		if (r < 0 && errno != ECHILD && errno != EINTR)
-			return -1;
-		usleep(1000);
-	}
-	return -1;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	return r == pid ? st : -1;
 }
 
 /* Whether `pid` exists (running, or a zombie not yet reaped). */
@@ -356,6 +351,33 @@ static void test_join_two_threads(void **state)
 	close_pipe(go);
 }
 
+/* A handle freed while its child runs: the child, once ended, is reaped
+ * at the next start (as Python's _cleanup()), not left a zombie until
+ * exit. */
+static void test_freed_reaped_at_next_start(void **state)
+{
+	(void)state;
+	int go[2];
+	make_pipe(go);
+	struct gate g = {.fd = go[0], .code = 0};
+	om_process *p, *q;
+	assert_int_equal(om_process_start(child_gate, &g, 0, &p), OM_OK);
+	int pid = om_process_pid(p);
+	int fd = (int)pidfd_open(pid, 0);
+	assert_true(fd >= 0);
+	om_process_free(p);
+	assert_int_equal(send_byte(go[1]), 0);
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 10000), 1); /* ended: a zombie */
+	close(fd);
+	assert_true(exists(pid));
+	assert_int_equal(om_process_start(child_return, NULL, 0, &q), OM_OK);
+	assert_false(exists(pid)); /* reaped */
+	assert_int_equal(join_code(q), 0);
+	om_process_free(q);
+	close_pipe(go);
+}
+
 /* ------------------------------------------------------------- daemons */
 
 /* The middle process of test_daemon_dies_with_parent: starts a daemon and
@@ -473,6 +495,7 @@ struct exiter {
 	int ready_w;
 	int go;   /* the non-daemon grandchild waits for a byte here */
 	int done; /* the non-daemon grandchild writes 'G' here, then ends */
+	bool by_return; /* the middle returns from its function, not exit() */
 };
 
 static int child_term_reporter(void *arg)
@@ -496,8 +519,8 @@ static int child_late_writer(void *arg)
 }
 
 /* Starts both grandchildren, frees the non-daemon's handle, and leaves by
- * exit(): its atexit handler must terminate the daemon and join the
- * other. */
+ * exit() or by returning: either way the daemon must be terminated and
+ * the other joined (the atexit handler, or the same code after fn). */
 static int child_exiter(void *arg)
 {
 	struct exiter *e = arg;
@@ -506,10 +529,12 @@ static int child_exiter(void *arg)
 	    wait_byte(e->ready_r, 10) ||
 	    om_process_start(child_late_writer, e, 0, &n))
 		exit(1);
-	om_process_free(n); /* joined at exit all the same */
+	om_process_free(n); /* joined at the end all the same */
 	char b = 'R';
 	if (write(e->up, &b, 1) != 1)
 		exit(2);
+	if (e->by_return)
+		return 0;
 	exit(0);
 }
 
@@ -523,9 +548,9 @@ static char read_char(int fd)
 	return b;
 }
 
-static void test_exit_joins_and_terminates(void **state)
+/* One middle, leaving by exit() or by return. */
+static void exit_case(bool by_return)
 {
-	(void)state;
 	int up[2], ready[2], go[2], done[2];
 	make_pipe(up);
 	make_pipe(ready);
@@ -535,11 +560,12 @@ static void test_exit_joins_and_terminates(void **state)
 	                   .ready_r = ready[0],
 	                   .ready_w = ready[1],
 	                   .go = go[0],
-	                   .done = done[1]};
+	                   .done = done[1],
+	                   .by_return = by_return};
 	om_process *mid;
 	assert_int_equal(om_process_start(child_exiter, &e, 0, &mid), OM_OK);
 	assert_int_equal(read_char(up[0]), 'R');
-	/* exit() sent the daemon SIGTERM; the non-daemon still waits for
+	/* its end sent the daemon SIGTERM; the non-daemon still waits for
 	 * go, so the middle is still joining it */
 	assert_int_equal(read_char(up[0]), 'T');
 	assert_true(om_process_is_alive(mid));
@@ -555,6 +581,19 @@ static void test_exit_joins_and_terminates(void **state)
 	close_pipe(ready);
 	close_pipe(go);
 	close_pipe(done);
+}
+
+static void test_exit_joins_and_terminates(void **state)
+{
+	(void)state;
+	exit_case(false);
+}
+
+/* Python's _bootstrap does the same after the target returns. */
+static void test_return_joins_and_terminates(void **state)
+{
+	(void)state;
+	exit_case(true);
 }
 
 /* A plain fork()'s child has no children of this library: its exit()
@@ -621,6 +660,31 @@ static void test_stdio_once(void **state)
 	assert_int_equal(n, 3);
 	assert_string_equal(got, "xcy");
 	close(p[0]);
+}
+
+/* A program that ignores SIGCHLD has its children reaped by the kernel:
+ * join still returns at their end (never waits forever), and the status,
+ * which is lost, reads as 0 (objmgr.h). */
+static void test_sigchld_ignored(void **state)
+{
+	(void)state;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+	int go[2];
+	make_pipe(go);
+	struct gate g = {.fd = go[0], .code = 3};
+	om_process *p;
+	assert_int_equal(om_process_start(child_gate, &g, 0, &p), OM_OK);
+	assert_true(om_process_is_alive(p));
+	assert_int_equal(om_process_join(p, 0), OM_ETIMEOUT);
+	assert_int_equal(send_byte(go[1]), 0);
+	assert_int_equal(om_process_join(p, 10), OM_OK);
+	int code = -1;
+	assert_int_equal(om_process_exitcode(p, &code), OM_OK);
+	assert_int_equal(code, 0);
+	om_process_free(p);
+	assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+	close_pipe(go);
 }
 
 /* ------------------------------------------------------ objects in a child */
@@ -837,11 +901,14 @@ int main(void)
 	        cmocka_unit_test(test_recursion),
 	        cmocka_unit_test(test_many_processes),
 	        cmocka_unit_test(test_join_two_threads),
+	        cmocka_unit_test(test_freed_reaped_at_next_start),
 	        cmocka_unit_test(test_daemon_dies_with_parent),
 	        cmocka_unit_test(test_daemon_cannot_start),
 	        cmocka_unit_test(test_exit_joins_and_terminates),
+	        cmocka_unit_test(test_return_joins_and_terminates),
 	        cmocka_unit_test(test_plain_fork_child),
 	        cmocka_unit_test(test_stdio_once),
+	        cmocka_unit_test(test_sigchld_ignored),
 	        cmocka_unit_test(test_inherited_objects),
 	        cmocka_unit_test(test_parent_killed_child_lives),
 	        cmocka_unit_test(test_child_holds_no_connection),
