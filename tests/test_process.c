@@ -380,25 +380,34 @@ static void test_freed_reaped_at_next_start(void **state)
 
 /* ------------------------------------------------------------- daemons */
 
-/* The middle process of test_daemon_dies_with_parent: starts a daemon and
- * a non-daemon that both report their pid and wait, reports its own
- * children's pids and sleeps until killed. */
+/* The middle process of test_daemon_dies_with_parent: starts a daemon
+ * that reports its pid once running (so after its PDEATHSIG is set) and
+ * a non-daemon that waits for a byte, reports the non-daemon's pid and
+ * sleeps until killed. */
 struct middle {
-	int up;     /* pids go here */
-	int go;     /* the non-daemon grandchild waits for a byte here */
-	int result; /* what the daemon grandchild finds, if it runs on */
+	int up;  /* the non-daemon's pid goes here */
+	int dup; /* the daemon's, from the daemon */
+	int go;  /* the non-daemon grandchild waits for a byte here */
 };
+
+static int child_daemon_report(void *arg)
+{
+	struct middle *m = arg;
+	if (send_int(m->dup, getpid()))
+		return 1;
+	sleep(30);
+	return 2;
+}
 
 static int child_middle(void *arg)
 {
 	struct middle *m = arg;
 	struct gate g = {.fd = m->go, .code = 7};
 	om_process *d, *n;
-	if (om_process_start(child_sleep, NULL, OM_DAEMON, &d) ||
+	if (om_process_start(child_daemon_report, m, OM_DAEMON, &d) ||
 	    om_process_start(child_gate, &g, 0, &n))
 		return 1;
-	if (send_int(m->up, om_process_pid(d)) ||
-	    send_int(m->up, om_process_pid(n)))
+	if (send_int(m->up, om_process_pid(n)))
 		return 2;
 	sleep(30);
 	return 3;
@@ -407,13 +416,14 @@ static int child_middle(void *arg)
 static void test_daemon_dies_with_parent(void **state)
 {
 	(void)state;
-	int up[2], go[2];
+	int up[2], dup[2], go[2];
 	make_pipe(up);
+	make_pipe(dup);
 	make_pipe(go);
-	struct middle m = {.up = up[1], .go = go[0]};
+	struct middle m = {.up = up[1], .dup = dup[1], .go = go[0]};
 	om_process *mid;
 	assert_int_equal(om_process_start(child_middle, &m, 0, &mid), OM_OK);
-	int d = recv_int(up[0], 10), n = recv_int(up[0], 10);
+	int d = recv_int(dup[0], 10), n = recv_int(up[0], 10);
 	assert_true(d > 0 && n > 0);
 	assert_true(exists(d) && exists(n));
 
@@ -432,7 +442,45 @@ static void test_daemon_dies_with_parent(void **state)
 	assert_true(st != -1 && WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 7);
 	close_pipe(up);
+	close_pipe(dup);
 	close_pipe(go);
+}
+
+/* A middle that starts a daemon and is gone at once (_exit, no exit
+ * handler): the daemon may not even have set its PDEATHSIG yet. */
+static int child_quitter(void *arg)
+{
+	int up = *(int *)arg;
+	om_process *d;
+	if (om_process_start(child_sleep, NULL, OM_DAEMON, &d))
+		_exit(1);
+	send_int(up, om_process_pid(d));
+	_exit(0);
+}
+
+/* The race of a parent that dies before its daemon child set
+ * PR_SET_PDEATHSIG: the daemon sees another parent and leaves at once
+ * (exit 1), or was set in time and is killed. Never does it live on. */
+static void test_daemon_parent_gone_at_once(void **state)
+{
+	(void)state;
+	int up[2];
+	make_pipe(up);
+	for (int i = 0; i < 20; i++) {
+		om_process *mid;
+		assert_int_equal(
+		        om_process_start(child_quitter, &up[1], 0, &mid),
+		        OM_OK);
+		int d = recv_int(up[0], 10);
+		assert_true(d > 0);
+		assert_int_equal(join_code(mid), 0);
+		om_process_free(mid);
+		int st = reap_raw(d);
+		assert_true(st != -1);
+		assert_true((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) ||
+		            (WIFEXITED(st) && WEXITSTATUS(st) == 1));
+	}
+	close_pipe(up);
 }
 
 /* A daemon reports what om_process_start (and the internal start a pool
@@ -903,6 +951,7 @@ int main(void)
 	        cmocka_unit_test(test_join_two_threads),
 	        cmocka_unit_test(test_freed_reaped_at_next_start),
 	        cmocka_unit_test(test_daemon_dies_with_parent),
+	        cmocka_unit_test(test_daemon_parent_gone_at_once),
 	        cmocka_unit_test(test_daemon_cannot_start),
 	        cmocka_unit_test(test_exit_joins_and_terminates),
 	        cmocka_unit_test(test_return_joins_and_terminates),
