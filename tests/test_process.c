@@ -27,7 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -735,6 +739,64 @@ static void test_sigchld_ignored(void **state)
 	close_pipe(go);
 }
 
+/* Make pidfd_open(2) fail with ENOSYS in this process, as on a kernel
+ * before 5.3 (a seccomp filter; every other call is allowed). */
+static int no_pidfd(void)
+{
+	struct sock_filter f[] = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	                 offsetof(struct seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_open, 0, 1),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof f / sizeof *f, .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return -1;
+	return pidfd_open(getpid(), 0) < 0 && errno == ENOSYS ? 0 : -1;
+}
+
+/* In a process without pidfd_open: join by the waitpid() fallback, with
+ * and without a deadline. */
+static int child_no_pidfd(void *arg)
+{
+	(void)arg;
+	if (no_pidfd())
+		return 1;
+	int go[2];
+	if (pipe(go))
+		return 2;
+	struct gate g = {.fd = go[0], .code = 12};
+	om_process *p;
+	if (om_process_start(child_gate, &g, 0, &p))
+		return 3;
+	if (om_process_join(p, 0) != OM_ETIMEOUT ||
+	    om_process_join(p, 0.05) != OM_ETIMEOUT || !om_process_is_alive(p))
+		return 4;
+	if (send_byte(go[1]) || om_process_join(p, OM_FOREVER) != OM_OK)
+		return 5;
+	int code = -1;
+	if (om_process_exitcode(p, &code) || code != 12)
+		return 6;
+	om_process_free(p);
+	if (om_process_start(child_sleep, NULL, 0, &p) || om_process_kill(p) ||
+	    om_process_join(p, 10) != OM_OK || om_process_exitcode(p, &code) ||
+	    code != -SIGKILL)
+		return 7;
+	om_process_free(p);
+	return 0;
+}
+
+static void test_join_without_pidfd(void **state)
+{
+	(void)state;
+	om_process *p;
+	assert_int_equal(om_process_start(child_no_pidfd, NULL, 0, &p), OM_OK);
+	assert_int_equal(join_code(p), 0);
+	om_process_free(p);
+}
+
 /* ------------------------------------------------------ objects in a child */
 
 struct objs {
@@ -958,6 +1020,7 @@ int main(void)
 	        cmocka_unit_test(test_plain_fork_child),
 	        cmocka_unit_test(test_stdio_once),
 	        cmocka_unit_test(test_sigchld_ignored),
+	        cmocka_unit_test(test_join_without_pidfd),
 	        cmocka_unit_test(test_inherited_objects),
 	        cmocka_unit_test(test_parent_killed_child_lives),
 	        cmocka_unit_test(test_child_holds_no_connection),
