@@ -355,6 +355,44 @@ static void test_join_two_threads(void **state)
 	close_pipe(go);
 }
 
+/* Threads that start and join children at the same time: each sees
+ * its own children's exit codes. */
+enum { NTHREADS = 4, PER_THREAD = 10 };
+
+static void *thread_starts(void *arg)
+{
+	intptr_t base = (intptr_t)arg, bad = 0;
+	for (int i = 0; i < PER_THREAD; i++) {
+		om_process *p;
+		int code = -1, want = (int)base + i;
+		if (om_process_start(child_return, (void *)(intptr_t)want, 0,
+		                     &p)) {
+			bad++;
+			continue;
+		}
+		if (om_process_join(p, 10) || om_process_exitcode(p, &code) ||
+		    code != want)
+			bad++;
+		om_process_free(p);
+	}
+	return (void *)bad;
+}
+
+static void test_threads_start(void **state)
+{
+	(void)state;
+	pthread_t t[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_starts,
+		                                (void *)(intptr_t)(i * 20)),
+		                 0);
+	for (int i = 0; i < NTHREADS; i++) {
+		void *bad;
+		pthread_join(t[i], &bad);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+}
+
 /* A handle freed while its child runs: the child, once ended, is reaped
  * at the next start (as Python's _cleanup()), not left a zombie until
  * exit. */
@@ -582,6 +620,8 @@ static int child_exiter(void *arg)
 	    om_process_start(child_late_writer, e, 0, &n))
 		exit(1);
 	om_process_free(n); /* joined at the end all the same */
+	if (e->by_return)
+		om_process_free(d); /* and terminated all the same */
 	char b = 'R';
 	if (write(e->up, &b, 1) != 1)
 		exit(2);
@@ -1011,6 +1051,7 @@ int main(void)
 	        cmocka_unit_test(test_recursion),
 	        cmocka_unit_test(test_many_processes),
 	        cmocka_unit_test(test_join_two_threads),
+	        cmocka_unit_test(test_threads_start),
 	        cmocka_unit_test(test_freed_reaped_at_next_start),
 	        cmocka_unit_test(test_daemon_dies_with_parent),
 	        cmocka_unit_test(test_daemon_parent_gone_at_once),
