@@ -730,9 +730,11 @@ OM_EXPORT int om_barrier_broken(om_barrier *b, bool *out);
  * Python's multiprocessing.Process, on fork(). Every client and handle of
  * the parent keeps working in the child (the fork rules at the top). A
  * child flushes stdio and leaves with _exit(fn(arg)), so the parent's
- * atexit handlers do not run twice. At normal exit (exit() or a return
- * from main) a program first terminates (SIGTERM) its daemon children,
- * then joins all of its children, as Python does; a parent killed, even by
+ * atexit handlers do not run twice (the parent flushes stdio before
+ * fork(), so what it had buffered is written once). At normal exit
+ * (exit() or a return from main; in a child, also the return of fn) a
+ * program first terminates (SIGTERM) its daemon children, then joins all
+ * of its children, as Python does; a parent killed, even by
  * SIGKILL, takes its daemon children with it (PR_SET_PDEATHSIG, with the
  * race of a parent that died before the child set it closed), while
  * non-daemon children live on.
@@ -754,13 +756,15 @@ typedef int (*om_target)(void *arg);
  *  start processes); OM_ENOMEM; OM_ELIMIT if fork() fails (EAGAIN). */
 OM_EXPORT int om_process_start(om_target fn, void *arg, int flags,
                                om_process **out);
-/** Wait for the child to exit (and reap it). @return OM_OK, OM_ETIMEOUT,
- *  or OM_EINVAL for a NULL handle. */
+/** Wait for the child to exit (and reap it); timeout as everywhere
+ *  (OM_FOREVER, 0: one try). @return OM_OK, OM_ETIMEOUT, or OM_EINVAL for
+ *  a NULL or freed handle or a NaN timeout. */
 OM_EXPORT int om_process_join(om_process *p, double timeout);
 /** Whether the child is still running (reaps it if it has exited). */
 OM_EXPORT bool om_process_is_alive(om_process *p);
 /** *code = its exit status, or -N if signal N ended it (as Python).
- *  @return OM_OK, or OM_EINVAL while it runs (Python's None). */
+ *  @return OM_OK, or OM_EINVAL while it runs (Python's None), or for a
+ *  NULL code. */
 OM_EXPORT int om_process_exitcode(om_process *p, int *code);
 /** Its pid (0 for a NULL handle). */
 OM_EXPORT int om_process_pid(om_process *p);
