@@ -127,13 +127,16 @@ static int proc_wait(struct om_process *p, double timeout)
 	struct timespec at;
 	bool limited = omi_deadline(timeout, &at);
 	int fd = -1, rc = OM_OK, backoff_us = 1000;
+	bool try_pidfd = timeout != 0;
 	for (;;) {
 		pthread_mutex_lock(&children_mu);
 		bool done = proc_reap(p);
 		/* A child that has exited is a zombie until reaped, so the
 		 * open finds it; on failure the loop polls waitpid(). */
-		if (!done && fd < 0 && timeout != 0)
+		if (!done && try_pidfd) {
 			fd = pidfd_open(p->pid, 0);
+			try_pidfd = false;
+		}
 		pthread_mutex_unlock(&children_mu);
 		if (done)
 			break;
@@ -144,11 +147,17 @@ static int proc_wait(struct om_process *p, double timeout)
 		int ms = limited ? ms_until(&at) : -1;
 		if (fd >= 0) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
-			poll(&pfd, 1, ms); /* EINTR: the loop tries again */
+			/* EINTR: the loop tries again. Any other failure
+			 * would come back at once: the waitpid() loop then. */
+			if (poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+				close(fd);
+				fd = -1;
+			}
 			continue;
 		}
 		/* No pidfd (ENOSYS: kernels before 5.3 only; or out of
-		 * descriptors): poll waitpid() with a growing sleep. */
+		 * descriptors): try waitpid() again after a sleep that grows
+		 * to 50 ms, cut short by the deadline. */
 		if (ms >= 0 && ms < backoff_us / 1000)
 			backoff_us = ms * 1000;
 		struct timespec d = {.tv_sec = backoff_us / 1000000,
