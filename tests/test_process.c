@@ -3,15 +3,20 @@
  * applies of CPython's _TestProcess (exit codes from the return value,
  * is_alive, join with and without a deadline, pid, terminate and kill as
  * -SIGTERM and -SIGKILL, children starting children, many children), and
- * what objmgr promises beyond it: a daemon dies with its parent even by
- * SIGKILL while a non-daemon lives on; a daemon cannot start processes; at
- * exit() a program terminates its daemons and joins the rest (freed
- * handles too); a plain fork()'s child leaves its siblings alone; stdio
- * buffered at the start is written once; every inherited client and
- * handle works in a child; a parent SIGKILLed while holding a lock, whose
- * child never calls the library and lives on, hands the lock over with
- * OM_OWNER_DIED at once (the child closed its copy of the parent's socket
- * at fork time); bad input is OM_EINVAL.
+ * what objmgr promises beyond it: joins from several threads; a freed
+ * handle's child reaped at the next start; a daemon dies with its parent
+ * even by SIGKILL (and even when the parent dies before the daemon set
+ * its PDEATHSIG) while a non-daemon lives on; a daemon cannot start
+ * processes (a pool's internal start can); at exit() or the return of fn
+ * a process terminates its daemons and joins the rest (freed handles
+ * too); a plain fork()'s child leaves its siblings alone; stdio buffered
+ * at the start is written once; joins with SIGCHLD ignored and without
+ * pidfd_open (ENOSYS); every inherited client and handle works in a
+ * child; a parent SIGKILLed while holding a lock, whose child never calls
+ * the library and lives on, hands the lock over with OM_OWNER_DIED at
+ * once, and a parent's disconnect ends its session while such a child
+ * lives (the child closed its copies of the parent's sockets at fork
+ * time); bad input is OM_EINVAL.
  *
  * The program is a child subreaper (PR_SET_CHILD_SUBREAPER), so the
  * grandchildren of a middle process it kills become its children: it
@@ -26,13 +31,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <stddef.h>
 #include <sys/pidfd.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
