@@ -894,6 +894,66 @@ static void test_inherited_objects(void **state)
 	om_disconnect(c);
 }
 
+/* A child parked in the server (a queue get) or asleep on a mapped lock,
+ * killed or terminated: its exit code says so, the server lets go of
+ * its call, and what it was waiting for is intact. */
+struct parked {
+	om_queue *q;
+	om_lock *k;
+};
+
+static int child_get_forever(void *arg)
+{
+	struct parked *a = arg;
+	om_item it;
+	int rc = om_queue_get(a->q, &it, OM_FOREVER);
+	return rc == OM_OK ? 1 : 2; /* never: the test kills it first */
+}
+
+static int child_acquire_forever(void *arg)
+{
+	struct parked *a = arg;
+	return om_lock_acquire(a->k, OM_FOREVER) >= 0 ? 1 : 2;
+}
+
+static void test_kill_blocked_child(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_server_stats base = settle(c);
+	struct parked a = {.q = new_queue(c, 0)};
+	expect_ok(c, om_lock_open(c, NULL, 0, &a.k));
+	expect_ok(c, om_lock_acquire(a.k, 0));
+	om_target fns[] = {child_get_forever, child_acquire_forever};
+	const int sigs[] = {SIGKILL, SIGTERM};
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t s = 0; s < 2; s++) {
+			om_process *p;
+			assert_int_equal(om_process_start(fns[f], &a, 0, &p),
+			                 OM_OK);
+			wait_blocked(c, om_process_pid(p), base.parked + 1);
+			assert_int_equal(sigs[s] == SIGKILL
+			                         ? om_process_kill(p)
+			                         : om_process_terminate(p),
+			                 OM_OK);
+			assert_int_equal(join_code(p), -sigs[s]);
+			om_process_free(p);
+			wait_stat(c, parked, base.parked);
+		}
+	}
+	/* nothing was taken: the queue still hands out, the lock is ours */
+	expect_ok(c, om_queue_put(a.q, om_int(5), 0));
+	om_item it;
+	expect_ok(c, om_queue_get(a.q, &it, 0));
+	assert_int_item(&it, 5);
+	expect_ok(c, om_lock_release(a.k));
+	expect_ok(c, om_lock_acquire(a.k, 0));
+	expect_ok(c, om_lock_release(a.k));
+	om_release(a.q);
+	om_release(a.k);
+	om_disconnect(c);
+}
+
 /* ------------------------------------------------- the inherited socket */
 
 /* A parent with its own session: takes the lock, starts a child that
@@ -1068,6 +1128,7 @@ int main(void)
 	        cmocka_unit_test(test_sigchld_ignored),
 	        cmocka_unit_test(test_join_without_pidfd),
 	        cmocka_unit_test(test_inherited_objects),
+	        cmocka_unit_test(test_kill_blocked_child),
 	        cmocka_unit_test(test_parent_killed_child_lives),
 	        cmocka_unit_test(test_child_holds_no_connection),
 	        cmocka_unit_test(test_bad_input),
