@@ -278,11 +278,8 @@ int om_connect(const char *address, om_client **out)
 static int ready(om_client *c)
 {
 	if (c->gen != omi_fork_gen()) {
-		/* Inherited: drop our copy of the parent's socket (no data
-		 * is sent by closing a copy) and dial anew. */
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
+		/* Inherited: our copy of the parent's socket went at fork
+		 * time (fork_child, so c->fd is -1); dial anew. */
 		if (c->pipe.gen != omi_fork_gen())
 			omi_pipe_discard(c); /* the parent's, if any */
 		return dial(c);
