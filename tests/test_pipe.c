@@ -15,6 +15,7 @@
  * cycle through an inbox is collected; --max-memory; no leak; bad input.
  */
 #include "harness.h"
+#include "raw.h"
 
 #include <math.h>
 #include <signal.h>
@@ -904,6 +905,148 @@ static void test_bad_input(void **state)
 	om_disconnect(c);
 }
 
+/* The protocol by hand: OPEN answers two Refs; a pipe takes no creation
+ * argument; the PIPE ops check their target's type and the timeout. */
+static void test_raw(void **state)
+{
+	(void)state;
+	int fd = raw_session();
+	struct enc e;
+	struct msg m;
+	req(&e, 1, 0, OP_OPEN);
+	put_uint(&e, 5, zigzag(OM_TYPE_PIPE));
+	arg_int(&e, 1);
+	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	req(&e, 2, 0, OP_OPEN);
+	put_uint(&e, 5, zigzag(OM_TYPE_PIPE));
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	assert_int_equal(m.nresults, 2);
+	uint64_t a = m.ref_id;
+	assert_true(a != 0);
+	req(&e, 3, a, 1101); /* PIPE_RECV, timeout NaN */
+	put_double(&e, 7, NAN);
+	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	req(&e, 4, a, 1102); /* PIPE_POLL, timeout 0 */
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	assert_int_equal(m.f[5], 0); /* num: not ready */
+	uint64_t d = raw_open(fd, 5, OM_TYPE_DICT);
+	req(&e, 6, d, 1100); /* PIPE_SEND to a dict */
+	arg_int(&e, 1);
+	assert_int_equal(raw_call(fd, &e, &m), ST_ETYPE);
+	req(&e, 7, a, OP_DICT_LEN); /* a dict op on a pipe end */
+	assert_int_equal(raw_call(fd, &e, &m), ST_ETYPE);
+	req(&e, 8, 0x5eed, 1101); /* an end that does not exist */
+	assert_int_equal(raw_call(fd, &e, &m), ST_ENOENT);
+	raw_expect_ping(fd, 9);
+	raw_close(fd);
+}
+
+/* Pipe calls may be pipelined; opening one may not (its handles are
+ * needed at once). */
+static void test_pipelined(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pipe *a, *b;
+	new_pipe(c, 0, &a, &b);
+	expect_ok(c, om_pipeline_begin(c));
+	om_pipe *a2, *b2;
+	expect_rc(c, om_pipe_open(c, NULL, 0, &a2, &b2), OM_EINVAL);
+	om_item got[2];
+	bool ready = false;
+	expect_ok(c, om_pipe_send(a, om_int(1)));
+	expect_ok(c, om_pipe_send(a, om_int(2)));
+	expect_ok(c, om_pipe_poll(b, 0, &ready));
+	expect_ok(c, om_pipe_recv(b, &got[0], 0));
+	expect_ok(c, om_pipe_recv(b, &got[1], 0));
+	expect_ok(c, om_pipe_recv(b, &got[1], 0)); /* nothing left */
+	int rcs[6];
+	expect_rc(c, om_pipeline_end(c, rcs, 6), OM_ETIMEOUT);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(rcs[i], OM_OK);
+	assert_int_equal(rcs[5], OM_ETIMEOUT);
+	assert_true(ready);
+	assert_int_item(&got[0], 1);
+	assert_int_item(&got[1], 2);
+	om_pipe_close(a);
+	om_pipe_close(b);
+	om_disconnect(c);
+}
+
+/* om_release in a child of a handle it inherited and never used gives
+ * the object back at once (any type: here a dict), and leaves the
+ * parent's connection alone. */
+static int child_release_inherited(void *p)
+{
+	struct arg *x = p;
+	om_release(x->d);
+	if (send_byte(x->up.w))
+		return 1;
+	return wait_byte(x->down.r, 30) ? 2 : 0;
+}
+
+static void test_child_release_inherited(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_server_stats st0 = settle(c);
+	struct arg x = {.up = chan_open(), .down = chan_open()};
+	x.d = new_dict(c);
+	expect_ok(c, om_dict_set(x.d, om_str("k"), om_int(1)));
+	pid_t pid = spawn_child(child_release_inherited, &x);
+	assert_int_equal(wait_byte(x.up.r, 10), 0);
+	size_t n = 0;
+	expect_ok(c, om_dict_len(x.d, &n)); /* ours still works */
+	assert_int_equal(n, 1);
+	om_release(x.d);
+	wait_stat(c, objects, st0.objects); /* while the child lives */
+	assert_int_equal(send_byte(x.down.w), 0);
+	assert_int_equal(reap(pid, 10), 0);
+	chan_close(&x.up);
+	chan_close(&x.down);
+	om_disconnect(c);
+}
+
+/* A SIGKILLed parked poller is dropped; the pipe goes on. */
+static int child_poll_forever(void *p)
+{
+	struct arg *x = p;
+	bool ready;
+	if (om_pipe_poll(x->a, 0, &ready) != OM_OK || send_byte(x->up.w))
+		return 1;
+	om_pipe_poll(x->a, OM_FOREVER, &ready);
+	return 3; /* should have been killed first */
+}
+
+static void test_killed_poller(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	wait_stat(c, parked, 0);
+	struct arg x = {.up = chan_open()};
+	new_pipe(c, 0, &x.a, &x.b);
+	pid_t pid = spawn_child(child_poll_forever, &x);
+	assert_int_equal(wait_byte(x.up.r, 10), 0);
+	wait_blocked(c, pid, 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(reap(pid, 10), -1);
+	wait_stat(c, parked, 0);
+	expect_ok(c, om_pipe_send(x.b, om_int(4)));
+	expect_poll(c, x.a, 10, true);
+	expect_recv_int(c, x.a, 4);
+	chan_close(&x.up);
+	om_pipe_close(x.a);
+	om_pipe_close(x.b);
+	om_disconnect(c);
+}
+
+static int raw_teardown(void **state)
+{
+	(void)state;
+	raw_close_all();
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1070,10 @@ int main(void)
 	        cmocka_unit_test(test_max_memory),
 	        cmocka_unit_test(test_shutdown_answers_parked),
 	        cmocka_unit_test(test_bad_input),
+	        cmocka_unit_test_teardown(test_raw, raw_teardown),
+	        cmocka_unit_test(test_pipelined),
+	        cmocka_unit_test(test_child_release_inherited),
+	        cmocka_unit_test(test_killed_poller),
 	};
 	return RUN(tests, 110, srv_setup, srv_teardown);
 }
