@@ -274,6 +274,7 @@ static void pipe_traverse(struct obj *o, visit_fn visit, void *arg)
 		store_visit(&m->it, visit, arg);
 }
 
+/* The collector found this end garbage: drop its inbox (fini follows). */
 static void pipe_clear(struct obj *o)
 {
 	inbox_clear((struct pipe_end *)o);

@@ -11,8 +11,11 @@
  * calls the library holds its inherited end until it exits; om_disconnect
  * in a child; named pipes opened from a second connection; simplex
  * directions; parked receivers in arrival order, a killed one swallowing
- * nothing; poll's deadline and wake-ups; a stored Ref keeps an end open; a
- * cycle through an inbox is collected; --max-memory; no leak; bad input.
+ * nothing (nor a killed poller); poll's deadline and wake-ups; a stored
+ * Ref keeps an end open; a cycle through an inbox is collected;
+ * --max-memory; no leak; bad input, by the API and by hand on the wire;
+ * pipelined pipe calls; om_release in a child of an inherited handle it
+ * never used lets the object go at once.
  */
 #include "harness.h"
 #include "raw.h"
