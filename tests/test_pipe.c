@@ -618,7 +618,9 @@ static void test_child_disconnect(void **state)
 static void test_named(void **state)
 {
 	(void)state;
-	om_client *c1 = client(&srv), *c2 = client(&srv);
+	om_client *c2 = client(&srv);
+	om_server_stats st0 = settle(c2);
+	om_client *c1 = client(&srv);
 	om_pipe *a1, *b1, *a2, *b2;
 	expect_rc(c2, om_pipe_open(c2, "pipe.named", 0, &a2, &b2), OM_ENOENT);
 	expect_ok(c1, om_pipe_open(c1, "pipe.named", OM_CREATE, &a1, &b1));
@@ -651,6 +653,8 @@ static void test_named(void **state)
 	expect_rc(c2, om_pipe_recv(a2, &it, 10), OM_ECLOSED);
 	expect_ok(c2, om_pipe_close(a2));
 	expect_rc(c2, om_pipe_open(c2, "pipe.named", 0, &a2, &b2), OM_ENOENT);
+	wait_stat(c2, objects, st0.objects);
+	wait_stat(c2, bytes, st0.bytes);
 	om_disconnect(c2);
 }
 
