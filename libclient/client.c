@@ -550,15 +550,21 @@ void om_disconnect(om_client *c)
 
 /* --------------------------------------------------------------- objects */
 
-/* OPEN / ADDREF: the one result must be a Ref -> om_item *out. */
+/* OPEN / ADDREF: the one result must be a Ref -> om_item *out; with out2
+ * (a pipe's OPEN), exactly two Refs -> *out, *out2. */
 static int ref_done(const Objmgr__Response *r, void *out, void *out2)
 {
-	(void)out2;
-	om_item ref;
-	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &ref) ||
-	    ref.kind != OM_REF)
+	om_item ref[2];
+	size_t n = out2 ? 2 : 1;
+	if (r->n_results != n)
 		return OM_EPROTO;
-	*(om_item *)out = ref; /* a ref owns no memory */
+	for (size_t i = 0; i < n; i++)
+		if (omi_item_from_pb(r->results[i], &ref[i]) ||
+		    ref[i].kind != OM_REF)
+			return OM_EPROTO;
+	*(om_item *)out = ref[0]; /* a ref owns no memory */
+	if (out2)
+		*(om_item *)out2 = ref[1];
 	return OM_OK;
 }
 
@@ -581,13 +587,19 @@ static int adopt(om_client *c, uint64_t id, int type, void **out)
 int omi_open(om_client *c, const char *name, int flags, int type,
              const om_item *params, size_t nparams, void **out)
 {
+	return omi_open2(c, name, flags, type, params, nparams, out, NULL);
+}
+
+int omi_open2(om_client *c, const char *name, int flags, int type,
+              const om_item *params, size_t nparams, void **out, void **out2)
+{
 	if (!c || !out)
 		return OM_EINVAL;
 	if (name && !*name)
 		return omi_fail(c, OM_EINVAL, "empty object name");
 	if (omi_piping(c))
 		return not_in_pipeline(c, "opening an object");
-	om_item ref;
+	om_item ref, ref2;
 	struct omi_args a = {
 	        .op = OBJMGR__OP__OPEN,
 	        .args = params,
@@ -597,11 +609,28 @@ int omi_open(om_client *c, const char *name, int flags, int type,
 	        .name = name,
 	        .done = ref_done,
 	        .out = &ref,
+	        .out2 = out2 ? &ref2 : NULL,
 	};
 	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
 		return rc;
-	return adopt(c, ref.ref.id, type, out);
+	if (!out2)
+		return adopt(c, ref.ref.id, type, out);
+	void *h;
+	if ((rc = adopt(c, ref.ref.id, type, &h)))
+		goto out_release2;
+	if ((rc = adopt(c, ref2.ref.id, ref2.ref.type, out2))) {
+		om_release(h); /* adopt() gave the second back */
+		return rc;
+	}
+	*out = h;
+	return OM_OK;
+
+out_release2:;
+	struct omi_args rel = {.op = OBJMGR__OP__RELEASE,
+	                       .pend = OMI_PEND_QUIET};
+	omi_rpc(c, ref2.ref.id, &rel);
+	return rc;
 }
 int om_unlink(om_client *c, const char *name)
 {
@@ -634,14 +663,22 @@ void om_release(void *handle)
 	if (!h)
 		return;
 	om_client *c = h->c;
-	/* Only a reference this process took is given back; a child that
-	 * never used an inherited handle holds none. In a pipeline the
-	 * RELEASE waits its turn (after the calls already made on the
-	 * handle). */
+	/* A handle inherited by fork() and never used here is held for this
+	 * process by the fork hold (or, once this process's session has
+	 * adopted the hold, by that session) until it exits: take it over
+	 * first (omi_use: connect, ADOPT, ADDREF), so that the RELEASE below
+	 * lets go of it now — a child closing its copy of the parent's pipe
+	 * end must let the parent see EOF. If that fails there is nothing
+	 * this process can give back. In a pipeline the RELEASE waits its
+	 * turn (after the calls already made on the handle). */
+	struct omi_handle *used;
+	if (h->gen != omi_fork_gen() && omi_use(handle, h->type, 0, &used) < 0)
+		goto out_free;
 	if (h->gen == omi_fork_gen() && c->gen == omi_fork_gen() && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};
 		omi_rpc(c, h->id, &a);
 	}
+out_free:
 	omi_handle_free(h);
 }

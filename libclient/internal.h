@@ -340,6 +340,11 @@ int omi_call_op(const void *handle, int type, int op, const om_item *items,
  */
 int omi_open(om_client *c, const char *name, int flags, int type,
              const om_item *params, size_t nparams, void **out);
+/** omi_open() of a type whose OPEN answers two Refs (a PIPE: end a, then
+ *  end b, each with the connection's reference): a handle on each, in
+ *  *out and *out2 (out2 NULL: omi_open). On failure neither is kept. */
+int omi_open2(om_client *c, const char *name, int flags, int type,
+              const om_item *params, size_t nparams, void **out, void **out2);
 
 /* --------------------------------------------------------- shared memory */
 

@@ -226,7 +226,10 @@ OM_EXPORT int om_shutdown(om_client *c);
 /**
  * Close the connection and free the client and every handle it handed out
  * (the server drops this connection's references). For a client from
- * om_spawn() in the spawning process, the server is stopped too. NULL is ok.
+ * om_spawn() in the spawning process, the server is stopped too. In a
+ * forked child it also ends what is held for the child through this
+ * client since the fork, used or not (a pipe end it inherited is let go
+ * of). NULL is ok.
  */
 OM_EXPORT void om_disconnect(om_client *c);
 
@@ -407,6 +410,11 @@ OM_EXPORT int om_open_ref(om_client *c, const om_item *ref, void **out);
 /**
  * Give back any proxy handle. The server drops this handle's reference; a
  * released handle is invalid (calls on it return OM_EINVAL). NULL is ok.
+ * In a forked child, a handle inherited and not used there yet is first
+ * taken over (as its first call would: the child's own connection and
+ * reference), so that the object is let go of now rather than when the
+ * child exits — a child that closes its copy of its parent's pipe end
+ * lets the parent see EOF.
  */
 OM_EXPORT void om_release(void *handle);
 
