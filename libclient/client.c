@@ -622,6 +622,7 @@ void om_release(void *handle)
 	if (!h)
 		return;
 	om_client *c = h->c;
+	omi_handle_ext_fini(h, true); /* a pool's creator terminates it */
 	/* Only a reference this process took is given back; a child that
 	 * never used an inherited handle holds none. In a pipeline the
 	 * RELEASE waits its turn (after the calls already made on the

@@ -128,6 +128,13 @@ struct omi_handle {
 	uint64_t shm_len;   /* ARRAY: elements; SEM: the bound */
 	om_kind shm_kind;   /* ARRAY: OM_INT or OM_FLOAT */
 	uint32_t shm_flags; /* LOCK: OM_RECURSIVE; SEM: OM_BOUNDED */
+	/* State a type keeps with its handle (a pool's, pool.c), or NULL,
+	 * and what ends it: om_release() runs ext_fini(h, true) before it
+	 * gives the reference back, so the type may still call on the
+	 * object; omi_handle_free() runs what is left with `live` false
+	 * (om_disconnect: no call can be made). */
+	void *ext;
+	void (*ext_fini)(struct omi_handle *h, bool live);
 };
 
 /* ---------------------------------------------------------------- forks */
@@ -164,8 +171,11 @@ bool omi_in_daemon(void);
 void *omi_handle_new(om_client *c, uint64_t id, int type, uint64_t gen);
 /** The handle behind a user's value, or NULL if invalid or released. */
 struct omi_handle *omi_handle_get(const void *value);
-/** Invalidate and free a handle (no RPC). */
+/** Invalidate and free a handle (no RPC), ending its ext first. */
 void omi_handle_free(struct omi_handle *h);
+/** Run and clear h's ext_fini, if it has one (`live`: calls may still be
+ *  made on h). */
+void omi_handle_ext_fini(struct omi_handle *h, bool live);
 
 /* ------------------------------------------------------------------- RPC */
 
