@@ -248,6 +248,7 @@ int om_connect(const char *address, om_client **out)
 		rc = dial(c);
 	if (rc) {
 		omi_connect_failed(c);
+		free(c->errlong);
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
 		omi_buf_free(&c->wbuf);
@@ -533,6 +534,7 @@ void om_disconnect(om_client *c)
 	omi_buf_free(&c->rbuf);
 	omi_buf_free(&c->wbuf);
 	free(c->spawn_dir);
+	free(c->errlong);
 	free(c);
 }
 

@@ -81,6 +81,10 @@ struct om_client {
 	struct omi_buf rbuf, wbuf;
 	struct omi_arena arena; /* one call's request and response */
 	char errmsg[512];
+	/* errmsg's whole text when it is longer than errmsg holds (a pool
+	 * task's failure: omi_fail), or NULL; om_errmsg() gives it while
+	 * errmsg still begins it. */
+	char *errlong;
 	int life_fd;     /* om_spawn: write end of the server's life pipe */
 	pid_t spawner;   /* the process that spawned the server */
 	char *spawn_dir; /* private socket directory to remove */

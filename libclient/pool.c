@@ -595,13 +595,18 @@ void om_async_free(om_async *r)
 		due_unlink(h->ext, r);
 	if (h && r->pid == getpid() && h->gen == omi_fork_gen()) {
 		/* After om_pool_apply's failure, say: its message stays. */
-		char msg[sizeof h->c->errmsg];
-		memcpy(msg, h->c->errmsg, sizeof msg);
+		om_client *c = h->c;
+		char msg[sizeof c->errmsg];
+		char *whole = c->errlong;
+		memcpy(msg, c->errmsg, sizeof msg);
+		c->errlong = NULL;
 		struct omi_args a = {.op = OBJMGR__OP__POOL_FORGET,
 		                     .num = r->job,
 		                     .pend = OMI_PEND_QUIET};
-		omi_rpc(h->c, h->id, &a);
-		memcpy(h->c->errmsg, msg, sizeof msg);
+		omi_rpc(c, h->id, &a);
+		memcpy(c->errmsg, msg, sizeof msg);
+		free(c->errlong);
+		c->errlong = whole;
 	}
 	free(r);
 }
@@ -1482,10 +1487,11 @@ int om_pool_open(om_client *c, const char *name, int flags, unsigned processes,
 		struct pool_ext *x = h->ext;
 		x->processes = processes;
 		if ((rc = start(h, x, cfg, processes)) < 0) {
-			char msg[sizeof c->errmsg];
-			snprintf(msg, sizeof msg, "%s", c->errmsg);
+			char *msg = strdup(om_errmsg(c));
 			om_release(p); /* terminates it, reaps the supervisor */
-			return omi_fail(c, rc, "%s", msg);
+			omi_fail(c, rc, "%s", msg ? msg : om_strerror(rc));
+			free(msg);
+			return rc;
 		}
 	}
 	*out = p;
