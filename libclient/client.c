@@ -13,11 +13,12 @@
  * om_*_open(). Calls that need their answer at once (opening objects,
  * shutdown) refuse to be pipelined.
  *
- * fork(): the fork generation (fork.c) is bumped in the child. A client
- * whose generation is old was inherited: its first call in the child closes
- * the child's copy of the socket (the parent's connection is untouched: a
- * close of one descriptor copy sends nothing) and connects anew; a handle
- * whose generation is old first takes the child's own reference (ADDREF).
+ * fork(): the fork generation (fork.c) is bumped in the child, and the
+ * child's copies of the parent's sockets are closed at once (fork_child;
+ * the parent's connection is untouched: a close of one descriptor copy
+ * sends nothing). A client whose generation is old was inherited: its
+ * first call in the child connects anew; a handle whose generation is old
+ * first takes the child's own reference (ADDREF).
  */
 #include <errno.h>
 #include <math.h>
@@ -112,8 +113,22 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&clients_mu);
 }
 
+/* In the child: its copies of the parent's sockets go now, not at its
+ * first call. A child that never calls the library (or not for long)
+ * would otherwise keep the parent's connection open after the parent
+ * died, and the server would not see the parent's session end: its locks
+ * held, its pipe ends open. Closing a copy sends nothing. fd -1 tells
+ * ready() there is nothing left to close (the number may be reused by
+ * then). The hold (hold_fd, hold_token) stays: the first call ADOPTs it.
+ * Kick sockets stay: the server has one, and the child's mapped calls
+ * (on the mappings it inherits) go on kicking it through this copy. */
 static void fork_child(void)
 {
+	for (om_client *c = clients; c; c = c->cnext) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+	}
 	pthread_mutex_unlock(&clients_mu);
 }
 
