@@ -101,6 +101,11 @@ struct boot {
 	unsigned processes;
 	int ready_fd; /* the supervisor's end of the ready pipe, or -1 */
 	int ready_rd; /* the creator's end (closed by the children) */
+	/* The first workers wait for end-of-file on go_rd before they run
+	 * the initializer: one that fails breaks the pool, and the server
+	 * then kills the supervisor, which must have told the creator it
+	 * started by then. -1 for the workers that replace others. */
+	int go_rd, go_wr;
 };
 
 /* What the supervisor tells the creator: one write, under PIPE_BUF. */
@@ -1197,6 +1202,14 @@ static int worker_main(void *arg)
 	struct boot *b = arg;
 	if (b->ready_fd >= 0)
 		close(b->ready_fd); /* the creator waits for its EOF */
+	if (b->go_wr >= 0)
+		close(b->go_wr);
+	if (b->go_rd >= 0) {
+		char x;
+		while (read(b->go_rd, &x, 1) < 0 && errno == EINTR)
+			;
+		close(b->go_rd);
+	}
 	const om_pool_config *cfg = b->cfg;
 	if (run_initializer(b->pool, cfg) < 0)
 		return 0; /* the pool is broken: not to be replaced */
@@ -1294,6 +1307,13 @@ static int supervisor_main(void *arg)
 		tell_creator(b, rc, h ? om_errmsg(h->c) : "out of memory");
 		return 1;
 	}
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		tell_creator(b, OM_ELIMIT, strerror(errno));
+		return 1;
+	}
+	b->go_rd = go[0];
+	b->go_wr = go[1];
 	size_t n = 0;
 	for (; n < b->processes; n++)
 		if ((rc = omi_process_start(worker_main, b, OM_DAEMON, true,
@@ -1302,6 +1322,9 @@ static int supervisor_main(void *arg)
 			return 1; /* the workers die with us (daemons) */
 		}
 	tell_creator(b, OM_OK, NULL);
+	close(go[1]); /* go, workers */
+	close(go[0]);
+	b->go_rd = b->go_wr = -1;
 	while (n) {
 		siginfo_t si = {0};
 		/* WNOWAIT: om_process_join() reaps it, so the process
@@ -1393,7 +1416,9 @@ static int start(struct omi_handle *h, struct pool_ext *x,
 	                 .cfg = cfg,
 	                 .processes = processes,
 	                 .ready_fd = fds[1],
-	                 .ready_rd = fds[0]};
+	                 .ready_rd = fds[0],
+	                 .go_rd = -1,
+	                 .go_wr = -1};
 	int rc = omi_process_start(supervisor_main, &b, OM_DAEMON, true,
 	                           &x->sup);
 	close(fds[1]);
