@@ -354,6 +354,17 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	return omi_pipe_run(c, id, mark, a);
 }
 
+int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a)
+{
+	if (omi_piping(c))
+		return omi_fail(c, OM_EINVAL,
+		                "a request sent for later "
+		                "cannot be made in a pipeline");
+	struct omi_args later = *a;
+	later.pend = OMI_PEND_LATER;
+	return omi_rpc(c, target, &later);
+}
+
 int omi_use(const void *handle, int type, double timeout,
             struct omi_handle **out)
 {

@@ -49,6 +49,9 @@ enum omi_pend_kind {
 	OMI_PEND_CALL = 0, /* a user's call: a place in rcs and the result */
 	OMI_PEND_QUIET,    /* internal (a RELEASE): waited for, not counted */
 	OMI_PEND_ADDREF,   /* a forked child's first ADDREF of handle `out` */
+	OMI_PEND_LATER,    /* sent without waiting (omi_rpc_later): its
+	                    * answer is read with the next call's, and
+	                    * dropped */
 };
 
 /** One request sent or to be sent, waiting for its answer. */
@@ -223,6 +226,15 @@ struct omi_args {
  *         message in c->errmsg), or the completion's error.
  */
 int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
+
+/**
+ * omi_rpc() of a request whose answer nobody waits for (a pool worker's
+ * POOL_DONE): written now, its answer read and dropped with the next
+ * call's (its completion, if any, runs then), so a worker reports each
+ * task without a round trip. Not in a pipeline (OM_EINVAL).
+ * @return OM_OK once written, or why it could not be (OM_ECONN, ...).
+ */
+int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a);
 
 /** OM_OK if items[0..n) are all valid items, else OM_EINVAL with a
  *  message naming the first bad one. What omi_rpc() checks, and a local

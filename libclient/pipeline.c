@@ -330,6 +330,8 @@ static void answer(om_client *c, const Objmgr__Response *r, int fdrc)
 	if (e->kind == OMI_PEND_ADDREF)
 		undo_addref(e);
 	size_t i = (size_t)(e - p->v);
+	if (e->kind == OMI_PEND_LATER)
+		return; /* nobody waits for it: its failure is no one's */
 	if (!omi_piping(c)) {
 		/* A synchronous call: errmsg is its own failure's. */
 		omi_fail(c, e->rc, "%s", resp_msg(r, e->rc));
@@ -509,10 +511,17 @@ int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
 			pump(c, UNTIL_WRITTEN);
 		return OM_OK;
 	}
-	/* A pipeline of one: this entry is the only one. */
 	struct omi_pipe *p = &c->pipe;
+	if (a->pend == OMI_PEND_LATER) {
+		/* Written now; answered with the next call. */
+		int why = pump(c, UNTIL_WRITTEN);
+		return c->lost ? why : OM_OK;
+	}
+	/* A pipeline of one: this entry is the last one (after requests sent
+	 * for later, which are answered on the way). */
 	int why = pump(c, UNTIL_ANSWERED);
-	rc = p->v[0].answered ? p->v[0].rc : why;
+	struct omi_pending *e = &p->v[p->n - 1];
+	rc = e->answered ? e->rc : why;
 	p->n = p->left = 0;
 	return rc;
 }

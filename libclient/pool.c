@@ -60,6 +60,10 @@ enum job_kind {
  * over the server's --max-frame (64 MiB by default) would end the
  * worker's connection. */
 #define MSG_SEND_MAX (48u << 20)
+/* Tasks a worker takes at once (fewer when the queue is short: the
+ * server shares what waits among the workers). Each is reported as it
+ * finishes; one round trip per batch. */
+#define TAKE_MAX 16
 /* What a message refused as too large (--max-item) is cut to. */
 #define MSG_CUT 65536
 
@@ -1133,40 +1137,33 @@ static bool done_refused(int rc)
 	                         * resend too, harmlessly */
 }
 
-/* POOL_TAKE of one task, forever: *out the batch. */
-static int take(void *pool, om_items *out)
+/* POOL_TAKE of up to max tasks, forever: *out the batch. */
+static int take(void *pool, size_t max, om_items *out)
 {
 	struct omi_args a = {.op = OBJMGR__OP__POOL_TAKE,
-	                     .num2 = 1,
+	                     .num2 = (int64_t)max,
 	                     .timeout = OM_FOREVER,
 	                     .done = omi_done_items,
 	                     .out = out};
 	return omi_call(pool, OMI_TYPE, &a);
 }
 
-/* Report d; with `more`, pipelined with the next TAKE (into *next: its
- * code in *take_rc). @return DONE's code. */
-static int report(void *pool, struct report *d, bool more, om_items *next,
-                  int *take_rc)
+/* Report d. A result is sent without waiting (its answer is read with
+ * the next request's): the server has it before this worker can die in
+ * the next task, so the lease knows which task it was running. A failure
+ * waits for its answer, to resend a message too large to store.
+ * @return OM_OK or the failure of the report (OM_ECONN: the worker
+ *         leaves). */
+static int report(void *pool, struct report *d)
 {
 	struct omi_handle *h = omi_handle_get(pool);
 	om_client *c = h->c;
 	struct omi_args a;
 	om_item one;
 	done_args(d, &a, &one);
-	int rc;
-	if (more && om_pipeline_begin(c) == OM_OK) {
-		int rcs[2] = {OM_ECONN, OM_ECONN};
-		omi_call(pool, OMI_TYPE, &a);
-		take(pool, next);
-		om_pipeline_end(c, rcs, 2);
-		rc = rcs[0];
-		*take_rc = rcs[1];
-	} else {
-		rc = omi_call(pool, OMI_TYPE, &a);
-		if (more)
-			*take_rc = take(pool, next);
-	}
+	if (!d->failed)
+		return omi_rpc_later(c, h->id, &a);
+	int rc = omi_rpc(c, h->id, &a);
 	if (rc < 0 && done_refused(rc))
 		rc = redo_done(pool, d, rc, om_errmsg(c));
 	return rc;
@@ -1214,13 +1211,16 @@ static int worker_main(void *arg)
 	if (run_initializer(b->pool, cfg) < 0)
 		return 0; /* the pool is broken: not to be replaced */
 	unsigned ran = 0;
-	om_items batch = {0};
-	int rc = take(b->pool, &batch);
-	while (rc >= 0) {
-		om_items next = {0};
-		int next_rc = OM_ECLOSED;
+	for (;;) {
+		size_t max = TAKE_MAX;
+		if (cfg->maxtasksperchild &&
+		    cfg->maxtasksperchild - ran < TAKE_MAX)
+			max = cfg->maxtasksperchild - ran;
+		om_items batch = {0};
+		if (take(b->pool, max, &batch) < 0)
+			return 0; /* ECLOSED: closed and drained, terminated,
+			           * broken; or the server is gone */
 		size_t pos = 0;
-		bool last_batch = false;
 		while (pos < batch.n) {
 			struct task t;
 			if (parse_task(&batch, &pos, &t) < 0) {
@@ -1234,33 +1234,19 @@ static int worker_main(void *arg)
 			struct report d;
 			run_task(cfg, &batch, &t, &d);
 			ran++;
-			bool enough = cfg->maxtasksperchild &&
-			              ran >= cfg->maxtasksperchild;
-			bool more = pos == batch.n && !enough;
-			int drc = report(b->pool, &d, more, &next, &next_rc);
+			int rc = report(b->pool, &d);
 			report_clear(&d);
-			if (drc == OM_ECONN) {
+			if (rc == OM_ECONN) {
 				om_items_free(&batch);
-				om_items_free(&next);
 				return 0;
-			}
-			if (enough) {
-				last_batch = true;
-				break;
 			}
 		}
 		om_items_free(&batch);
-		if (last_batch) {
-			/* Tasks taken and not run go back to the queue when
-			 * this session ends (only one is taken at a time). */
-			om_items_free(&next);
+		/* Its reports are written: the server reads them before it
+		 * sees this session end. */
+		if (cfg->maxtasksperchild && ran >= cfg->maxtasksperchild)
 			return WORKER_RECYCLE;
-		}
-		batch = next;
-		rc = next_rc;
 	}
-	om_items_free(&batch);
-	return 0; /* ECLOSED: closed and drained, terminated or broken */
 }
 
 /* ------------------------------------------------------------ supervisor */
