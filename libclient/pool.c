@@ -60,10 +60,14 @@ enum job_kind {
  * over the server's --max-frame (64 MiB by default) would end the
  * worker's connection. */
 #define MSG_SEND_MAX (48u << 20)
-/* Tasks a worker takes at once (fewer when the queue is short: the
- * server shares what waits among the workers). Each is reported as it
- * finishes; one round trip per batch. */
-#define TAKE_MAX 16
+/* Tasks a worker takes at once, at most (fewer when the queue is short:
+ * the server shares what waits among the workers). Each is reported as
+ * it finishes; one round trip per batch. A worker starts with one, as
+ * Python's do, and doubles while its tasks are quick (under QUICK
+ * seconds each), so trivial tasks cost no round trip each while a slow
+ * one never keeps others leased behind it for long. */
+#define TAKE_MAX 64
+#define QUICK    0.002
 /* What a message refused as too large (--max-item) is cut to. */
 #define MSG_CUT 65536
 
@@ -1211,15 +1215,17 @@ static int worker_main(void *arg)
 	if (run_initializer(b->pool, cfg) < 0)
 		return 0; /* the pool is broken: not to be replaced */
 	unsigned ran = 0;
+	size_t want = 1; /* tasks to take next */
 	for (;;) {
-		size_t max = TAKE_MAX;
-		if (cfg->maxtasksperchild &&
-		    cfg->maxtasksperchild - ran < TAKE_MAX)
+		size_t max = want;
+		if (cfg->maxtasksperchild && cfg->maxtasksperchild - ran < max)
 			max = cfg->maxtasksperchild - ran;
 		om_items batch = {0};
 		if (take(b->pool, max, &batch) < 0)
 			return 0; /* ECLOSED: closed and drained, terminated,
 			           * broken; or the server is gone */
+		double t0 = mono_now();
+		unsigned ran0 = ran;
 		size_t pos = 0;
 		while (pos < batch.n) {
 			struct task t;
@@ -1242,6 +1248,10 @@ static int worker_main(void *arg)
 			}
 		}
 		om_items_free(&batch);
+		if (mono_now() - t0 < QUICK * (ran - ran0))
+			want = want * 2 > TAKE_MAX ? TAKE_MAX : want * 2;
+		else
+			want = 1;
 		/* Its reports are written: the server reads them before it
 		 * sees this session end. */
 		if (cfg->maxtasksperchild && ran >= cfg->maxtasksperchild)
