@@ -58,6 +58,11 @@ enum kind { APPLY, MAP, STARMAP, IMAP, IMAP_UNORDERED, NKINDS };
 #define RESP_OVERHEAD 64
 #define ITEM_OVERHEAD 32
 
+/* OPEN's bounds (objmgr.proto): a pool forks this many workers at most;
+ * a function's name is this long at most. */
+#define POOL_MAX_PROCESSES 4096
+#define POOL_MAX_NAME      255
+
 /* The wire Status of a task's failure in POOL_DONE's num2. */
 #define DONE_ETASK 21
 
@@ -1499,11 +1504,11 @@ static int pool_init(struct obj *o, struct call *c)
 		                "function names...]: %zu arguments",
 		                c->nargs);
 	const om_item *a = c->args;
-	if (a[0].kind != OM_INT || a[0].i < 1 || a[0].i > INT32_MAX)
-		return call_err(c, OM_EINVAL,
-		                "a pool's processes must be an int from 1 to "
-		                "%d",
-		                INT32_MAX);
+	if (a[0].kind != OM_INT || a[0].i < 1 || a[0].i > POOL_MAX_PROCESSES)
+		return call_err(
+		        c, OM_EINVAL,
+		        "a pool's processes must be an int from 1 to %d",
+		        POOL_MAX_PROCESSES);
 	if (a[1].kind != OM_INT || a[1].i < 0 || a[1].i > UINT32_MAX)
 		return call_err(c, OM_EINVAL,
 		                "a pool's maxtasksperchild must be an int from "
@@ -1515,10 +1520,13 @@ static int pool_init(struct obj *o, struct call *c)
 		return call_err(c, OM_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		names[i] = a[2 + i];
-		if (names[i].kind != OM_STR || names[i].s.len == 0)
+		if (names[i].kind != OM_STR || names[i].s.len == 0 ||
+		    names[i].s.len > POOL_MAX_NAME)
 			return call_err(
 			        c, OM_EINVAL,
-			        "function name %zu is not a non-empty str", i);
+			        "function name %zu is not a str of 1 to "
+			        "%d bytes",
+			        i, POOL_MAX_NAME);
 	}
 	qsort(names, n, sizeof *names, fn_cmp);
 	for (size_t i = 1; i < n; i++)

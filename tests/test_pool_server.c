@@ -1541,6 +1541,12 @@ static void test_memory(void **state)
 	wait_baseline(m, objects, bytes);
 }
 
+#define LONG_NAME                                                          \
+	"0123456789012345678901234567890123456789012345678901234567890123" \
+	"0123456789012345678901234567890123456789012345678901234567890123" \
+	"0123456789012345678901234567890123456789012345678901234567890123" \
+	"0123456789012345678901234567890123456789012345678901234567890123"
+
 /* Bad requests get clear errors and change nothing. */
 static void test_hostile(void **state)
 {
@@ -1554,9 +1560,11 @@ static void test_hostile(void **state)
 		const char *why;
 	} opens[] = {
 	        {0, 0, {"f"}, "processes"},
+	        {4097, 0, {"f"}, "1 to 4096"},
+	        {1, 0, {LONG_NAME}, "1 to 255 bytes"},
 	        {-3, 0, {"f"}, "processes"},
 	        {1, -1, {"f"}, "maxtasksperchild"},
-	        {1, 0, {""}, "non-empty"},
+	        {1, 0, {""}, "1 to 255 bytes"},
 	        {1, 0, {"f", "g", "f"}, "two functions named 'f'"},
 	        {1, 0, {NULL}, "function names"},
 	};
