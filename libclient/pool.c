@@ -431,11 +431,15 @@ static int await(void *pv, om_async *r, bool join, bool dispatch,
 		bool mine = r && has_id(&w, r->job);
 		if (mine)
 			r->ready = true;
-		bool joined = w.joined;
+		bool joined = w.joined, none = !w.n && !joined;
 		int ran = run_due(pv, &w);
 		free(w.ids);
 		if (mine || (join && joined) || (dispatch && ran))
 			return OM_OK;
+		if (none) /* OK for nothing: looping would spin */
+			return omi_fail(
+			        h->c, OM_EPROTO,
+			        "POOL_WAIT answered with nothing ready");
 	}
 }
 
@@ -1240,6 +1244,9 @@ static int worker_main(void *arg)
 			struct report d;
 			run_task(cfg, &batch, &t, &d);
 			ran++;
+			struct omi_handle *h = omi_handle_get(b->pool);
+			if (h && omi_piping(h->c))
+				om_pipeline_end(h->c, NULL, 0); /* the task's */
 			int rc = report(b->pool, &d);
 			report_clear(&d);
 			if (rc == OM_ECONN) {
