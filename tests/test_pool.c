@@ -652,8 +652,8 @@ static void test_make_pool(void **state)
 	 * processes < 1; unsigned wraps a -1 to this). */
 	expect_rc(c, om_pool_open(c, NULL, 0, (unsigned)-1, &cfg, &p),
 	          OM_EINVAL);
-	/*TMP*/ /* expect_rc(c, om_pool_open(c, NULL, 0, 5000, &cfg, &p),
-	           OM_EINVAL); */
+	expect_rc(c, om_pool_open(c, NULL, 0, 5000, &cfg, &p), OM_EINVAL);
+	expect_rc(c, om_pool_open(c, NULL, 0, 4097, &cfg, &p), OM_EINVAL);
 	expect_rc(c, om_pool_open(c, "", 0, 2, &cfg, &p), OM_EINVAL);
 	expect_rc(c, om_pool_open(c, "pool.none", 0, 0, NULL, &p), OM_ENOENT);
 	expect_rc(c, om_pool_open(NULL, NULL, 0, 2, &cfg, &p), OM_EINVAL);
