@@ -161,11 +161,32 @@ static int t_init_fail(om_task *t, const om_item *a, size_t n)
 	return om_task_fail(t, "init failed: no %s", "database");
 }
 
+/* echo its arguments' first, after checking that a bad result is
+ * refused and the good one then stands */
+static int t_echo(om_task *t, const om_item *a, size_t n)
+{
+	om_item bad = {.kind = 99};
+	if (om_task_return(t, bad) != OM_EINVAL ||
+	    om_task_return(NULL, om_nil()) != OM_EINVAL ||
+	    om_task_fail(NULL, "x") != OM_ETASK)
+		return om_task_fail(t, "bad results were taken");
+	return om_task_return(t, n ? a[0] : om_nil());
+}
+
+/* a Ref to the inherited dict */
+static int t_dict_ref(om_task *t, const om_item *a, size_t n)
+{
+	(void)a;
+	(void)n;
+	return om_task_return(t, om_ref(g_dict));
+}
+
 static const om_task_def tasks[] = {
         {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
         {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
-        {"dict_get", t_dict_get}, {"tag", t_tag},
+        {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
+        {"dict_ref", t_dict_ref},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1314,6 +1335,156 @@ static void test_pipeline_refused(void **state)
 	om_disconnect(c);
 }
 
+/* Items go and come back as they are: bytes with NULs, floats, strings,
+ * nil, bools; a task's result may be a Ref the submitter opens. */
+static void test_items_and_refs(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_dict *d = new_dict(c);
+	expect_ok(c, om_dict_set(d, om_int(1), om_str("one")));
+	g_dict = d;
+	om_pool *p = new_pool(c, 2, NULL);
+	om_item in[] = {om_bytes("a\0b", 3), om_float(-0.5),
+	                om_str("str"),       om_nil(),
+	                om_bool(true),       om_int(INT64_MIN)};
+	for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+		om_item r;
+		expect_ok(c, om_pool_apply(p, "echo", &in[i], 1, &r));
+		assert_true(om_item_eq(&r, &in[i]));
+		assert_int_equal(r.kind, in[i].kind);
+		om_item_free(&r);
+	}
+	om_item ref;
+	expect_ok(c, om_pool_apply(p, "dict_ref", NULL, 0, &ref));
+	assert_int_equal(ref.kind, OM_REF);
+	om_dict *d2;
+	expect_ok(c, om_open_ref(c, &ref, (void **)&d2));
+	om_item v;
+	expect_ok(c, om_dict_get(d2, om_int(1), &v));
+	assert_str_item(&v, "one");
+	om_item_free(&v);
+	om_release(d2);
+	om_release(d);
+	g_dict = NULL;
+	finish(c, p);
+	om_disconnect(c);
+}
+
+/* Bad handles and arguments: errors, never a crash. */
+static void test_bad_args(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pool *p = new_pool(c, 1, NULL);
+	om_dict *d = new_dict(c);
+	om_pool_stats st;
+	expect_rc(c, om_pool_info((om_pool *)d, &st), OM_ETYPE);
+	expect_rc(c, om_pool_close((om_pool *)d), OM_ETYPE);
+	om_async *as = NULL;
+	expect_rc(c, om_pool_apply_async((om_pool *)d, "square", NULL, 0, &as),
+	          OM_ETYPE);
+	expect_rc(c, om_pool_apply_async(NULL, "square", NULL, 0, &as),
+	          OM_EINVAL);
+	expect_rc(c, om_pool_apply_async(p, "square", NULL, 0, NULL),
+	          OM_EINVAL);
+	expect_rc(c, om_pool_join(NULL, 0), OM_EINVAL);
+	expect_rc(c, om_pool_dispatch(NULL, 0), OM_EINVAL);
+	expect_rc(c, om_pool_terminate(NULL), OM_EINVAL);
+	om_items items;
+	expect_rc(c, om_pool_starmap(p, "add", NULL, 3, 0, &items), OM_EINVAL);
+	om_items holes[1] = {{NULL, 2}};
+	expect_rc(c, om_pool_starmap(p, "add", holes, 1, 0, &items), OM_EINVAL);
+	bool b;
+	expect_rc(c, om_async_ready(NULL, &b), OM_EINVAL);
+	expect_rc(c, om_async_successful(NULL, &b), OM_EINVAL);
+	expect_rc(c, om_async_wait(NULL, 0), OM_EINVAL);
+	expect_rc(c, om_async_then(NULL, NULL, NULL), OM_EINVAL);
+	om_item x = om_int(2), r;
+	expect_ok(c, om_pool_apply_async(p, "square", &x, 1, &as));
+	expect_rc(c, om_async_then(as, NULL, NULL), OM_EINVAL);
+	expect_rc(c, om_async_get(as, &r, 0.0 / 0.0), OM_EINVAL);
+	expect_rc(c, om_async_wait(as, 0.0 / 0.0), OM_EINVAL);
+	expect_rc(c, om_async_ready(as, NULL), OM_EINVAL);
+	expect_rc(c, om_async_get_items(as, NULL, 0), OM_EINVAL);
+	expect_ok(c, om_async_get(as, &r, 10));
+	assert_int_item(&r, 4);
+	om_async_free(as);
+	expect_rc(c, om_pool_join(p, 0.0 / 0.0), OM_EINVAL);
+	/* A released pool handle is invalid. */
+	om_pool *gone_p = p;
+	finish(c, p);
+	expect_rc(c, om_pool_info(gone_p, &st), OM_EINVAL);
+	expect_rc(c, om_pool_apply(gone_p, "square", &x, 1, &r), OM_EINVAL);
+	om_release(d);
+	om_disconnect(c);
+}
+
+/* The supervisor SIGKILLed: its workers die with it (daemons), and with
+ * no one left to replace them the pool breaks: no caller waits forever. */
+static void test_supervisor_killed(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	block_setup(c);
+	om_pool *p = new_pool(c, 2, NULL);
+	om_async *as;
+	expect_ok(c, om_pool_apply_async(p, "block", NULL, 0, &as));
+	pid_t w = blocked_pid();
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)w);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char buf[512];
+	size_t k = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[k] = '\0';
+	int sup = 0;
+	assert_int_equal(sscanf(strrchr(buf, ')') + 2, "%*c %d", &sup), 1);
+	assert_true(sup > 1 && sup != getpid());
+	assert_int_equal(kill(sup, SIGKILL), 0);
+	om_item r;
+	int rc = om_async_get(as, &r, 20);
+	assert_true(rc == OM_EBROKEN);
+	om_async_free(as);
+	assert_true(poll_until(pid_gone, &w, 10));
+	om_pool_stats st;
+	expect_ok(c, om_pool_info(p, &st));
+	assert_true(st.closed);
+	expect_ok(c, om_pool_join(p, 10));
+	om_release(p);
+	block_teardown();
+	om_disconnect(c);
+}
+
+/* om_disconnect of the creator's client stops the pool: its worker is
+ * gone, another client's submissions get OM_ECLOSED. */
+static void test_creator_disconnects(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_client *c2 = client(&srv);
+	block_setup(c2);
+	om_pool *p;
+	expect_ok(c, om_pool_open(c, "pool.disc", OM_CREATE, 2, &cfg, &p));
+	om_pool *p2;
+	expect_ok(c2, om_pool_open(c2, "pool.disc", 0, 0, NULL, &p2));
+	om_async *as;
+	expect_ok(c2, om_pool_apply_async(p2, "block", NULL, 0, &as));
+	pid_t w = blocked_pid();
+	om_disconnect(c);
+	om_item r;
+	int rc = om_async_get(as, &r, 10);
+	assert_true(rc == OM_EBROKEN || rc == OM_ECLOSED);
+	om_async_free(as);
+	assert_true(poll_until(pid_gone, &w, 10));
+	expect_rc(c2, om_pool_apply(p2, "square", NULL, 0, &r), OM_ECLOSED);
+	expect_ok(c2, om_unlink(c2, "pool.disc"));
+	om_release(p2);
+	block_teardown();
+	om_disconnect(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1349,6 +1520,10 @@ int main(void)
 	        cmocka_unit_test(test_release_stops),
 	        cmocka_unit_test(test_daemon_cannot_create),
 	        cmocka_unit_test(test_pipeline_refused),
+	        cmocka_unit_test(test_items_and_refs),
+	        cmocka_unit_test(test_bad_args),
+	        cmocka_unit_test(test_supervisor_killed),
+	        cmocka_unit_test(test_creator_disconnects),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
