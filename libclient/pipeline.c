@@ -39,7 +39,9 @@
  *
  * Internal entries: a forked child's first ADDREF of an inherited handle
  * and the RELEASE of om_release() are entries like calls, but have no
- * place in a pipeline's rcs. No synchronous request is ever made while
+ * place in a pipeline's rcs. A request sent for later (omi_rpc_later: a
+ * pool worker's POOL_DONE) is written at once and left pending; the next
+ * call's pump reads its answer on the way to its own and drops it. No synchronous request is ever made while
  * pipelined ones are unanswered (it would wait for them all): the calls
  * that need their answer at once (opening objects, om_shutdown) refuse to
  * run in a pipeline.
