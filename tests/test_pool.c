@@ -1485,6 +1485,40 @@ static void test_creator_disconnects(void **state)
 	om_disconnect(c2);
 }
 
+/* A callback comes due while om_async_next waits for an imap: it runs
+ * then, and the imap's results still come in order. */
+static void test_callback_during_next(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pool *p = new_pool(c, 2, NULL);
+	om_item x = om_int(9);
+	om_async *a, *it;
+	struct seen s = {.c = c};
+	expect_ok(c, om_pool_apply_async(p, "square", &x, 1, &a));
+	expect_ok(c, om_async_then(a, record, &s));
+	om_item in[12];
+	for (int i = 0; i < 12; i++)
+		in[i] = om_int(i);
+	expect_ok(c, om_pool_imap(p, "square", in, 12, 1, 0, &it));
+	for (int i = 0; i < 12; i++) {
+		om_item r;
+		expect_ok(c, om_async_next(it, &r, 10));
+		assert_int_item(&r, i * i);
+	}
+	om_item r;
+	expect_rc(c, om_async_next(it, &r, 10), OM_ECLOSED);
+	/* The apply was done before the imap's last result. */
+	expect_ok(c, om_async_wait(a, 10));
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.value, 81);
+	expect_rc(c, om_async_then(it, record, &s), OM_EINVAL);
+	om_async_free(it);
+	om_async_free(a);
+	finish(c, p);
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1524,6 +1558,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_args),
 	        cmocka_unit_test(test_supervisor_killed),
 	        cmocka_unit_test(test_creator_disconnects),
+	        cmocka_unit_test(test_callback_during_next),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
