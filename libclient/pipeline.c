@@ -41,10 +41,11 @@
  * and the RELEASE of om_release() are entries like calls, but have no
  * place in a pipeline's rcs. A request sent for later (omi_rpc_later: a
  * pool worker's POOL_DONE) is written at once and left pending; the next
- * call's pump reads its answer on the way to its own and drops it. No synchronous request is ever made while
- * pipelined ones are unanswered (it would wait for them all): the calls
- * that need their answer at once (opening objects, om_shutdown) refuse to
- * run in a pipeline.
+ * call's pump reads its answer on the way to its own and drops it (the
+ * server answers POOL_DONE at once, so that wait is short). No synchronous
+ * request is ever made while pipelined ones are unanswered (it would wait
+ * for them all): the calls that need their answer at once (opening
+ * objects, om_shutdown) refuse to run in a pipeline.
  */
 #include <errno.h>
 #include <poll.h>
