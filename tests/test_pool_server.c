@@ -627,6 +627,37 @@ static void test_apply_in_order(void **state)
 	rq_num(t[0].id);
 	arg_int(&E, 1);
 	expect_st(w->fd, ST_ENOENT);
+	/* DONE and the next TAKE in one write, as workers send them. */
+	int64_t j2 = submit(c, p, APPLY, 0, "sq", a, 1);
+	int64_t j3 = submit(c, p, APPLY, 0, "sq", a, 1);
+	assert_int_equal(take(w->fd, p, 1, t), 1);
+	rq(p, OP_POOL_DONE);
+	rq_num(t[0].id);
+	arg_int(&E, 1);
+	struct enc first = E;
+	uint64_t did = next_id;
+	rq(p, OP_POOL_TAKE);
+	rq_num2(1);
+	rq_timeout(-1);
+	uint64_t tid = next_id;
+	static uint8_t both[2 * sizeof E.b + 8];
+	put_hdr(both, (uint32_t)first.n);
+	memcpy(both + 4, first.b, first.n);
+	put_hdr(both + 4 + first.n, (uint32_t)E.n);
+	memcpy(both + 8 + first.n, E.b, E.n);
+	raw_write(w->fd, both, 8 + first.n + E.n);
+	read_resp(w->fd, &R);
+	assert_int_equal(R.id, did);
+	assert_int_equal(R.status, ST_OK);
+	read_resp(w->fd, &R);
+	assert_int_equal(R.id, tid);
+	assert_int_equal(R.status, ST_OK);
+	assert_int_equal(R.n, 5);
+	int64_t last = R.v[0].i;
+	assert_int_equal(get(c, p, j2), ST_OK);
+	done(w->fd, p, last, &r, 1);
+	assert_int_equal(get(c, p, j3), ST_OK);
+	assert_int_equal(R.v[0].i, 49);
 	/* No task: a TAKE that may not wait says so. */
 	rq(p, OP_POOL_TAKE);
 	rq_num2(1);
@@ -1256,8 +1287,21 @@ static void test_terminate(void **state)
 	int64_t k = submit(c, p, APPLY, 0, "sq", x, 1);
 	struct task t[2];
 	assert_int_equal(take(a->fd, p, 1, t), 1);
+	/* A parked GET is answered by the TERMINATE, before it. */
+	rq(p, OP_POOL_GET);
+	rq_num(k);
+	rq_timeout(-1);
+	uint64_t gid = next_id;
+	send_rq(c);
 	rq(p, OP_POOL_TERMINATE);
-	expect_st(c, ST_OK);
+	uint64_t tid = next_id;
+	send_rq(c);
+	read_resp(c, &R);
+	assert_int_equal(R.id, gid);
+	assert_int_equal(R.status, ST_ECLOSED);
+	read_resp(c, &R);
+	assert_int_equal(R.id, tid);
+	assert_int_equal(R.status, ST_OK);
 	assert_int_equal(get(c, p, j), ST_ECLOSED);
 	expect_msg("terminated");
 	assert_int_equal(get(c, p, k), ST_ECLOSED);
@@ -1352,11 +1396,34 @@ static void test_init_failed(void **state)
 	expect_st(a->fd, ST_EINVAL); /* the message is a str */
 	int64_t x[] = {1};
 	int64_t j = submit(c, p, APPLY, 0, "sq", x, 1);
+	int64_t j2 = submit(c, p, APPLY, 0, "sq", x, 1);
+	/* A worker with a task leased and a TAKE parked. */
+	struct peer *b = proxy();
+	pool_join(b->fd, name);
+	struct task t[2];
+	assert_int_equal(take(b->fd, p, 1, t), 1);
+	rq(p, OP_POOL_TAKE);
+	rq_num2(1);
+	rq_timeout(0);
+	expect_st(b->fd, ST_OK); /* j2's */
+	rq(p, OP_POOL_TAKE);
+	rq_num2(1);
+	rq_timeout(-1);
+	uint64_t bid = next_id;
+	send_rq(b->fd);
+	wait_parked(c, 1);
 	rq(p, OP_POOL_INIT_FAILED);
 	arg_str(&E, "no config file");
 	expect_st(a->fd, ST_OK);
-	assert_int_equal(get(c, p, j), ST_EBROKEN);
+	read_resp(b->fd, &R);
+	assert_int_equal(R.id, bid);
+	assert_int_equal(R.status, ST_ECLOSED);
 	expect_msg("initializer failed: no config file");
+	assert_int_equal(peer_reap_keep(b), -1);
+	assert_int_equal(get(c, p, j2), ST_EBROKEN);
+	assert_int_equal(get(c, p, j), ST_EBROKEN);
+	expect_msg("the pool broke: a worker's initializer failed: no config "
+	           "file");
 	rq(p, OP_POOL_SUBMIT);
 	rq_num(APPLY);
 	arg_str(&E, "sq");
