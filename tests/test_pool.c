@@ -181,12 +181,23 @@ static int t_dict_ref(om_task *t, const om_item *a, size_t n)
 	return om_task_return(t, om_ref(g_dict));
 }
 
+/* the worker leaves in the middle of its task: _exit(code), or SIGKILL
+ * for -1 */
+static int t_exit(om_task *t, const om_item *a, size_t n)
+{
+	if (n != 1 || a[0].kind != OM_INT)
+		return om_task_fail(t, "exit takes a code");
+	if (a[0].i < 0)
+		kill(getpid(), SIGKILL);
+	_exit((int)a[0].i);
+}
+
 static const om_task_def tasks[] = {
         {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
         {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
         {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
-        {"dict_ref", t_dict_ref},
+        {"dict_ref", t_dict_ref}, {"exit", t_exit},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1519,6 +1530,36 @@ static void test_callback_during_next(void **state)
 	om_disconnect(c);
 }
 
+/* A task whose worker leaves in its middle (exit(7), exit(0) — which a
+ * worker told to stop also uses —, or a signal it sends itself) fails
+ * OM_EBROKEN with how it ended; the worker is replaced each time. */
+static void test_worker_exits_in_task(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pool *p = new_pool(c, 2, NULL);
+	struct {
+		int64_t code;
+		const char *says;
+	} ends[] = {{7, "exited with status 7"},
+	            {0, "exited with status 0"},
+	            {-1, "signal 9"}};
+	for (size_t i = 0; i < 3; i++) {
+		om_item a = om_int(ends[i].code), r;
+		expect_rc(c, om_pool_apply(p, "exit", &a, 1, &r), OM_EBROKEN);
+		if (!strstr(om_errmsg(c), ends[i].says))
+			print_error("om_errmsg: %s\n", om_errmsg(c));
+		assert_non_null(strstr(om_errmsg(c), ends[i].says));
+		assert_non_null(strstr(om_errmsg(c), "'exit'"));
+		expect_workers(p, 2);
+	}
+	om_item a = om_int(11), r;
+	expect_ok(c, om_pool_apply(p, "square", &a, 1, &r));
+	assert_int_item(&r, 121);
+	finish(c, p);
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1559,6 +1600,7 @@ int main(void)
 	        cmocka_unit_test(test_supervisor_killed),
 	        cmocka_unit_test(test_creator_disconnects),
 	        cmocka_unit_test(test_callback_during_next),
+	        cmocka_unit_test(test_worker_exits_in_task),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
