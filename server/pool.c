@@ -1394,6 +1394,7 @@ static int pool_take(struct obj *o, struct call *c)
 		m->worker = true;
 		p->nworkers++;
 		member_take_pid(m);
+		settle(p); /* a worker more: the pool is not joined */
 	}
 	size_t max = (uint64_t)c->req->num2 < SIZE_MAX ? (size_t)c->req->num2
 	                                               : SIZE_MAX;

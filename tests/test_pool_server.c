@@ -1154,6 +1154,29 @@ static void test_wait(void **state)
 	assert_int_equal(R.status, ST_OK);
 	assert_int_equal(R.num, 1);
 	assert_int_equal(R.n, 0);
+	/* A worker that comes late to a joined pool un-joins it until it
+	 * goes. */
+	struct peer *v = proxy();
+	pool_join(v->fd, name);
+	rq(p, OP_POOL_TAKE);
+	rq_num2(1);
+	rq_timeout(-1);
+	expect_st(v->fd, ST_ECLOSED);
+	rq(p, OP_POOL_WAIT);
+	rq_num(1);
+	rq_timeout(0);
+	expect_st(c, ST_ETIMEOUT);
+	rq(p, OP_POOL_WAIT);
+	rq_num(1);
+	rq_timeout(-1);
+	wid = next_id;
+	send_rq(c);
+	wait_parked(c, 1);
+	peer_close(v);
+	read_resp(c, &R);
+	assert_int_equal(R.id, wid);
+	assert_int_equal(R.status, ST_OK);
+	assert_int_equal(R.num, 1);
 }
 
 /* Jobs belong to the connection that submitted them; FORGET drops one
