@@ -1560,6 +1560,56 @@ static void test_worker_exits_in_task(void **state)
 	om_disconnect(c);
 }
 
+/* A callback may free its own async and call the pool again (a nested
+ * waiting call, which runs the other callbacks that are due). */
+struct nested {
+	om_async *self;
+	om_pool *p;
+	int rc;
+	int64_t got;
+	int calls;
+};
+
+static void nested_cb(int rc, const om_item *result, void *arg)
+{
+	(void)rc;
+	(void)result;
+	struct nested *n = arg;
+	n->calls++;
+	om_async_free(n->self);
+	n->self = NULL;
+	om_item a = om_int(6), r = om_nil();
+	n->rc = om_pool_apply(n->p, "square", &a, 1, &r);
+	n->got = r.kind == OM_INT ? r.i : -1;
+}
+
+static void test_callback_reenters(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pool *p = new_pool(c, 2, NULL);
+	struct nested n = {.p = p};
+	struct seen other = {.c = c};
+	om_item x = om_int(1);
+	om_async *o;
+	expect_ok(c, om_pool_apply_async(p, "square", &x, 1, &n.self));
+	expect_ok(c, om_async_then(n.self, nested_cb, &n));
+	expect_ok(c, om_pool_apply_async(p, "square", &x, 1, &o));
+	expect_ok(c, om_async_then(o, record, &other));
+	expect_ok(c, om_pool_dispatch(p, 10));
+	while (n.calls == 0 || other.calls == 0)
+		expect_ok(c, om_pool_dispatch(p, 10));
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(other.calls, 1);
+	assert_null(n.self);
+	expect_ok(c, n.rc);
+	assert_int_equal(n.got, 36);
+	expect_rc(c, om_pool_dispatch(p, 0), OM_ETIMEOUT);
+	om_async_free(o);
+	finish(c, p);
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1601,6 +1651,7 @@ int main(void)
 	        cmocka_unit_test(test_creator_disconnects),
 	        cmocka_unit_test(test_callback_during_next),
 	        cmocka_unit_test(test_worker_exits_in_task),
+	        cmocka_unit_test(test_callback_reenters),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
