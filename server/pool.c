@@ -69,9 +69,9 @@ enum kind { APPLY, MAP, STARMAP, IMAP, IMAP_UNORDERED, NKINDS };
 /* A failure shared by every slot and job it failed: refcounted, charged. */
 struct err {
 	int code;
-	size_t refs; /* 0: static (never freed) */
-	size_t size; /* charged */
-	char msg[];
+	size_t refs;     /* 0: static (never freed) */
+	size_t size;     /* charged */
+	const char *msg; /* just after the struct */
 };
 
 struct task {
@@ -192,7 +192,7 @@ static struct err *err_new(int code, const char *fmt, ...)
 		e->code = code;
 		e->refs = 1;
 		e->size = size;
-		memcpy(e->msg, msg, (size_t)n + 1);
+		e->msg = memcpy(e + 1, msg, (size_t)n + 1);
 	}
 	free(msg);
 	return e ? e : &oom_err;
@@ -458,6 +458,12 @@ static uint64_t conn_key(const struct conn *conn)
 	return (uint64_t)(uintptr_t)conn;
 }
 
+/* Pidfds the pools hold, over all pools: at most --max-connections (a
+ * session could be a worker of any number of pools; past the bound a
+ * member goes without, as where pidfds are unavailable), so they cannot
+ * take the descriptors connections and segments need. */
+static unsigned npidfds;
+
 /* c's member of p, made (and watching p) if it is not one yet. */
 static int member_get(struct pool *p, struct call *c, struct member **out)
 {
@@ -496,8 +502,10 @@ static void member_free(struct pool *p, struct member *m, bool gone)
 {
 	if (p->creator == m)
 		p->creator = NULL;
-	if (m->pidfd >= 0)
+	if (m->pidfd >= 0) {
 		close(m->pidfd);
+		npidfds--;
+	}
 	u64map_del(&p->members, conn_key(m->conn));
 	if (!gone)
 		conn_unwatch(m->conn, &p->o);
@@ -525,12 +533,14 @@ static void member_maybe_drop(struct pool *p, struct member *m)
 /* The supervisor or a worker registers: the process to kill later. */
 static void member_take_pid(struct member *m)
 {
-	if (m->pidfd >= 0 || m->pid <= 0)
+	if (m->pidfd >= 0 || m->pid <= 0 || npidfds >= omi_srv.limits.max_conns)
 		return;
 #ifdef SYS_pidfd_open
 	m->pidfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
-	if (m->pidfd >= 0)
+	if (m->pidfd >= 0) {
 		fcntl(m->pidfd, F_SETFD, FD_CLOEXEC);
+		npidfds++;
+	}
 #endif
 }
 
