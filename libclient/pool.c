@@ -56,10 +56,11 @@ enum job_kind {
 #define WORKER_RECYCLE 3
 /* A task function's name, as OPEN takes it. */
 #define TASK_NAME_MAX 255
-/* A failure message longer than this is cut before it is sent: a frame
- * over the server's --max-frame (64 MiB by default) would end the
- * worker's connection. */
-#define MSG_SEND_MAX (48u << 20)
+/* A failure message longer than this is cut, with a note, before it is
+ * sent: the server's --max-item is 32 MiB by default (a longer message
+ * fails the task OM_ETOOBIG instead), and a frame over --max-frame would
+ * end the worker's connection. */
+#define MSG_SEND_MAX ((32u << 20) - 4096)
 /* Tasks a worker takes at once, at most (fewer when the queue is short:
  * the server shares what waits among the workers). Each is reported as
  * it finishes; one round trip per batch. A worker starts with one, as
@@ -68,8 +69,6 @@ enum job_kind {
  * one never keeps others leased behind it for long. */
 #define TAKE_MAX 64
 #define QUICK    0.002
-/* What a message refused as too large (--max-item) is cut to. */
-#define MSG_CUT 65536
 
 /* What a pool handle keeps in this process (omi_handle.ext). */
 struct pool_ext {
@@ -1088,6 +1087,21 @@ static void run_task(const om_pool_config *cfg, const om_items *v,
 	}
 }
 
+/* *m cut to MSG_SEND_MAX bytes, with a note saying so, if it is longer
+ * (left as it is if there is no memory for the cut one). */
+static void cut_message(char **m)
+{
+	size_t len = *m ? strlen(*m) : 0;
+	char *cut;
+	if (len <= MSG_SEND_MAX)
+		return;
+	if (asprintf(&cut, "%.*s... (message of %zu bytes cut to fit an item)",
+	             (int)(MSG_SEND_MAX - 64), *m, len) < 0)
+		return;
+	free(*m);
+	*m = cut;
+}
+
 /* d as POOL_DONE's arguments: the request a, with `one` as the message
  * item's storage. */
 static void done_args(const struct report *d, struct omi_args *a, om_item *one)
@@ -1100,49 +1114,13 @@ static void done_args(const struct report *d, struct omi_args *a, om_item *one)
 		                 "message)";
 		size_t len = strlen(m);
 		*one = om_strn(m, len < MSG_SEND_MAX ? len : MSG_SEND_MAX);
-		a->args = one;
+		a->args = one; /* cut_message() made it fit, or no memory */
 		a->nargs = 1;
 		a->num2 = OBJMGR__STATUS__ETASK;
 	} else {
 		a->args = d->results;
 		a->nargs = d->n;
 	}
-}
-
-/* POOL_DONE refused what d carries (ETOOBIG, ENOMEM, a bad item): fail the
- * task with why, keeping the start of a message that was too long.
- * @return the resend's code. */
-static int redo_done(void *pool, struct report *d, int rc, const char *why)
-{
-	char *m = NULL;
-	if (d->failed && d->msg && strlen(d->msg) > MSG_CUT) {
-		if (asprintf(&m, "%.*s... (message of %zu bytes cut: %s)",
-		             MSG_CUT, d->msg, strlen(d->msg), why) < 0)
-			m = NULL;
-	} else if (!d->failed) {
-		if (asprintf(&m,
-		             "task '%s': its result could not be stored "
-		             "(%s: %s)",
-		             d->fn, om_strerror(rc), why) < 0)
-			m = NULL;
-	} else {
-		return rc; /* a short message refused: nothing better to send */
-	}
-	report_fail(d, m);
-	struct omi_args a;
-	om_item one;
-	done_args(d, &a, &one);
-	return omi_call(pool, OMI_TYPE, &a);
-}
-
-/* Whether a DONE's failure is about what it carries (so worth a resend
- * as a failure), not the pool or the connection. */
-static bool done_refused(int rc)
-{
-	return rc == OM_ETOOBIG || rc == OM_ENOMEM || rc == OM_EINVAL ||
-	       rc == OM_ENOENT; /* a ref result this session cannot reach;
-	                         * a task terminated meanwhile refuses the
-	                         * resend too, harmlessly */
 }
 
 /* POOL_TAKE of up to max tasks, forever: *out the batch. */
@@ -1156,25 +1134,21 @@ static int take(void *pool, size_t max, om_items *out)
 	return omi_call(pool, OMI_TYPE, &a);
 }
 
-/* Report d. A result is sent without waiting (its answer is read with
- * the next request's): the server has it before this worker can die in
- * the next task, so the lease knows which task it was running. A failure
- * waits for its answer, to resend a message too large to store.
- * @return OM_OK or the failure of the report (OM_ECONN: the worker
- *         leaves). */
+/* Report d, without waiting for the answer (read with the next
+ * request's): the server has it before this worker can die in its next
+ * task, so the lease knows which task it was running. A report the server
+ * cannot keep (a result over --max-item, a Ref this session cannot reach)
+ * fails the task there with why. @return OM_OK, or OM_ECONN (the worker
+ * leaves). */
 static int report(void *pool, struct report *d)
 {
 	struct omi_handle *h = omi_handle_get(pool);
-	om_client *c = h->c;
 	struct omi_args a;
 	om_item one;
+	if (d->failed)
+		cut_message(&d->msg);
 	done_args(d, &a, &one);
-	if (!d->failed)
-		return omi_rpc_later(c, h->id, &a);
-	int rc = omi_rpc(c, h->id, &a);
-	if (rc < 0 && done_refused(rc))
-		rc = redo_done(pool, d, rc, om_errmsg(c));
-	return rc;
+	return omi_rpc_later(h->c, h->id, &a);
 }
 
 /* The initializer, if any: OM_OK, or the pool is told it failed. */
@@ -1190,6 +1164,7 @@ static int run_initializer(void *pool, const om_pool_config *cfg)
 	}
 	char *m = task_message(&t, rc);
 	task_clear(&t);
+	cut_message(&m);
 	size_t len = m ? strlen(m) : 0;
 	om_item msg = m ? om_strn(m, len < MSG_SEND_MAX ? len : MSG_SEND_MAX)
 	                : om_str("the initializer failed");
