@@ -17,10 +17,11 @@
  *   forks the workers, tells the creator it is ready (a message on a pipe;
  *   end-of-file means it died) and replaces each worker that ends while the
  *   pool has work for it.
- * - The worker: a daemon child of the supervisor that takes one task at a
- *   time (POOL_TAKE), runs its calls and reports it (POOL_DONE) pipelined
- *   with the next TAKE: one write and one round trip per task. Which task
- *   it held when it died the server knows from its lease.
+ * - The worker: a daemon child of the supervisor that takes tasks
+ *   (POOL_TAKE: one at first, more at once while they are quick), runs
+ *   their calls and reports each as it finishes (POOL_DONE, sent without
+ *   waiting for its answer): no round trip per task. Which task it was
+ *   running when it died the server knows from its lease.
  *
  * The supervisor and the workers are forks taken inside om_pool_open(): the
  * configuration they run is their copy of the caller's memory at that
@@ -28,7 +29,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,10 +139,10 @@ static double left_until(double end)
 	return t > 0 ? t : 0;
 }
 
-/* A handle whose ext ended (om_release) or a pool of an om_open_ref()
- * handle gets its ext on first use. */
 static void pool_fini(struct omi_handle *h, bool live);
 
+/* h's ext: made by om_pool_open, or on first use for a pool handle that
+ * om_open_ref() made. NULL when out of memory. */
 static struct pool_ext *ext_of(struct omi_handle *h)
 {
 	if (!h->ext) {
@@ -619,7 +619,12 @@ void om_async_free(om_async *r)
 		struct omi_args a = {.op = OBJMGR__OP__POOL_FORGET,
 		                     .num = r->job,
 		                     .pend = OMI_PEND_QUIET};
-		omi_rpc(c, h->id, &a);
+		/* Nothing to wait for: its answer is read with the next
+		 * call's (in a pipeline, it is queued). */
+		if (omi_piping(c))
+			omi_rpc(c, h->id, &a);
+		else
+			omi_rpc_later(c, h->id, &a);
 		memcpy(c->errmsg, msg, sizeof msg);
 		free(c->errlong);
 		c->errlong = whole;
