@@ -1874,6 +1874,90 @@ static void test_limits(void **state)
 	server_stop(&s);
 }
 
+/* NEXT takes a Ref result out (the session holds it until it ends, as a
+ * queue get's); it all goes at the end. */
+static void test_next_takes_refs(void **state)
+{
+	(void)state;
+	char name[64];
+	int m = raw_session();
+	wait_conns(m, 1);
+	int64_t objects, bytes;
+	stats(m, &objects, &bytes);
+	int c = raw_session();
+	rq(0, OP_OPEN);
+	rq_num(TYPE_POOL);
+	arg_int(&E, 1);
+	arg_int(&E, 0);
+	arg_str(&E, "f");
+	expect_st(c, ST_OK);
+	uint64_t p = R.v[0].ref;
+	(void)name;
+	uint64_t d = raw_open(c, ++next_id, 1);
+	rq(p, OP_POOL_SUBMIT);
+	rq_num(IMAP);
+	rq_num2(1);
+	arg_str(&E, "f");
+	arg_ref(d, 1);
+	expect_st(c, ST_OK);
+	int64_t j = R.num;
+	/* c plays the worker too: the pool is anonymous, and it is never
+	 * terminated or broken while c is a worker. */
+	struct task t[2];
+	assert_int_equal(take(c, p, 1, t), 1);
+	rq(p, OP_POOL_DONE);
+	rq_num(t[0].id);
+	arg_ref(d, 1);
+	expect_st(c, ST_OK);
+	rq(d, OP_RELEASE);
+	expect_st(c, ST_OK); /* the job's result keeps it */
+	assert_int_equal(next_result(c, p, j), ST_OK);
+	assert_int_equal(R.v[0].kind, 7);
+	assert_true(R.v[0].ref == d);
+	rq(d, OP_DICT_LEN); /* the taken reference */
+	expect_st(c, ST_OK);
+	assert_int_equal(next_result(c, p, j), ST_ECLOSED);
+	raw_close(c);
+	wait_baseline(m, objects, bytes);
+}
+
+/* The server stops with pools busy: parked calls are told ESTOPPING,
+ * it exits cleanly (0, and no leak under ASan). */
+static void test_stop_busy(void **state)
+{
+	(void)state;
+	struct server s = {0};
+	server_start(&s, NULL);
+	char name[64];
+	int c = session_at(s.path);
+	uint64_t p = pool_create(c, name);
+	struct peer *w = proxy_at(s.path), *v = proxy_at(s.path);
+	pool_join(w->fd, name);
+	pool_join(v->fd, name);
+	int64_t x[] = {1, 2};
+	int64_t j = submit(c, p, MAP, 1, "sq", x, 2);
+	struct task t[2];
+	assert_int_equal(take(w->fd, p, 2, t), 2);
+	rq(p, OP_POOL_TAKE);
+	rq_num2(1);
+	rq_timeout(-1);
+	uint64_t vid = next_id;
+	send_rq(v->fd);
+	rq(p, OP_POOL_GET);
+	rq_num(j);
+	rq_timeout(-1);
+	uint64_t gid = next_id;
+	send_rq(c);
+	wait_parked(c, 2);
+	server_stop(&s);
+	read_resp(v->fd, &R);
+	assert_int_equal(R.id, vid);
+	assert_int_equal(R.status, 19); /* ESTOPPING */
+	read_resp(c, &R);
+	assert_int_equal(R.id, gid);
+	assert_int_equal(R.status, 19);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1895,6 +1979,8 @@ int main(void)
 	        cmocka_unit_test_teardown(test_memory, teardown),
 	        cmocka_unit_test_teardown(test_hostile, teardown),
 	        cmocka_unit_test_teardown(test_limits, teardown),
+	        cmocka_unit_test_teardown(test_next_takes_refs, teardown),
+	        cmocka_unit_test_teardown(test_stop_busy, teardown),
 	};
 	return RUN(tests, 120, srv_setup, srv_teardown);
 }
