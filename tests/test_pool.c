@@ -1538,18 +1538,23 @@ static void test_worker_exits_in_task(void **state)
 	(void)state;
 	om_client *c = client(&srv);
 	om_pool *p = new_pool(c, 2, NULL);
+	/* An exit status of 0 reads in /proc as that of a live process: the
+	 * server may not tell it from a session that just ended. */
 	struct {
 		int64_t code;
-		const char *says;
-	} ends[] = {{7, "exited with status 7"},
-	            {0, "exited with status 0"},
-	            {-1, "signal 9"}};
+		const char *says, *or_says;
+	} ends[] = {{7, "exited with status 7", NULL},
+	            {0, "exited with status 0", "'s session ended"},
+	            {-1, "signal 9", NULL}};
 	for (size_t i = 0; i < 3; i++) {
 		om_item a = om_int(ends[i].code), r;
 		expect_rc(c, om_pool_apply(p, "exit", &a, 1, &r), OM_EBROKEN);
-		if (!strstr(om_errmsg(c), ends[i].says))
-			print_error("om_errmsg: %s\n", om_errmsg(c));
-		assert_non_null(strstr(om_errmsg(c), ends[i].says));
+		const char *m = om_errmsg(c);
+		bool said = strstr(m, ends[i].says) ||
+		            (ends[i].or_says && strstr(m, ends[i].or_says));
+		if (!said)
+			print_error("end %zu: om_errmsg: %s\n", i, m);
+		assert_true(said);
 		assert_non_null(strstr(om_errmsg(c), "'exit'"));
 		expect_workers(p, 2);
 	}
