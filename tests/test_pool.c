@@ -271,6 +271,23 @@ static bool gone(pid_t pid)
 	return rp && (rp[2] == 'Z' || rp[2] == 'X');
 }
 
+/* The parent of process pid (a worker's: its supervisor), from /proc. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t k = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[k] = '\0';
+	int ppid = 0;
+	const char *rp = strrchr(buf, ')');
+	assert_non_null(rp);
+	assert_int_equal(sscanf(rp + 2, "%*c %d", &ppid), 1);
+	return (pid_t)ppid;
+}
+
 static bool pid_gone(void *arg)
 {
 	return gone(*(pid_t *)arg);
@@ -1442,16 +1459,7 @@ static void test_supervisor_killed(void **state)
 	om_async *as;
 	expect_ok(c, om_pool_apply_async(p, "block", NULL, 0, &as));
 	pid_t w = blocked_pid();
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)w);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char buf[512];
-	size_t k = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[k] = '\0';
-	int sup = 0;
-	assert_int_equal(sscanf(strrchr(buf, ')') + 2, "%*c %d", &sup), 1);
+	pid_t sup = parent_of(w);
 	assert_true(sup > 1 && sup != getpid());
 	assert_int_equal(kill(sup, SIGKILL), 0);
 	om_item r;
@@ -1615,6 +1623,30 @@ static void test_callback_reenters(void **state)
 	om_disconnect(c);
 }
 
+/* The server dies under a running pool: calls fail OM_ECONN, its workers
+ * and supervisor leave (they cannot reach it: none is replaced), and
+ * releasing the pool does not hang. */
+static void test_server_dies(void **state)
+{
+	(void)state;
+	struct server s2;
+	server_start(&s2, NULL);
+	om_client *c = client(&s2);
+	om_pool *p = new_pool(c, 2, NULL);
+	om_item a = om_int(5), r;
+	expect_ok(c, om_pool_apply(p, "pid", &a, 1, &r));
+	pid_t w = (pid_t)r.i, sup = parent_of(w);
+	server_crash(&s2);
+	assert_true(poll_until(pid_gone, &w, 10));
+	assert_true(poll_until(pid_gone, &sup, 10)); /* it left by itself */
+	expect_rc(c, om_pool_apply(p, "square", &a, 1, &r), OM_ECONN);
+	expect_rc(c, om_pool_join(p, 1), OM_ECONN);
+	om_release(p); /* reaps the supervisor */
+	om_disconnect(c);
+	server_restart(&s2, NULL); /* to remove its directory */
+	server_stop(&s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1657,6 +1689,7 @@ int main(void)
 	        cmocka_unit_test(test_callback_during_next),
 	        cmocka_unit_test(test_worker_exits_in_task),
 	        cmocka_unit_test(test_callback_reenters),
+	        cmocka_unit_test(test_server_dies),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
