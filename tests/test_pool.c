@@ -1647,6 +1647,44 @@ static void test_server_dies(void **state)
 	server_stop(&s2);
 }
 
+/* A creator that exits (exit(), not _exit) without closing or joining:
+ * at exit its daemon supervisor is stopped, and the workers with it. */
+static int creator_exits(void *arg)
+{
+	(void)arg;
+	om_client *c;
+	if (om_connect(srv.path, &c))
+		return 1;
+	om_value *v;
+	om_pool *p;
+	if (om_value_open(c, "pool.exit.pid", OM_CREATE, om_int(0), &v) ||
+	    om_pool_open(c, NULL, 0, 2, &cfg, &p))
+		return 2;
+	om_item r;
+	if (om_pool_apply(p, "pid", NULL, 0, &r) || om_value_set(v, r))
+		return 3;
+	exit(0); /* atexit: the process module stops the supervisor */
+}
+
+static void test_creator_exits(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	pid_t kid = spawn_child(creator_exits, NULL);
+	assert_int_equal(reap(kid, 20), 0);
+	om_value *v;
+	expect_ok(c, om_value_open(c, "pool.exit.pid", 0, om_nil(), &v));
+	om_item r;
+	expect_ok(c, om_value_get(v, &r));
+	assert_int_equal(r.kind, OM_INT);
+	pid_t w = (pid_t)r.i;
+	assert_true(w > 0);
+	assert_true(poll_until(pid_gone, &w, 10));
+	expect_ok(c, om_unlink(c, "pool.exit.pid"));
+	om_release(v);
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1690,6 +1728,7 @@ int main(void)
 	        cmocka_unit_test(test_worker_exits_in_task),
 	        cmocka_unit_test(test_callback_reenters),
 	        cmocka_unit_test(test_server_dies),
+	        cmocka_unit_test(test_creator_exits),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
