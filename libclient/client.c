@@ -263,6 +263,7 @@ int om_connect(const char *address, om_client **out)
 		rc = dial(c);
 	if (rc) {
 		omi_connect_failed(c);
+		free(c->errlong);
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
 		omi_buf_free(&c->wbuf);
@@ -348,6 +349,17 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	if ((rc = pack_request(c, target, a, &id)))
 		return rc;
 	return omi_pipe_run(c, id, mark, a);
+}
+
+int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a)
+{
+	if (omi_piping(c))
+		return omi_fail(c, OM_EINVAL,
+		                "a request sent for later "
+		                "cannot be made in a pipeline");
+	struct omi_args later = *a;
+	later.pend = OMI_PEND_LATER;
+	return omi_rpc(c, target, &later);
 }
 
 int omi_use(const void *handle, int type, double timeout,
@@ -545,6 +557,7 @@ void om_disconnect(om_client *c)
 	omi_buf_free(&c->rbuf);
 	omi_buf_free(&c->wbuf);
 	free(c->spawn_dir);
+	free(c->errlong);
 	free(c);
 }
 
@@ -674,6 +687,7 @@ void om_release(void *handle)
 	struct omi_handle *used;
 	if (h->gen != omi_fork_gen() && omi_use(handle, h->type, 0, &used) < 0)
 		goto out_free;
+	omi_handle_ext_fini(h, true); /* a pool's creator terminates it */
 	if (h->gen == omi_fork_gen() && c->gen == omi_fork_gen() && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};

@@ -858,6 +858,15 @@ OM_EXPORT int om_pipe_close(om_pipe *e);
  * (om_async_get, _get_items, _wait, _next, om_pool_apply, _map, _starmap,
  * _join) or om_pool_dispatch; never in a worker. When om_async_get of an
  * async returns its final answer, that async's callback has run.
+ *
+ * An async belongs to the process that submitted it: its job lives in that
+ * process's session (OM_EINVAL from another, a forked child included), and
+ * until om_async_free(). Calls that submit or wait, and om_pool_open, are
+ * refused in a pipeline (OM_EINVAL); om_pool_close, _terminate and _info
+ * may be pipelined. A worker takes one task at a time at first, as
+ * Python's do, and more at once (up to 64, each reported as it finishes)
+ * while its tasks take under 2 ms each; tasks it had taken and not begun
+ * when it dies go back to the queue, in order.
  */
 typedef struct om_pool om_pool;
 typedef struct om_async om_async; /**< Python's AsyncResult */
@@ -960,7 +969,8 @@ OM_EXPORT int om_async_successful(om_async *r, bool *ok);
  *  (om_errmsg() of the pool's client has the message). Runs in this
  *  process only (see the top of this section); at once, inside the next
  *  waiting call, if it is already finished. @return OM_OK, or OM_EINVAL
- *  if a callback is set already. */
+ *  if a callback is set already, cb is NULL, or r is an imap's (its
+ *  results are taken one by one with om_async_next). */
 OM_EXPORT int om_async_then(om_async *r,
                             void (*cb)(int rc, const om_item *result,
                                        void *arg),
@@ -970,7 +980,8 @@ OM_EXPORT int om_async_then(om_async *r,
 OM_EXPORT void om_async_free(om_async *r);
 
 /** Run every callback that is due, waiting up to `timeout` for one if
- *  none is. @return OM_OK, or OM_ETIMEOUT if none came. */
+ *  none is. @return OM_OK, or OM_ETIMEOUT if none came (at once when no
+ *  async of this process has a callback still to run: none can come). */
 OM_EXPORT int om_pool_dispatch(om_pool *p, double timeout);
 /** No more tasks (pool.close): workers exit once the queue is drained. */
 OM_EXPORT int om_pool_close(om_pool *p);
