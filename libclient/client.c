@@ -13,11 +13,12 @@
  * om_*_open(). Calls that need their answer at once (opening objects,
  * shutdown) refuse to be pipelined.
  *
- * fork(): the fork generation (fork.c) is bumped in the child. A client
- * whose generation is old was inherited: its first call in the child closes
- * the child's copy of the socket (the parent's connection is untouched: a
- * close of one descriptor copy sends nothing) and connects anew; a handle
- * whose generation is old first takes the child's own reference (ADDREF).
+ * fork(): the fork generation (fork.c) is bumped in the child, and the
+ * child's copies of the parent's sockets are closed at once (fork_child;
+ * the parent's connection is untouched: a close of one descriptor copy
+ * sends nothing). A client whose generation is old was inherited: its
+ * first call in the child connects anew; a handle whose generation is old
+ * first takes the child's own reference (ADDREF).
  */
 #include <errno.h>
 #include <math.h>
@@ -112,8 +113,22 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&clients_mu);
 }
 
+/* In the child: its copies of the parent's sockets go now, not at its
+ * first call. A child that never calls the library (or not for long)
+ * would otherwise keep the parent's connection open after the parent
+ * died, and the server would not see the parent's session end: its locks
+ * held, its pipe ends open. Closing a copy sends nothing. fd -1 tells
+ * ready() there is nothing left to close (the number may be reused by
+ * then). The hold (hold_fd, hold_token) stays: the first call ADOPTs it.
+ * Kick sockets stay: the server has one, and the child's mapped calls
+ * (on the mappings it inherits) go on kicking it through this copy. */
 static void fork_child(void)
 {
+	for (om_client *c = clients; c; c = c->cnext) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+	}
 	pthread_mutex_unlock(&clients_mu);
 }
 
@@ -248,6 +263,7 @@ int om_connect(const char *address, om_client **out)
 		rc = dial(c);
 	if (rc) {
 		omi_connect_failed(c);
+		free(c->errlong);
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
 		omi_buf_free(&c->wbuf);
@@ -263,11 +279,8 @@ int om_connect(const char *address, om_client **out)
 static int ready(om_client *c)
 {
 	if (c->gen != omi_fork_gen()) {
-		/* Inherited: drop our copy of the parent's socket (no data
-		 * is sent by closing a copy) and dial anew. */
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
+		/* Inherited: our copy of the parent's socket went at fork
+		 * time (fork_child, so c->fd is -1); dial anew. */
 		if (c->pipe.gen != omi_fork_gen())
 			omi_pipe_discard(c); /* the parent's, if any */
 		return dial(c);
@@ -336,6 +349,17 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	if ((rc = pack_request(c, target, a, &id)))
 		return rc;
 	return omi_pipe_run(c, id, mark, a);
+}
+
+int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a)
+{
+	if (omi_piping(c))
+		return omi_fail(c, OM_EINVAL,
+		                "a request sent for later "
+		                "cannot be made in a pipeline");
+	struct omi_args later = *a;
+	later.pend = OMI_PEND_LATER;
+	return omi_rpc(c, target, &later);
 }
 
 int omi_use(const void *handle, int type, double timeout,
@@ -533,20 +557,27 @@ void om_disconnect(om_client *c)
 	omi_buf_free(&c->rbuf);
 	omi_buf_free(&c->wbuf);
 	free(c->spawn_dir);
+	free(c->errlong);
 	free(c);
 }
 
 /* --------------------------------------------------------------- objects */
 
-/* OPEN / ADDREF: the one result must be a Ref -> om_item *out. */
+/* OPEN / ADDREF: the one result must be a Ref -> om_item *out; with out2
+ * (a pipe's OPEN), exactly two Refs -> *out, *out2. */
 static int ref_done(const Objmgr__Response *r, void *out, void *out2)
 {
-	(void)out2;
-	om_item ref;
-	if (r->n_results != 1 || omi_item_from_pb(r->results[0], &ref) ||
-	    ref.kind != OM_REF)
+	om_item ref[2];
+	size_t n = out2 ? 2 : 1;
+	if (r->n_results != n)
 		return OM_EPROTO;
-	*(om_item *)out = ref; /* a ref owns no memory */
+	for (size_t i = 0; i < n; i++)
+		if (omi_item_from_pb(r->results[i], &ref[i]) ||
+		    ref[i].kind != OM_REF)
+			return OM_EPROTO;
+	*(om_item *)out = ref[0]; /* a ref owns no memory */
+	if (out2)
+		*(om_item *)out2 = ref[1];
 	return OM_OK;
 }
 
@@ -569,13 +600,19 @@ static int adopt(om_client *c, uint64_t id, int type, void **out)
 int omi_open(om_client *c, const char *name, int flags, int type,
              const om_item *params, size_t nparams, void **out)
 {
+	return omi_open2(c, name, flags, type, params, nparams, out, NULL);
+}
+
+int omi_open2(om_client *c, const char *name, int flags, int type,
+              const om_item *params, size_t nparams, void **out, void **out2)
+{
 	if (!c || !out)
 		return OM_EINVAL;
 	if (name && !*name)
 		return omi_fail(c, OM_EINVAL, "empty object name");
 	if (omi_piping(c))
 		return not_in_pipeline(c, "opening an object");
-	om_item ref;
+	om_item ref, ref2;
 	struct omi_args a = {
 	        .op = OBJMGR__OP__OPEN,
 	        .args = params,
@@ -585,11 +622,28 @@ int omi_open(om_client *c, const char *name, int flags, int type,
 	        .name = name,
 	        .done = ref_done,
 	        .out = &ref,
+	        .out2 = out2 ? &ref2 : NULL,
 	};
 	int rc = omi_rpc(c, 0, &a);
 	if (rc < 0)
 		return rc;
-	return adopt(c, ref.ref.id, type, out);
+	if (!out2)
+		return adopt(c, ref.ref.id, type, out);
+	void *h;
+	if ((rc = adopt(c, ref.ref.id, type, &h)))
+		goto out_release2;
+	if ((rc = adopt(c, ref2.ref.id, ref2.ref.type, out2))) {
+		om_release(h); /* adopt() gave the second back */
+		return rc;
+	}
+	*out = h;
+	return OM_OK;
+
+out_release2:;
+	struct omi_args rel = {.op = OBJMGR__OP__RELEASE,
+	                       .pend = OMI_PEND_QUIET};
+	omi_rpc(c, ref2.ref.id, &rel);
+	return rc;
 }
 int om_unlink(om_client *c, const char *name)
 {
@@ -622,14 +676,23 @@ void om_release(void *handle)
 	if (!h)
 		return;
 	om_client *c = h->c;
-	/* Only a reference this process took is given back; a child that
-	 * never used an inherited handle holds none. In a pipeline the
-	 * RELEASE waits its turn (after the calls already made on the
-	 * handle). */
+	/* A handle inherited by fork() and never used here is held for this
+	 * process by the fork hold (or, once this process's session has
+	 * adopted the hold, by that session) until it exits: take it over
+	 * first (omi_use: connect, ADOPT, ADDREF), so that the RELEASE below
+	 * lets go of it now — a child closing its copy of the parent's pipe
+	 * end must let the parent see EOF. If that fails there is nothing
+	 * this process can give back. In a pipeline the RELEASE waits its
+	 * turn (after the calls already made on the handle). */
+	struct omi_handle *used;
+	if (h->gen != omi_fork_gen() && omi_use(handle, h->type, 0, &used) < 0)
+		goto out_free;
+	omi_handle_ext_fini(h, true); /* a pool's creator terminates it */
 	if (h->gen == omi_fork_gen() && c->gen == omi_fork_gen() && !c->lost) {
 		struct omi_args a = {.op = OBJMGR__OP__RELEASE,
 		                     .pend = OMI_PEND_QUIET};
 		omi_rpc(c, h->id, &a);
 	}
+out_free:
 	omi_handle_free(h);
 }

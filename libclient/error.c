@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -12,10 +13,19 @@
 int omi_fail(om_client *c, int code, const char *fmt, ...)
 {
 	if (c) {
-		va_list ap;
+		/* The old long text may be an argument: freed only after. */
+		char *old = c->errlong;
+		c->errlong = NULL;
+		va_list ap, again;
 		va_start(ap, fmt);
-		vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+		va_copy(again, ap);
+		int n = vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
 		va_end(ap);
+		if (n >= (int)sizeof c->errmsg &&
+		    (c->errlong = malloc((size_t)n + 1)))
+			vsnprintf(c->errlong, (size_t)n + 1, fmt, again);
+		va_end(again);
+		free(old);
 	}
 	return code;
 }
@@ -29,7 +39,14 @@ void omi_connect_failed(const om_client *c)
 
 const char *om_errmsg(const om_client *c)
 {
-	return c ? c->errmsg : connect_failure;
+	if (!c)
+		return connect_failure;
+	/* errmsg is cleared (or rewritten) without omi_fail() too: the long
+	 * text counts only while errmsg still begins it. */
+	if (c->errlong && c->errmsg[0] &&
+	    strncmp(c->errlong, c->errmsg, sizeof c->errmsg - 1) == 0)
+		return c->errlong;
+	return c->errmsg;
 }
 
 int omi_lose(om_client *c, const char *what, int err)

@@ -93,9 +93,18 @@ struct omi_handle *omi_handle_get(const void *value)
 	return h;
 }
 
+void omi_handle_ext_fini(struct omi_handle *h, bool live)
+{
+	void (*fini)(struct omi_handle *, bool) = h->ext_fini;
+	h->ext_fini = NULL;
+	if (fini)
+		fini(h, live);
+}
+
 void omi_handle_free(struct omi_handle *h)
 {
 	om_client *c = h->c;
+	omi_handle_ext_fini(h, false);
 	omi_unmap(h);
 	if (h->prev)
 		h->prev->next = h->next;

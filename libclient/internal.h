@@ -49,6 +49,9 @@ enum omi_pend_kind {
 	OMI_PEND_CALL = 0, /* a user's call: a place in rcs and the result */
 	OMI_PEND_QUIET,    /* internal (a RELEASE): waited for, not counted */
 	OMI_PEND_ADDREF,   /* a forked child's first ADDREF of handle `out` */
+	OMI_PEND_LATER,    /* sent without waiting (omi_rpc_later): its
+	                    * answer is read with the next call's, and
+	                    * dropped */
 };
 
 /** One request sent or to be sent, waiting for its answer. */
@@ -81,6 +84,10 @@ struct om_client {
 	struct omi_buf rbuf, wbuf;
 	struct omi_arena arena; /* one call's request and response */
 	char errmsg[512];
+	/* errmsg's whole text when it is longer than errmsg holds (a pool
+	 * task's failure: omi_fail), or NULL; om_errmsg() gives it while
+	 * errmsg still begins it. */
+	char *errlong;
 	int life_fd;     /* om_spawn: write end of the server's life pipe */
 	pid_t spawner;   /* the process that spawned the server */
 	char *spawn_dir; /* private socket directory to remove */
@@ -128,6 +135,13 @@ struct omi_handle {
 	uint64_t shm_len;   /* ARRAY: elements; SEM: the bound */
 	om_kind shm_kind;   /* ARRAY: OM_INT or OM_FLOAT */
 	uint32_t shm_flags; /* LOCK: OM_RECURSIVE; SEM: OM_BOUNDED */
+	/* State a type keeps with its handle (a pool's, pool.c), or NULL,
+	 * and what ends it: om_release() runs ext_fini(h, true) before it
+	 * gives the reference back, so the type may still call on the
+	 * object; omi_handle_free() runs what is left with `live` false
+	 * (om_disconnect: no call can be made). */
+	void *ext;
+	void (*ext_fini)(struct omi_handle *h, bool live);
 };
 
 /* ---------------------------------------------------------------- forks */
@@ -164,8 +178,11 @@ bool omi_in_daemon(void);
 void *omi_handle_new(om_client *c, uint64_t id, int type, uint64_t gen);
 /** The handle behind a user's value, or NULL if invalid or released. */
 struct omi_handle *omi_handle_get(const void *value);
-/** Invalidate and free a handle (no RPC). */
+/** Invalidate and free a handle (no RPC), ending its ext first. */
 void omi_handle_free(struct omi_handle *h);
+/** Run and clear h's ext_fini, if it has one (`live`: calls may still be
+ *  made on h). */
+void omi_handle_ext_fini(struct omi_handle *h, bool live);
 
 /* ------------------------------------------------------------------- RPC */
 
@@ -209,6 +226,15 @@ struct omi_args {
  *         message in c->errmsg), or the completion's error.
  */
 int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a);
+
+/**
+ * omi_rpc() of a request whose answer nobody waits for (a pool worker's
+ * POOL_DONE): written now, its answer read and dropped with the next
+ * call's (its completion, if any, runs then), so a worker reports each
+ * task without a round trip. Not in a pipeline (OM_EINVAL).
+ * @return OM_OK once written, or why it could not be (OM_ECONN, ...).
+ */
+int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a);
 
 /** OM_OK if items[0..n) are all valid items, else OM_EINVAL with a
  *  message naming the first bad one. What omi_rpc() checks, and a local
@@ -340,6 +366,11 @@ int omi_call_op(const void *handle, int type, int op, const om_item *items,
  */
 int omi_open(om_client *c, const char *name, int flags, int type,
              const om_item *params, size_t nparams, void **out);
+/** omi_open() of a type whose OPEN answers two Refs (a PIPE: end a, then
+ *  end b, each with the connection's reference): a handle on each, in
+ *  *out and *out2 (out2 NULL: omi_open). On failure neither is kept. */
+int omi_open2(om_client *c, const char *name, int flags, int type,
+              const om_item *params, size_t nparams, void **out, void **out2);
 
 /* --------------------------------------------------------- shared memory */
 

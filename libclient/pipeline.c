@@ -39,10 +39,13 @@
  *
  * Internal entries: a forked child's first ADDREF of an inherited handle
  * and the RELEASE of om_release() are entries like calls, but have no
- * place in a pipeline's rcs. No synchronous request is ever made while
- * pipelined ones are unanswered (it would wait for them all): the calls
- * that need their answer at once (opening objects, om_shutdown) refuse to
- * run in a pipeline.
+ * place in a pipeline's rcs. A request sent for later (omi_rpc_later: a
+ * pool worker's POOL_DONE) is written at once and left pending; the next
+ * call's pump reads its answer on the way to its own and drops it (the
+ * server answers POOL_DONE at once, so that wait is short). No synchronous
+ * request is ever made while pipelined ones are unanswered (it would wait
+ * for them all): the calls that need their answer at once (opening
+ * objects, om_shutdown) refuse to run in a pipeline.
  */
 #include <errno.h>
 #include <poll.h>
@@ -330,6 +333,8 @@ static void answer(om_client *c, const Objmgr__Response *r, int fdrc)
 	if (e->kind == OMI_PEND_ADDREF)
 		undo_addref(e);
 	size_t i = (size_t)(e - p->v);
+	if (e->kind == OMI_PEND_LATER)
+		return; /* nobody waits for it: its failure is no one's */
 	if (!omi_piping(c)) {
 		/* A synchronous call: errmsg is its own failure's. */
 		omi_fail(c, e->rc, "%s", resp_msg(r, e->rc));
@@ -509,10 +514,17 @@ int omi_pipe_run(om_client *c, uint64_t id, size_t wbuf_mark,
 			pump(c, UNTIL_WRITTEN);
 		return OM_OK;
 	}
-	/* A pipeline of one: this entry is the only one. */
 	struct omi_pipe *p = &c->pipe;
+	if (a->pend == OMI_PEND_LATER) {
+		/* Written now; answered with the next call. */
+		int why = pump(c, UNTIL_WRITTEN);
+		return c->lost ? why : OM_OK;
+	}
+	/* A pipeline of one: this entry is the last one (after requests sent
+	 * for later, which are answered on the way). */
 	int why = pump(c, UNTIL_ANSWERED);
-	rc = p->v[0].answered ? p->v[0].rc : why;
+	struct omi_pending *e = &p->v[p->n - 1];
+	rc = e->answered ? e->rc : why;
 	p->n = p->left = 0;
 	return rc;
 }

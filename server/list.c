@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
 #include "obj.h"
-
-/* Defined at the end, with the op table; create() needs it first. */
 
 /* Smallest array kept once something was stored; below it we never shrink,
  * so a list that hovers around a few items does not realloc on every op. */
@@ -522,3 +521,25 @@ static const struct op_def list_ops[] = {
 
 TYPE_DEF(list, LIST, "list", struct list, 0, 0, NULL, list_fini, NULL,
          list_traverse, list_fini);
+
+int list_make(struct call *c, const om_item *items, size_t n, struct obj **out)
+{
+	struct list *l = calloc(1, sizeof *l);
+	if (!l)
+		return call_err(c, OM_ENOMEM, "out of memory for a list");
+	l->o.type = &list_type;
+	int rc = reserve(l, c, n);
+	for (size_t i = 0; rc == OM_OK && i < n; i++)
+		if ((rc = store_item(c, &l->v[i], &items[i])) == OM_OK)
+			l->len++;
+	if (rc != OM_OK) {
+		release_all(l);
+		free(l);
+		return rc;
+	}
+	if (obj_register(&l->o, NULL)) /* destroys it on failure */
+		return call_err(c, OM_ENOMEM, "out of memory for a list");
+	obj_incref(&l->o);
+	*out = &l->o;
+	return OM_OK;
+}

@@ -527,6 +527,69 @@ static void use_pipeline(om_client *c)
 	om_release(d);
 }
 
+/* Pipes: OPEN makes two objects and answers two Refs; messages; a recv
+ * parked in a pipeline and answered by the send after it; EOF; a named
+ * pipe's ends kept by its name, then unlinked. */
+static void use_pipe(om_client *c)
+{
+	om_pipe *a = NULL, *b = NULL;
+	om_item out;
+	if (OK(om_pipe_open(c, NULL, 0, &a, &b))) {
+		if (OK(om_pipe_send(a, om_int(1))) &&
+		    OK(om_pipe_recv(b, &out, 0)))
+			EXPECT(is_int(&out, 1));
+		/* 1 is left there if the recv above failed; 43 is for a
+		 * failed send of 42. */
+		int rcs[3];
+		if (OK(om_pipeline_begin(c))) {
+			out = om_nil();
+			om_pipe_recv(b, &out, PARK_WAIT);
+			om_pipe_send(a, om_int(42));
+			om_pipe_send(a, om_int(43));
+			om_pipeline_end(c, rcs, 3);
+			if (CHECK2(rcs[0], OM_OK,
+			           persistent ? OM_ETIMEOUT : OM_OK)) {
+				EXPECT(out.kind == OM_INT &&
+				       (out.i == 1 || out.i == 42 ||
+				        (rcs[1] != OM_OK && out.i == 43)));
+				om_item_free(&out);
+			}
+			OK(rcs[1]);
+			OK(rcs[2]);
+		}
+		om_pipe_close(a);
+		/* Whatever is left, then EOF (or nothing, if the release
+		 * failed: then a is still open). */
+		int rc = OM_OK;
+		for (int i = 0; i < 4 && rc == OM_OK; i++) {
+			rc = om_pipe_recv(b, &out, 0);
+			if (rc == OM_OK) {
+				EXPECT(out.kind == OM_INT &&
+				       (out.i == 1 || out.i >= 42));
+				om_item_free(&out);
+			}
+		}
+		CHECK2(rc, OM_ECLOSED, OM_ETIMEOUT);
+		om_pipe_close(b);
+	}
+	if (OK(om_pipe_open(c, "pp", OM_CREATE, &a, &b))) {
+		bool sent = OK(om_pipe_send(b, om_str("kept")));
+		om_pipe_close(a);
+		om_pipe_close(b);
+		if (OK(om_pipe_open(c, "pp", 0, &a, &b))) {
+			if (sent && OK(om_pipe_recv(a, &out, 0)))
+				EXPECT(is_str(&out, "kept"));
+			om_pipe_close(a);
+			om_pipe_close(b);
+		}
+	}
+	for (int try = 0; try < 3; try++) {
+		int rc = om_unlink(c, "pp");
+		if (CHECK2(rc, OM_OK, OM_ENOENT) || rc != OM_ENOMEM)
+			break;
+	}
+}
+
 /* ----------------------------------------------- other clients, parked */
 
 struct acquirer {
@@ -789,6 +852,7 @@ static int sequence(void *arg)
 	use_value_array(&anon);
 	use_value_array(&named);
 	use_pipeline(c);
+	use_pipe(c);
 	parked_acquire(path);
 	holder_disconnects(c, path);
 	parked_then_killed(c, path);

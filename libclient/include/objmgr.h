@@ -226,7 +226,10 @@ OM_EXPORT int om_shutdown(om_client *c);
 /**
  * Close the connection and free the client and every handle it handed out
  * (the server drops this connection's references). For a client from
- * om_spawn() in the spawning process, the server is stopped too. NULL is ok.
+ * om_spawn() in the spawning process, the server is stopped too. In a
+ * forked child it also ends what is held for the child through this
+ * client since the fork, used or not (a pipe end it inherited is let go
+ * of). NULL is ok.
  */
 OM_EXPORT void om_disconnect(om_client *c);
 
@@ -407,6 +410,11 @@ OM_EXPORT int om_open_ref(om_client *c, const om_item *ref, void **out);
 /**
  * Give back any proxy handle. The server drops this handle's reference; a
  * released handle is invalid (calls on it return OM_EINVAL). NULL is ok.
+ * In a forked child, a handle inherited and not used there yet is first
+ * taken over (as its first call would: the child's own connection and
+ * reference), so that the object is let go of now rather than when the
+ * child exits — a child that closes its copy of its parent's pipe end
+ * lets the parent see EOF.
  */
 OM_EXPORT void om_release(void *handle);
 
@@ -730,9 +738,11 @@ OM_EXPORT int om_barrier_broken(om_barrier *b, bool *out);
  * Python's multiprocessing.Process, on fork(). Every client and handle of
  * the parent keeps working in the child (the fork rules at the top). A
  * child flushes stdio and leaves with _exit(fn(arg)), so the parent's
- * atexit handlers do not run twice. At normal exit (exit() or a return
- * from main) a program first terminates (SIGTERM) its daemon children,
- * then joins all of its children, as Python does; a parent killed, even by
+ * atexit handlers do not run twice (the parent flushes stdio before
+ * fork(), so what it had buffered is written once). At normal exit
+ * (exit() or a return from main; in a child, also the return of fn) a
+ * program first terminates (SIGTERM) its daemon children, then joins all
+ * of its children, as Python does; a parent killed, even by
  * SIGKILL, takes its daemon children with it (PR_SET_PDEATHSIG, with the
  * race of a parent that died before the child set it closed), while
  * non-daemon children live on.
@@ -754,13 +764,15 @@ typedef int (*om_target)(void *arg);
  *  start processes); OM_ENOMEM; OM_ELIMIT if fork() fails (EAGAIN). */
 OM_EXPORT int om_process_start(om_target fn, void *arg, int flags,
                                om_process **out);
-/** Wait for the child to exit (and reap it). @return OM_OK, OM_ETIMEOUT,
- *  or OM_EINVAL for a NULL handle. */
+/** Wait for the child to exit (and reap it); timeout as everywhere
+ *  (OM_FOREVER, 0: one try). @return OM_OK, OM_ETIMEOUT, or OM_EINVAL for
+ *  a NULL or freed handle or a NaN timeout. */
 OM_EXPORT int om_process_join(om_process *p, double timeout);
 /** Whether the child is still running (reaps it if it has exited). */
 OM_EXPORT bool om_process_is_alive(om_process *p);
 /** *code = its exit status, or -N if signal N ended it (as Python).
- *  @return OM_OK, or OM_EINVAL while it runs (Python's None). */
+ *  @return OM_OK, or OM_EINVAL while it runs (Python's None), or for a
+ *  NULL code. */
 OM_EXPORT int om_process_exitcode(om_process *p, int *code);
 /** Its pid (0 for a NULL handle). */
 OM_EXPORT int om_process_pid(om_process *p);
@@ -846,6 +858,15 @@ OM_EXPORT int om_pipe_close(om_pipe *e);
  * (om_async_get, _get_items, _wait, _next, om_pool_apply, _map, _starmap,
  * _join) or om_pool_dispatch; never in a worker. When om_async_get of an
  * async returns its final answer, that async's callback has run.
+ *
+ * An async belongs to the process that submitted it: its job lives in that
+ * process's session (OM_EINVAL from another, a forked child included), and
+ * until om_async_free(). Calls that submit or wait, and om_pool_open, are
+ * refused in a pipeline (OM_EINVAL); om_pool_close, _terminate and _info
+ * may be pipelined. A worker takes one task at a time at first, as
+ * Python's do, and more at once (up to 64, each reported as it finishes)
+ * while its tasks take under 2 ms each; tasks it had taken and not begun
+ * when it dies go back to the queue, in order.
  */
 typedef struct om_pool om_pool;
 typedef struct om_async om_async; /**< Python's AsyncResult */
@@ -948,7 +969,8 @@ OM_EXPORT int om_async_successful(om_async *r, bool *ok);
  *  (om_errmsg() of the pool's client has the message). Runs in this
  *  process only (see the top of this section); at once, inside the next
  *  waiting call, if it is already finished. @return OM_OK, or OM_EINVAL
- *  if a callback is set already. */
+ *  if a callback is set already, cb is NULL, or r is an imap's (its
+ *  results are taken one by one with om_async_next). */
 OM_EXPORT int om_async_then(om_async *r,
                             void (*cb)(int rc, const om_item *result,
                                        void *arg),
@@ -958,7 +980,8 @@ OM_EXPORT int om_async_then(om_async *r,
 OM_EXPORT void om_async_free(om_async *r);
 
 /** Run every callback that is due, waiting up to `timeout` for one if
- *  none is. @return OM_OK, or OM_ETIMEOUT if none came. */
+ *  none is. @return OM_OK, or OM_ETIMEOUT if none came (at once when no
+ *  async of this process has a callback still to run: none can come). */
 OM_EXPORT int om_pool_dispatch(om_pool *p, double timeout);
 /** No more tasks (pool.close): workers exit once the queue is drained. */
 OM_EXPORT int om_pool_close(om_pool *p);

@@ -627,6 +627,65 @@ def _(s):
     s.req("PING")
 
 
+def open_pipe(s, flags=0, name=None):
+    """OPEN of a PIPE: two objects, end b (made by the type's init) first,
+    then end a, the one OPEN names; returns (a, b)."""
+    s.req("OPEN", num=TYPE["PIPE"], num2=flags, name=name)
+    b, a = s.next_obj, s.next_obj + 1
+    s.next_obj += 2
+    return a, b
+
+
+@story("pipe_methods")
+def _(s):
+    a, b = open_pipe(s)
+    s.req("PIPE_SEND", a, args=[1, "two", Bytes(b"3"), None, 4.5])
+    s.req("PIPE_SEND", a)                   # nothing
+    s.req("PIPE_POLL", b, timeout=0)
+    for _ in range(6):
+        s.req("PIPE_RECV", b, timeout=0)    # the last: ETIMEOUT
+    s.req("PIPE_POLL", b, timeout=1.0)      # parked, then num 0
+    s.tick()
+    s.tick()
+    s.req("PIPE_RECV", b, timeout=-1)       # parked
+    s.req("PIPE_SEND", a, args=[7])         # answers it
+    s.req("PIPE_RECV", a, timeout=float("nan"))
+    s.req("RELEASE", a)                     # end a closed
+    s.req("PIPE_RECV", b, timeout=0)        # ECLOSED
+    s.req("PIPE_SEND", b, args=[1])         # ECLOSED
+    s.req("STATS")
+
+
+@story("pipe_simplex_named")
+def _(s):
+    a, b = open_pipe(s, flags=128, name="p")  # SIMPLEX
+    s.req("PIPE_SEND", a, args=[1])         # EINVAL: a only receives
+    s.req("PIPE_RECV", b, timeout=0)        # EINVAL: b only sends
+    s.req("PIPE_POLL", b, timeout=0)        # EINVAL
+    s.req("PIPE_SEND", b, args=[Ref(a, TYPE["PIPE"]), Ref(b, TYPE["PIPE"])])
+    s.req("OPEN", num=TYPE["PIPE"], name="p")             # the same ends
+    s.req("OPEN", num=TYPE["PIPE"], name="p", num2=3)     # EEXIST
+    s.req("OPEN", num=TYPE["PIPE"], args=[1])             # EINVAL
+    s.req("OPEN", num=TYPE["PIPE"], num2=LIFO)            # EINVAL
+    for _ in range(2):
+        s.req("RELEASE", a)
+        s.req("RELEASE", b)
+    s.req("UNLINK", name="p")               # both ends close (a cycle)
+    s.req("PIPE_RECV", a, timeout=0)
+
+
+@story("pipe_parked_close")
+def _(s):
+    a, b = open_pipe(s)
+    s.req("PIPE_RECV", b, timeout=5)
+    s.req("PIPE_POLL", b, timeout=-1)
+    s.req("PIPE_RECV", b, timeout=-1)
+    s.req("PIPE_SEND", b, args=[Ref(b, TYPE["PIPE"])])
+    s.req("RELEASE", a)                     # answers all three
+    s.tick()
+    s.req("DICT_SET", a, args=[1, 2])
+
+
 # ----------------------------------------------------------------- items
 
 ITEMS = {
