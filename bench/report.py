@@ -152,9 +152,11 @@ def main():
             lines.append("- %s %s" % (s["kind"], " ".join(
                 "%s=%s" % (k, v) for k, v in s.items() if k != "kind")))
         lines.append("")
-    lines.append("![ops/s by clients, depth 1](%s.png)" % os.path.basename(out))
+    # A run of only the process, pipe and pool workloads has no chart.
+    if chart(table, workloads, out):
+        lines.append("![ops/s by clients, depth 1](%s.png)" %
+                     os.path.basename(out))
     open(out + ".md", "w").write("\n".join(lines) + "\n")
-    chart(table, workloads, out)
 
 
 def mapped(table, w, n):
@@ -361,12 +363,12 @@ def targets(table):
 
 def chart(table, workloads, out):
     """One panel per workload: ops/s against clients at depth 1, a line
-    per peer (log scales)."""
+    per peer (log scales). Returns whether there was anything to draw."""
     # The process, pipe and pool workloads have one client count each:
     # nothing to draw against clients (their table says it all).
     names = [w for w in workloads if not proc_base(w)]
     if not names:
-        return
+        return False
     # Each panel plots the peers that have a figure in it (gnuplot fails
     # on a data block without points); a workload with none has no panel.
     lines = {w: [p for p in PEERS
@@ -375,7 +377,7 @@ def chart(table, workloads, out):
              for w in names}
     names = [w for w in names if lines[w]]
     if not names:
-        return
+        return False
     dat = out + ".dat"
     index = {}
     with open(dat, "w") as f:
@@ -414,6 +416,7 @@ def chart(table, workloads, out):
         print("gnuplot failed: %s" % getattr(e, "stderr", e), file=sys.stderr)
     finally:
         os.unlink(dat)
+    return True
 
 
 if __name__ == "__main__":
