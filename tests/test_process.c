@@ -196,6 +196,38 @@ static void test_process(void **state)
 	close_pipe(go);
 }
 
+/* Timeouts at the edges: -0.0 and a denormal are one try, a negative
+ * one or an infinite one wait without limit. */
+static void test_join_timeouts(void **state)
+{
+	(void)state;
+	int go[2];
+	make_pipe(go);
+	struct gate g = {.fd = go[0], .code = 8};
+	om_process *p;
+	assert_int_equal(om_process_start(child_gate, &g, 0, &p), OM_OK);
+	assert_int_equal(om_process_join(p, -0.0), OM_ETIMEOUT);
+	assert_int_equal(om_process_join(p, 1e-300), OM_ETIMEOUT);
+	assert_int_equal(om_process_join(p, 1e-3), OM_ETIMEOUT);
+	assert_int_equal(send_byte(go[1]), 0);
+	assert_int_equal(om_process_join(p, INFINITY), OM_OK);
+	assert_int_equal(om_process_join(p, -INFINITY), OM_OK);
+	assert_int_equal(om_process_join(p, 1e300), OM_OK);
+	assert_int_equal(join_code(p), 8);
+	om_process_free(p);
+	/* a deadline far off, and -1: both return at the end */
+	const double waits[] = {1e300, -1};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(om_process_start(child_gate, &g, 0, &p),
+		                 OM_OK);
+		assert_int_equal(send_byte(go[1]), 0);
+		assert_int_equal(om_process_join(p, waits[i]), OM_OK);
+		assert_int_equal(join_code(p), 8);
+		om_process_free(p);
+	}
+	close_pipe(go);
+}
+
 /* test_terminate and test_kill: -SIGTERM and -SIGKILL, as Python. */
 static void test_terminate_kill(void **state)
 {
@@ -1111,6 +1143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_process),
+	        cmocka_unit_test(test_join_timeouts),
 	        cmocka_unit_test(test_terminate_kill),
 	        cmocka_unit_test(test_exitcode),
 	        cmocka_unit_test(test_recursion),
