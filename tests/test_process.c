@@ -196,6 +196,38 @@ static void test_process(void **state)
 	close_pipe(go);
 }
 
+/* Timeouts at the edges: -0.0 and a denormal are one try, a negative
+ * one or an infinite one wait without limit. */
+static void test_join_timeouts(void **state)
+{
+	(void)state;
+	int go[2];
+	make_pipe(go);
+	struct gate g = {.fd = go[0], .code = 8};
+	om_process *p;
+	assert_int_equal(om_process_start(child_gate, &g, 0, &p), OM_OK);
+	assert_int_equal(om_process_join(p, -0.0), OM_ETIMEOUT);
+	assert_int_equal(om_process_join(p, 1e-300), OM_ETIMEOUT);
+	assert_int_equal(om_process_join(p, 1e-3), OM_ETIMEOUT);
+	assert_int_equal(send_byte(go[1]), 0);
+	assert_int_equal(om_process_join(p, INFINITY), OM_OK);
+	assert_int_equal(om_process_join(p, -INFINITY), OM_OK);
+	assert_int_equal(om_process_join(p, 1e300), OM_OK);
+	assert_int_equal(join_code(p), 8);
+	om_process_free(p);
+	/* a deadline far off, and -1: both return at the end */
+	const double waits[] = {1e300, -1};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(om_process_start(child_gate, &g, 0, &p),
+		                 OM_OK);
+		assert_int_equal(send_byte(go[1]), 0);
+		assert_int_equal(om_process_join(p, waits[i]), OM_OK);
+		assert_int_equal(join_code(p), 8);
+		om_process_free(p);
+	}
+	close_pipe(go);
+}
+
 /* test_terminate and test_kill: -SIGTERM and -SIGKILL, as Python. */
 static void test_terminate_kill(void **state)
 {
@@ -784,20 +816,31 @@ static void test_sigchld_ignored(void **state)
 	close_pipe(go);
 }
 
-/* Make pidfd_open(2) fail with ENOSYS in this process, as on a kernel
- * before 5.3 (a seccomp filter; every other call is allowed). */
-static int no_pidfd(void)
+/* Make system calls a and b (b may be a again) fail with errno `err` in
+ * this process, by a seccomp filter (every other call is allowed). */
+static int deny(long a, long b, int err)
 {
 	struct sock_filter f[] = {
 	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 	                 offsetof(struct seccomp_data, nr)),
-	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_open, 0, 1),
-	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)a, 1, 0),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)b, 0, 1),
+	        BPF_STMT(BPF_RET | BPF_K,
+	                 SECCOMP_RET_ERRNO | ((unsigned)err & 0xffff)),
 	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {.len = sizeof f / sizeof *f, .filter = f};
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return -1;
+	return 0;
+}
+
+/* pidfd_open(2) fails with ENOSYS in this process, as on a kernel before
+ * 5.3. */
+static int no_pidfd(void)
+{
+	if (deny(SYS_pidfd_open, SYS_pidfd_open, ENOSYS))
 		return -1;
 	return pidfd_open(getpid(), 0) < 0 && errno == ENOSYS ? 0 : -1;
 }
@@ -840,6 +883,36 @@ static void test_join_without_pidfd(void **state)
 	assert_int_equal(om_process_start(child_no_pidfd, NULL, 0, &p), OM_OK);
 	assert_int_equal(join_code(p), 0);
 	om_process_free(p);
+}
+
+/* In a process whose fork() fails (clone and clone3 refused with errno
+ * *arg): om_process_start's answer, and nothing handed out. */
+static int child_fork_fails(void *arg)
+{
+	int err = *(int *)arg;
+	if (deny(SYS_clone, SYS_clone3, err))
+		return 1;
+	om_process *p = NULL;
+	int rc = om_process_start(child_return, NULL, 0, &p);
+	if (p)
+		return 2;
+	if (rc != (err == ENOMEM ? OM_ENOMEM : OM_ELIMIT))
+		return 3;
+	return 0;
+}
+
+static void test_fork_fails(void **state)
+{
+	(void)state;
+	int errs[] = {EAGAIN, ENOMEM};
+	for (size_t i = 0; i < 2; i++) {
+		om_process *p;
+		assert_int_equal(
+		        om_process_start(child_fork_fails, &errs[i], 0, &p),
+		        OM_OK);
+		assert_int_equal(join_code(p), 0);
+		om_process_free(p);
+	}
 }
 
 /* ------------------------------------------------------ objects in a child */
@@ -1111,6 +1184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_process),
+	        cmocka_unit_test(test_join_timeouts),
 	        cmocka_unit_test(test_terminate_kill),
 	        cmocka_unit_test(test_exitcode),
 	        cmocka_unit_test(test_recursion),
@@ -1127,6 +1201,7 @@ int main(void)
 	        cmocka_unit_test(test_stdio_once),
 	        cmocka_unit_test(test_sigchld_ignored),
 	        cmocka_unit_test(test_join_without_pidfd),
+	        cmocka_unit_test(test_fork_fails),
 	        cmocka_unit_test(test_inherited_objects),
 	        cmocka_unit_test(test_kill_blocked_child),
 	        cmocka_unit_test(test_parent_killed_child_lives),
