@@ -421,6 +421,14 @@ static int await(void *pv, om_async *r, bool join, bool dispatch,
 		for (om_async *d = x->due; d; d = d->next)
 			if (d->pid == me && d != r)
 				ids[k++] = d->job;
+		if (!k && !join) {
+			/* A callback took the last of them away meanwhile
+			 * (freed its async, say): nothing left to wait for. */
+			if (ids != stack)
+				free(ids);
+			return omi_fail(h->c, OM_ETIMEOUT,
+			                "no callback is waiting");
+		}
 		struct waitres w = {0};
 		int rc = pool_wait(h, ids, k, join, left_until(end), &w);
 		if (ids != stack)
