@@ -192,12 +192,26 @@ static int t_exit(om_task *t, const om_item *a, size_t n)
 	_exit((int)a[0].i);
 }
 
+/* a str of a[0] bytes */
+static int t_big(om_task *t, const om_item *a, size_t n)
+{
+	if (n != 1 || a[0].kind != OM_INT || a[0].i < 0 || a[0].i > 1 << 20)
+		return om_task_fail(t, "big takes a size");
+	char *b = malloc((size_t)a[0].i + 1);
+	if (!b)
+		return om_task_fail(t, "no memory");
+	memset(b, 'b', (size_t)a[0].i);
+	int rc = om_task_return(t, om_strn(b, (size_t)a[0].i));
+	free(b);
+	return rc;
+}
+
 static const om_task_def tasks[] = {
         {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
         {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
         {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
-        {"dict_ref", t_dict_ref}, {"exit", t_exit},
+        {"dict_ref", t_dict_ref}, {"exit", t_exit},     {"big", t_big},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1685,6 +1699,34 @@ static void test_creator_exits(void **state)
 	om_disconnect(c);
 }
 
+/* A result the server cannot keep (over its --max-item) fails its task
+ * with the server's reason; the worker goes on with the next. */
+static void test_result_too_big(void **state)
+{
+	(void)state;
+	struct server s2;
+	const char *const opts[] = {"--max-item", "1000", NULL};
+	server_start(&s2, opts);
+	om_client *c = client(&s2);
+	om_pool *p = new_pool(c, 1, NULL);
+	om_item a = om_int(900), r;
+	expect_ok(c, om_pool_apply(p, "big", &a, 1, &r));
+	assert_int_equal(r.kind, OM_STR);
+	assert_int_equal(r.s.len, 900);
+	om_item_free(&r);
+	a = om_int(5000);
+	expect_rc(c, om_pool_apply(p, "big", &a, 1, &r), OM_ETOOBIG);
+	om_item in[3] = {om_int(10), om_int(5000), om_int(20)};
+	om_items items;
+	expect_rc(c, om_pool_map(p, "big", in, 3, 1, &items), OM_ETOOBIG);
+	a = om_int(4);
+	expect_ok(c, om_pool_apply(p, "square", &a, 1, &r));
+	assert_int_item(&r, 16);
+	finish(c, p);
+	om_disconnect(c);
+	server_stop(&s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1729,6 +1771,7 @@ int main(void)
 	        cmocka_unit_test(test_callback_reenters),
 	        cmocka_unit_test(test_server_dies),
 	        cmocka_unit_test(test_creator_exits),
+	        cmocka_unit_test(test_result_too_big),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
