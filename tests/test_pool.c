@@ -206,12 +206,23 @@ static int t_big(om_task *t, const om_item *a, size_t n)
 	return rc;
 }
 
+static om_list *g_list; /* append adds to it */
+
+static int t_append(om_task *t, const om_item *a, size_t n)
+{
+	if (n != 1)
+		return om_task_fail(t, "append takes an item");
+	int rc = om_list_append(g_list, a[0]);
+	return rc ? om_task_fail(t, "append: %s", om_strerror(rc)) : 0;
+}
+
 static const om_task_def tasks[] = {
         {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
         {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
         {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
         {"dict_ref", t_dict_ref}, {"exit", t_exit},     {"big", t_big},
+        {"append", t_append},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1727,6 +1738,41 @@ static void test_result_too_big(void **state)
 	server_stop(&s2);
 }
 
+/* One worker runs the tasks in the order they were submitted, whichever
+ * way they were. */
+static void test_submission_order(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	g_list = new_list(c);
+	om_pool *p = new_pool(c, 1, NULL);
+	enum { N = 30 };
+	om_async *as[N];
+	for (int i = 0; i < N; i++) {
+		om_item a = om_int(i);
+		expect_ok(c, om_pool_apply_async(p, "append", &a, 1, &as[i]));
+	}
+	om_item in[N];
+	for (int i = 0; i < N; i++)
+		in[i] = om_int(N + i);
+	om_items r = {0};
+	expect_ok(c, om_pool_map(p, "append", in, N, 4, &r));
+	assert_int_equal(r.n, N);
+	om_items_free(&r);
+	for (int i = 0; i < N; i++)
+		om_async_free(as[i]);
+	om_items all = {0};
+	expect_ok(c, om_list_slice(g_list, 0, 1000, &all));
+	assert_int_equal(all.n, 2 * N);
+	for (int i = 0; i < 2 * N; i++)
+		assert_int_item(&all.v[i], i);
+	om_items_free(&all);
+	finish(c, p);
+	om_release(g_list);
+	g_list = NULL;
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1772,6 +1818,7 @@ int main(void)
 	        cmocka_unit_test(test_server_dies),
 	        cmocka_unit_test(test_creator_exits),
 	        cmocka_unit_test(test_result_too_big),
+	        cmocka_unit_test(test_submission_order),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
