@@ -1773,6 +1773,31 @@ static void test_submission_order(void **state)
 	om_disconnect(c);
 }
 
+/* join's deadline: a closed pool whose task still runs is not joined;
+ * once it ends, it is, and its result is there. */
+static void test_join_timeout(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	block_setup(c);
+	om_pool *p = new_pool(c, 2, NULL);
+	om_async *as;
+	expect_ok(c, om_pool_apply_async(p, "block", NULL, 0, &as));
+	blocked_pid();
+	expect_ok(c, om_pool_close(p));
+	expect_rc(c, om_pool_join(p, 0), OM_ETIMEOUT);
+	expect_rc(c, om_pool_join(p, 0.05), OM_ETIMEOUT);
+	expect_ok(c, om_event_set(g_ev));
+	expect_ok(c, om_pool_join(p, 30));
+	om_item r;
+	expect_ok(c, om_async_get(as, &r, 0));
+	assert_int_equal(r.kind, OM_INT);
+	om_async_free(as);
+	om_release(p);
+	block_teardown();
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1819,6 +1844,7 @@ int main(void)
 	        cmocka_unit_test(test_creator_exits),
 	        cmocka_unit_test(test_result_too_big),
 	        cmocka_unit_test(test_submission_order),
+	        cmocka_unit_test(test_join_timeout),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
