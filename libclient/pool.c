@@ -1465,8 +1465,8 @@ int om_pool_open(om_client *c, const char *name, int flags, unsigned processes,
 			                "a daemon process (a pool worker too) "
 			                "cannot create a pool: it cannot start "
 			                "processes");
-		if (processes == 0)
-			processes = cpu_count();
+		if (processes == 0) /* within OPEN's bound of 4096 */
+			processes = cpu_count() < 4096 ? cpu_count() : 4096;
 		np = 2 + cfg->ntasks;
 		if (!(params = malloc(np * sizeof *params)))
 			return omi_fail(c, OM_ENOMEM, "out of memory");
