@@ -587,7 +587,8 @@ static bool pidfd_status(int pidfd, int *status)
 
 /* The exit status from /proc/PID/stat's field 52 (exit_code, waitpid's
  * format, set before the process's files are closed): readable while it
- * is exiting or a zombie. 0 says nothing (alive, or not ours to read). */
+ * is exiting or a zombie. A 0 is an exit status only from a zombie
+ * (field 3 'Z'): a live process reads 0 too. */
 static bool proc_status(pid_t pid, int *status)
 {
 	char path[64], buf[1024];
@@ -605,12 +606,13 @@ static bool proc_status(pid_t pid, int *status)
 		return false;
 	/* s + 1 is the space before field 3; each step one field on. */
 	s++;
+	char state = s[0] == ' ' ? s[1] : '\0';
 	for (int field = 3; field < 52 && s; field++)
 		s = strchr(s + 1, ' ');
 	if (!s)
 		return false;
 	long v = strtol(s + 1, NULL, 10);
-	if (v == 0)
+	if (v == 0 && state != 'Z')
 		return false;
 	*status = (int)v;
 	return true;
