@@ -198,6 +198,7 @@ static struct err *err_new(int code, const char *fmt, ...)
 	return e ? e : &oom_err;
 }
 
+/* One more holder of e (a static one is never counted). */
 static struct err *err_ref(struct err *e)
 {
 	if (e->refs)
@@ -205,6 +206,7 @@ static struct err *err_ref(struct err *e)
 	return e;
 }
 
+/* One holder less; the last frees it (NULL is fine). */
 static void err_unref(struct err *e)
 {
 	if (!e || !e->refs || --e->refs)
@@ -240,6 +242,7 @@ static void tl_push(struct tlist *l, struct task *t)
 	l->n++;
 }
 
+/* A lost lease's tasks go back here, before the ones that waited. */
 static void tl_push_front(struct tlist *l, struct task *t)
 {
 	t->prev = NULL;
@@ -252,6 +255,7 @@ static void tl_push_front(struct tlist *l, struct task *t)
 	l->n++;
 }
 
+/* From anywhere in l: DONE reports tasks in any order. */
 static void tl_remove(struct tlist *l, struct task *t)
 {
 	if (t->prev)
@@ -941,6 +945,7 @@ static void answer_next(struct job *j, struct waiter *w)
 	waiter_finish(w, &c, rc);
 }
 
+/* Deadlines: a status and a message, nothing else changes. */
 static void taker_timeout(struct obj *o, struct waiter *w)
 {
 	(void)o;
@@ -962,6 +967,7 @@ static void waiting_timeout(struct obj *o, struct waiter *w)
 	waiter_answer_msg(w, OM_ETIMEOUT, "no job was ready by the deadline");
 }
 
+/* A parked WAIT's ids go with it, answered or not. */
 static void waiting_free(struct waiter *w)
 {
 	struct waiting *wt = container_of(w, struct waiting, w);
@@ -1653,6 +1659,7 @@ static void pool_clear(struct obj *o)
 	}
 }
 
+/* The last reference went: fail and free what is left. */
 static void pool_fini(struct obj *o)
 {
 	struct pool *p = (struct pool *)o;
