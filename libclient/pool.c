@@ -421,6 +421,14 @@ static int await(void *pv, om_async *r, bool join, bool dispatch,
 		for (om_async *d = x->due; d; d = d->next)
 			if (d->pid == me && d != r)
 				ids[k++] = d->job;
+		if (!k && !join) {
+			/* A callback took the last of them away meanwhile
+			 * (freed its async, say): nothing left to wait for. */
+			if (ids != stack)
+				free(ids);
+			return omi_fail(h->c, OM_ETIMEOUT,
+			                "no callback is waiting");
+		}
 		struct waitres w = {0};
 		int rc = pool_wait(h, ids, k, join, left_until(end), &w);
 		if (ids != stack)
@@ -1457,8 +1465,8 @@ int om_pool_open(om_client *c, const char *name, int flags, unsigned processes,
 			                "a daemon process (a pool worker too) "
 			                "cannot create a pool: it cannot start "
 			                "processes");
-		if (processes == 0)
-			processes = cpu_count();
+		if (processes == 0) /* within OPEN's bound of 4096 */
+			processes = cpu_count() < 4096 ? cpu_count() : 4096;
 		np = 2 + cfg->ntasks;
 		if (!(params = malloc(np * sizeof *params)))
 			return omi_fail(c, OM_ENOMEM, "out of memory");

@@ -198,6 +198,7 @@ static struct err *err_new(int code, const char *fmt, ...)
 	return e ? e : &oom_err;
 }
 
+/* One more holder of e (a static one is never counted). */
 static struct err *err_ref(struct err *e)
 {
 	if (e->refs)
@@ -205,6 +206,7 @@ static struct err *err_ref(struct err *e)
 	return e;
 }
 
+/* One holder less; the last frees it (NULL is fine). */
 static void err_unref(struct err *e)
 {
 	if (!e || !e->refs || --e->refs)
@@ -240,6 +242,7 @@ static void tl_push(struct tlist *l, struct task *t)
 	l->n++;
 }
 
+/* A lost lease's tasks go back here, before the ones that waited. */
 static void tl_push_front(struct tlist *l, struct task *t)
 {
 	t->prev = NULL;
@@ -252,6 +255,7 @@ static void tl_push_front(struct tlist *l, struct task *t)
 	l->n++;
 }
 
+/* From anywhere in l: DONE reports tasks in any order. */
 static void tl_remove(struct tlist *l, struct task *t)
 {
 	if (t->prev)
@@ -587,7 +591,8 @@ static bool pidfd_status(int pidfd, int *status)
 
 /* The exit status from /proc/PID/stat's field 52 (exit_code, waitpid's
  * format, set before the process's files are closed): readable while it
- * is exiting or a zombie. 0 says nothing (alive, or not ours to read). */
+ * is exiting or a zombie. A 0 is an exit status only from a zombie
+ * (field 3 'Z'): a live process reads 0 too. */
 static bool proc_status(pid_t pid, int *status)
 {
 	char path[64], buf[1024];
@@ -605,12 +610,13 @@ static bool proc_status(pid_t pid, int *status)
 		return false;
 	/* s + 1 is the space before field 3; each step one field on. */
 	s++;
+	char state = s[0] == ' ' ? s[1] : '\0';
 	for (int field = 3; field < 52 && s; field++)
 		s = strchr(s + 1, ' ');
 	if (!s)
 		return false;
 	long v = strtol(s + 1, NULL, 10);
-	if (v == 0)
+	if (v == 0 && state != 'Z')
 		return false;
 	*status = (int)v;
 	return true;
@@ -939,6 +945,7 @@ static void answer_next(struct job *j, struct waiter *w)
 	waiter_finish(w, &c, rc);
 }
 
+/* Deadlines: a status and a message, nothing else changes. */
 static void taker_timeout(struct obj *o, struct waiter *w)
 {
 	(void)o;
@@ -960,6 +967,7 @@ static void waiting_timeout(struct obj *o, struct waiter *w)
 	waiter_answer_msg(w, OM_ETIMEOUT, "no job was ready by the deadline");
 }
 
+/* A parked WAIT's ids go with it, answered or not. */
 static void waiting_free(struct waiter *w)
 {
 	struct waiting *wt = container_of(w, struct waiting, w);
@@ -1651,6 +1659,7 @@ static void pool_clear(struct obj *o)
 	}
 }
 
+/* The last reference went: fail and free what is left. */
 static void pool_fini(struct obj *o)
 {
 	struct pool *p = (struct pool *)o;

@@ -192,12 +192,37 @@ static int t_exit(om_task *t, const om_item *a, size_t n)
 	_exit((int)a[0].i);
 }
 
+/* a str of a[0] bytes */
+static int t_big(om_task *t, const om_item *a, size_t n)
+{
+	if (n != 1 || a[0].kind != OM_INT || a[0].i < 0 || a[0].i > 1 << 20)
+		return om_task_fail(t, "big takes a size");
+	char *b = malloc((size_t)a[0].i + 1);
+	if (!b)
+		return om_task_fail(t, "no memory");
+	memset(b, 'b', (size_t)a[0].i);
+	int rc = om_task_return(t, om_strn(b, (size_t)a[0].i));
+	free(b);
+	return rc;
+}
+
+static om_list *g_list; /* append adds to it */
+
+static int t_append(om_task *t, const om_item *a, size_t n)
+{
+	if (n != 1)
+		return om_task_fail(t, "append takes an item");
+	int rc = om_list_append(g_list, a[0]);
+	return rc ? om_task_fail(t, "append: %s", om_strerror(rc)) : 0;
+}
+
 static const om_task_def tasks[] = {
         {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
         {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
         {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
-        {"dict_ref", t_dict_ref}, {"exit", t_exit},
+        {"dict_ref", t_dict_ref}, {"exit", t_exit},     {"big", t_big},
+        {"append", t_append},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1685,6 +1710,94 @@ static void test_creator_exits(void **state)
 	om_disconnect(c);
 }
 
+/* A result the server cannot keep (over its --max-item) fails its task
+ * with the server's reason; the worker goes on with the next. */
+static void test_result_too_big(void **state)
+{
+	(void)state;
+	struct server s2;
+	const char *const opts[] = {"--max-item", "1000", NULL};
+	server_start(&s2, opts);
+	om_client *c = client(&s2);
+	om_pool *p = new_pool(c, 1, NULL);
+	om_item a = om_int(900), r;
+	expect_ok(c, om_pool_apply(p, "big", &a, 1, &r));
+	assert_int_equal(r.kind, OM_STR);
+	assert_int_equal(r.s.len, 900);
+	om_item_free(&r);
+	a = om_int(5000);
+	expect_rc(c, om_pool_apply(p, "big", &a, 1, &r), OM_ETOOBIG);
+	om_item in[3] = {om_int(10), om_int(5000), om_int(20)};
+	om_items items;
+	expect_rc(c, om_pool_map(p, "big", in, 3, 1, &items), OM_ETOOBIG);
+	a = om_int(4);
+	expect_ok(c, om_pool_apply(p, "square", &a, 1, &r));
+	assert_int_item(&r, 16);
+	finish(c, p);
+	om_disconnect(c);
+	server_stop(&s2);
+}
+
+/* One worker runs the tasks in the order they were submitted, whichever
+ * way they were. */
+static void test_submission_order(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	g_list = new_list(c);
+	om_pool *p = new_pool(c, 1, NULL);
+	enum { N = 30 };
+	om_async *as[N];
+	for (int i = 0; i < N; i++) {
+		om_item a = om_int(i);
+		expect_ok(c, om_pool_apply_async(p, "append", &a, 1, &as[i]));
+	}
+	om_item in[N];
+	for (int i = 0; i < N; i++)
+		in[i] = om_int(N + i);
+	om_items r = {0};
+	expect_ok(c, om_pool_map(p, "append", in, N, 4, &r));
+	assert_int_equal(r.n, N);
+	om_items_free(&r);
+	for (int i = 0; i < N; i++)
+		om_async_free(as[i]);
+	om_items all = {0};
+	expect_ok(c, om_list_slice(g_list, 0, 1000, &all));
+	assert_int_equal(all.n, 2 * N);
+	for (int i = 0; i < 2 * N; i++)
+		assert_int_item(&all.v[i], i);
+	om_items_free(&all);
+	finish(c, p);
+	om_release(g_list);
+	g_list = NULL;
+	om_disconnect(c);
+}
+
+/* join's deadline: a closed pool whose task still runs is not joined;
+ * once it ends, it is, and its result is there. */
+static void test_join_timeout(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	block_setup(c);
+	om_pool *p = new_pool(c, 2, NULL);
+	om_async *as;
+	expect_ok(c, om_pool_apply_async(p, "block", NULL, 0, &as));
+	blocked_pid();
+	expect_ok(c, om_pool_close(p));
+	expect_rc(c, om_pool_join(p, 0), OM_ETIMEOUT);
+	expect_rc(c, om_pool_join(p, 0.05), OM_ETIMEOUT);
+	expect_ok(c, om_event_set(g_ev));
+	expect_ok(c, om_pool_join(p, 30));
+	om_item r;
+	expect_ok(c, om_async_get(as, &r, 0));
+	assert_int_equal(r.kind, OM_INT);
+	om_async_free(as);
+	om_release(p);
+	block_teardown();
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1729,6 +1842,9 @@ int main(void)
 	        cmocka_unit_test(test_callback_reenters),
 	        cmocka_unit_test(test_server_dies),
 	        cmocka_unit_test(test_creator_exits),
+	        cmocka_unit_test(test_result_too_big),
+	        cmocka_unit_test(test_submission_order),
+	        cmocka_unit_test(test_join_timeout),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }

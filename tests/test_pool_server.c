@@ -932,6 +932,21 @@ static void test_worker_lost(void **state)
 	         "worker %d exited with status 3 while running task 'sq'",
 	         (int)bpid);
 	expect_msg(want);
+	/* Status 0 is a status too, once the process is a zombie. */
+	struct peer *e = proxy();
+	pool_join(e->fd, name);
+	int64_t k0 = submit(c, p, APPLY, 0, "sq", x, 1);
+	assert_int_equal(take(e->fd, p, 1, t), 1);
+	pid_t epid = e->pid;
+	peer_exit(e, 0);
+	rq(p, OP_POOL_GET);
+	rq_num(k0);
+	rq_timeout(10);
+	expect_st(c, ST_EBROKEN);
+	snprintf(want, sizeof want,
+	         "worker %d exited with status 0 while running task 'sq'",
+	         (int)epid);
+	expect_msg(want);
 	/* A session that ends while its process lives on. */
 	struct peer *d = proxy();
 	pool_join(d->fd, name);
