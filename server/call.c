@@ -51,14 +51,21 @@ int call_results(struct call *c, const om_item *items, size_t n)
 	Objmgr__Response *r = &c->resp;
 	if (r->n_results == 0) {
 		r->results = v;
+		c->results_cap = n;
 	} else {
-		Objmgr__Item **all = omi_arena_alloc(
-		        c->arena, (r->n_results + n) * sizeof *all);
-		if (!all)
-			return call_err(c, OM_ENOMEM, "out of memory");
-		memcpy(all, r->results, r->n_results * sizeof *all);
-		memcpy(all + r->n_results, v, n * sizeof *all);
-		r->results = all;
+		if (r->n_results + n > c->results_cap) {
+			size_t cap = 2 * c->results_cap;
+			if (cap < r->n_results + n)
+				cap = r->n_results + n;
+			Objmgr__Item **all =
+			        omi_arena_alloc(c->arena, cap * sizeof *all);
+			if (!all)
+				return call_err(c, OM_ENOMEM, "out of memory");
+			memcpy(all, r->results, r->n_results * sizeof *all);
+			r->results = all;
+			c->results_cap = cap;
+		}
+		memcpy(r->results + r->n_results, v, n * sizeof *r->results);
 	}
 	r->n_results += n;
 	return OM_OK;

@@ -186,6 +186,10 @@ struct call {
 	 * otherwise. */
 	int fds[CALL_FDS_MAX];
 	unsigned nfds;
+	/* Room in resp.results (call_results() grows it geometrically, so
+	 * an answer built from many calls — a TAKE of many tasks — costs
+	 * linear time, not quadratic). 0: results is exactly n_results. */
+	size_t results_cap;
 };
 
 /** Set the response message (printf-style); returns `code`, so an
