@@ -551,15 +551,14 @@ int conn_take_fd(struct conn *conn)
 void conn_each_ref(struct conn *conn, void (*fn)(struct obj *o, void *arg),
                    void *arg)
 {
-	const struct u64map *maps[] = {&conn->refs, &conn->taken};
-	for (size_t k = 0; k < 2; k++) {
-		const struct u64map *m = maps[k];
-		for (size_t i = 0; m->v && i <= m->mask; i++) {
-			struct obj *o =
-			        m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
-			if (o)
-				fn(o, arg);
-		}
+	/* Every taken reference is counted in refs too (conn_ref_take), so
+	 * refs alone names each object once: a fork hold takes one reference
+	 * per object, or a child's release would leave one behind. */
+	const struct u64map *m = &conn->refs;
+	for (size_t i = 0; m->v && i <= m->mask; i++) {
+		struct obj *o = m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
+		if (o)
+			fn(o, arg);
 	}
 }
 
@@ -673,12 +672,21 @@ int conn_ref_drop(struct conn *conn, struct obj *o)
 	uintptr_t n = (uintptr_t)u64map_get(&conn->refs, o->id);
 	if (n == 0)
 		return OM_EINVAL;
-	if (n == 1) {
+	if (n == 1)
 		u64map_del(&conn->refs, o->id);
-		obj_decref(o);
-	} else {
+	else
 		u64map_put(&conn->refs, o->id, (void *)(n - 1));
+	/* Taken references are some of refs: never more of them than are
+	 * left, or a later ADDREF would adopt one that is gone. */
+	uintptr_t t = (uintptr_t)u64map_get(&conn->taken, o->id);
+	if (t > n - 1) {
+		if (n == 1)
+			u64map_del(&conn->taken, o->id);
+		else
+			u64map_put(&conn->taken, o->id, (void *)(n - 1));
 	}
+	if (n == 1)
+		obj_decref(o);
 	return OM_OK;
 }
 

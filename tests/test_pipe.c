@@ -1054,6 +1054,56 @@ static int raw_teardown(void **state)
 	return 0;
 }
 
+/* A grandchild lets go of an end it inherited through a child whose session
+ * had adopted the fork hold without using the end: the hold names each
+ * object once, so the grandchild's close is the last holder's and the
+ * reader sees EOF while the grandchild still lives. */
+static int grandchild_close(void *p)
+{
+	struct arg *x = p;
+	if (om_pipe_send(x->b, om_int(42)) || om_pipe_close(x->b))
+		return 1;
+	om_release(x->a);
+	if (send_byte(x->up.w) || wait_byte(x->down.r, 30))
+		return 2;
+	return 0;
+}
+
+static int child_adopts_then_forks(void *p)
+{
+	struct arg *x = p;
+	/* A call on another handle: the child's session adopts the hold. */
+	if (om_dict_set(x->d, om_str("k"), om_int(1)))
+		return 1;
+	pid_t g = spawn_child(grandchild_close, x);
+	if (g < 0 || om_pipe_close(x->b))
+		return 2;
+	om_release(x->a);
+	return reap(g, 60) == 0 ? 0 : 3;
+}
+
+static void test_grandchild_close(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	struct arg x = {.up = chan_open(), .down = chan_open()};
+	x.d = new_dict(c);
+	new_pipe(c, 0, &x.a, &x.b);
+	pid_t pid = spawn_child(child_adopts_then_forks, &x);
+	expect_ok(c, om_pipe_close(x.b));
+	expect_recv_int(c, x.a, 42);
+	assert_int_equal(wait_byte(x.up.r, 10), 0); /* both ends let go */
+	om_item it;
+	assert_int_equal(om_pipe_recv(x.a, &it, 10), OM_ECLOSED);
+	assert_int_equal(send_byte(x.down.w), 0);
+	assert_int_equal(reap(pid, 10), 0);
+	om_pipe_close(x.a);
+	om_release(x.d);
+	chan_close(&x.up);
+	chan_close(&x.down);
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1081,6 +1131,7 @@ int main(void)
 	        cmocka_unit_test(test_pipelined),
 	        cmocka_unit_test(test_child_release_inherited),
 	        cmocka_unit_test(test_killed_poller),
+	        cmocka_unit_test(test_grandchild_close),
 	};
 	return RUN(tests, 110, srv_setup, srv_teardown);
 }
