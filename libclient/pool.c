@@ -1272,15 +1272,16 @@ static void tell_creator(struct boot *b, int rc, const char *msg)
 }
 
 /* Whether a worker that ended should be replaced: while the pool is open
- * or has tasks queued (maxtasksperchild after close, a killed worker's
- * lease put back). Not when it cannot be asked (the server is gone). */
+ * or has tasks queued or running (maxtasksperchild after close; a killed
+ * worker's lease, running until the server has seen its session end and
+ * then queued again: closed pools keep their workers until then). Not when it cannot be asked (the server is gone). */
 static bool needs_worker(void *pool)
 {
 	struct omi_handle *h = omi_handle_get(pool);
 	om_pool_stats st;
 	if (!h || info(h, &st, NULL) < 0)
 		return false;
-	return !st.closed || st.queued > 0;
+	return !st.closed || st.queued > 0 || st.running > 0;
 }
 
 static int supervisor_main(void *arg)

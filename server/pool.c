@@ -739,8 +739,15 @@ static int lease(struct pool *p, struct member *m, struct call *c, size_t max)
 	const char *msg = c->resp.message;
 	if (share > max)
 		share = max;
+	struct job *first = p->queue.head->job;
 	for (struct task *t = p->queue.head; t && k < share; t = t->next) {
 		if (k > 0 && bytes + t->wire > omi_srv.limits.max_frame)
+			break;
+		/* Tasks taken together run one after the other in one worker,
+		 * where no idle worker can take them: only chunks of one map
+		 * go together (as one bigger chunk would), never separate
+		 * submissions, one of which may wait for another. */
+		if (k > 0 && (t->job != first || first->kind == APPLY))
 			break;
 		bytes += t->wire;
 		k++;
@@ -842,7 +849,9 @@ static void settle(struct pool *p)
 	struct waiter *w;
 	while (p->queue.n && (w = wait_list_head_alive(&p->takers)))
 		serve_taker(p, w);
-	if (p->closed && !p->queue.n)
+	/* Closed: workers leave once nothing is queued or running, since
+	 * a running task's worker may die and its lease come back. */
+	if (p->closed && !p->queue.n && !p->nrunning)
 		while (p->takers.head)
 			waiter_answer_msg(p->takers.head, OM_ECLOSED,
 			                  closed_msg(p));
@@ -1331,7 +1340,8 @@ static int pool_forget(struct obj *o, struct call *c)
 	return OM_OK;
 }
 
-/* POOL_CLOSE: no more submissions; TAKEs get ECLOSED once drained */
+/* POOL_CLOSE: no more submissions; TAKEs get ECLOSED once nothing is
+ * queued or running */
 static int pool_close(struct obj *o, struct call *c)
 {
 	(void)c;
@@ -1418,7 +1428,7 @@ static int pool_take(struct obj *o, struct call *c)
 	                                               : SIZE_MAX;
 	if (p->queue.n)
 		return lease(p, m, c, max);
-	if (p->closed)
+	if (p->closed && !p->nrunning)
 		return call_err(c, OM_ECLOSED, "%s", closed_msg(p));
 	if (c->req->timeout == 0)
 		return call_err(c, OM_ETIMEOUT, "no task is queued");

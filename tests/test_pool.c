@@ -126,6 +126,27 @@ static int t_block(om_task *t, const om_item *a, size_t n)
 	return om_task_return(t, om_int(getpid()));
 }
 
+/* Waits (bounded) for g_ev, which t_set sets: fails if it never is. */
+static int t_wait_ev(om_task *t, const om_item *a, size_t n)
+{
+	(void)a;
+	(void)n;
+	int rc = om_event_wait(g_ev, 30);
+	if (rc)
+		return om_task_fail(t, "event wait: %s", om_strerror(rc));
+	return om_task_return(t, om_int(getpid()));
+}
+
+static int t_set(om_task *t, const om_item *a, size_t n)
+{
+	(void)a;
+	(void)n;
+	int rc = om_event_set(g_ev);
+	if (rc)
+		return om_task_fail(t, "event set: %s", om_strerror(rc));
+	return om_task_return(t, om_int(getpid()));
+}
+
 static int t_dict_get(om_task *t, const om_item *a, size_t n)
 {
 	if (n != 1)
@@ -222,7 +243,7 @@ static const om_task_def tasks[] = {
         {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
         {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
         {"dict_ref", t_dict_ref}, {"exit", t_exit},     {"big", t_big},
-        {"append", t_append},
+        {"append", t_append},     {"wait_ev", t_wait_ev}, {"set", t_set},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
 
@@ -1798,6 +1819,48 @@ static void test_join_timeout(void **state)
 	om_disconnect(c);
 }
 
+/* Separate submissions are never taken together by one worker: a task
+ * that waits for a later one's effect runs beside it, even after a burst
+ * of quick tasks made the workers take many at once. */
+static void test_no_hoarding(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	block_setup(c);
+	om_pool *p = new_pool(c, 2, NULL);
+	enum { N = 5000 };
+	static om_item xs[N];
+	for (int i = 0; i < N; i++)
+		xs[i] = om_int(i);
+	for (int round = 0; round < 3; round++) {
+		expect_ok(c, om_event_clear(g_ev));
+		om_async *burst, *burst2, *ra, *rb;
+		om_item x = om_int(0);
+		expect_ok(c, om_pool_map_async(p, "square", xs, N, 1, &burst));
+		expect_ok(c, om_pool_apply_async(p, "wait_ev", &x, 1, &ra));
+		expect_ok(c, om_pool_apply_async(p, "set", &x, 1, &rb));
+		expect_ok(c, om_pool_map_async(p, "square", xs, N, 1, &burst2));
+		om_item oa, ob;
+		expect_ok(c, om_async_get(ra, &oa, 60));
+		expect_ok(c, om_async_get(rb, &ob, 60));
+		assert_int_not_equal(oa.i, ob.i); /* two workers */
+		om_items all;
+		expect_ok(c, om_async_get_items(burst, &all, 60));
+		check_squares(&all, N);
+		om_items_free(&all);
+		expect_ok(c, om_async_get_items(burst2, &all, 60));
+		check_squares(&all, N);
+		om_items_free(&all);
+		om_async_free(burst);
+		om_async_free(burst2);
+		om_async_free(ra);
+		om_async_free(rb);
+	}
+	finish(c, p);
+	block_teardown();
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1845,6 +1908,7 @@ int main(void)
 	        cmocka_unit_test(test_result_too_big),
 	        cmocka_unit_test(test_submission_order),
 	        cmocka_unit_test(test_join_timeout),
+	        cmocka_unit_test(test_no_hoarding),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }

@@ -865,8 +865,10 @@ OM_EXPORT int om_pipe_close(om_pipe *e);
  * refused in a pipeline (OM_EINVAL); om_pool_close, _terminate and _info
  * may be pipelined. A worker takes one task at a time at first, as
  * Python's do, and more at once (up to 64, each reported as it finishes)
- * while its tasks take under 2 ms each; tasks it had taken and not begun
- * when it dies go back to the queue, in order.
+ * while its tasks take under 2 ms each — but only consecutive chunks of
+ * one map, starmap or imap, as one bigger chunk would be; never tasks of
+ * separate submissions, which may wait for each other. Tasks it had taken
+ * and not begun when it dies go back to the queue, in order.
  */
 typedef struct om_pool om_pool;
 typedef struct om_async om_async; /**< Python's AsyncResult */
