@@ -54,6 +54,10 @@ enum job_kind {
 /* A worker's exit code after maxtasksperchild tasks: any end but 0 (told
  * ECLOSED) is replaced while the pool has work, this one included. */
 #define WORKER_RECYCLE 3
+/* A worker's exit when its session could not be made or was lost other
+ * than by ECLOSED (a server at --max-connections, a server gone): not
+ * replaced, or the supervisor would fork forever. */
+#define WORKER_NOCONN 4
 /* A task function's name, as OPEN takes it. */
 #define TASK_NAME_MAX 255
 /* A failure message longer than this is cut, with a note, before it is
@@ -113,6 +117,10 @@ struct boot {
 	 * then kills the supervisor, which must have told the creator it
 	 * started by then. -1 for the workers that replace others. */
 	int go_rd, go_wr;
+	/* Each worker writes its pid here once its initializer succeeded:
+	 * a worker that dies before that (killed or crashed in its
+	 * initializer) breaks the pool instead of being replaced forever. */
+	int started_rd, started_wr;
 };
 
 /* What the supervisor tells the creator: one write, under PIPE_BUF. */
@@ -1206,6 +1214,12 @@ static int worker_main(void *arg)
 	const om_pool_config *cfg = b->cfg;
 	if (run_initializer(b->pool, cfg) < 0)
 		return 0; /* the pool is broken: not to be replaced */
+	if (b->started_wr >= 0) {
+		pid_t me = getpid(); /* under PIPE_BUF: one atomic write */
+		while (write(b->started_wr, &me, sizeof me) < 0 && errno == EINTR)
+			;
+		close(b->started_wr);
+	}
 	unsigned ran = 0;
 	size_t want = 1; /* tasks to take next */
 	for (;;) {
@@ -1213,9 +1227,11 @@ static int worker_main(void *arg)
 		if (cfg->maxtasksperchild && cfg->maxtasksperchild - ran < max)
 			max = cfg->maxtasksperchild - ran;
 		om_items batch = {0};
-		if (take(b->pool, max, &batch) < 0)
-			return 0; /* ECLOSED: closed and drained, terminated,
-			           * broken; or the server is gone */
+		int trc = take(b->pool, max, &batch);
+		if (trc == OM_ECLOSED)
+			return 0; /* closed and drained, terminated, broken */
+		if (trc < 0)
+			return WORKER_NOCONN;
 		double t0 = mono_now();
 		unsigned ran0 = ran;
 		size_t pos = 0;
@@ -1239,7 +1255,7 @@ static int worker_main(void *arg)
 			report_clear(&d);
 			if (rc == OM_ECONN) {
 				om_items_free(&batch);
-				return 0;
+				return WORKER_NOCONN;
 			}
 		}
 		om_items_free(&batch);
@@ -1284,12 +1300,69 @@ static bool needs_worker(void *pool)
 	return !st.closed || st.queued > 0 || st.running > 0;
 }
 
+/* Why worker `pid`, which ended with `code` (om_process_exitcode), must
+ * not be replaced but break the pool: it died before its initializer
+ * succeeded (`up` false: it would die again, forever), or it could not
+ * keep a session. Writes the reason into msg and returns true. */
+static bool early_death(pid_t pid, int code, bool up, char *msg, size_t len)
+{
+	if (code == WORKER_NOCONN) {
+		snprintf(msg, len,
+		         "pool worker %d could not keep a connection to the "
+		         "server (at its --max-connections?)",
+		         (int)pid);
+		return true;
+	}
+	if (up || code == 0)
+		return false;
+	if (code < 0)
+		snprintf(msg, len,
+		         "pool worker %d was killed by signal %d (%s) before "
+		         "its first task, in its initializer",
+		         (int)pid, -code, strsignal(-code));
+	else
+		snprintf(msg, len,
+		         "pool worker %d exited with status %d before its "
+		         "first task, in its initializer",
+		         (int)pid, code);
+	return true;
+}
+
+/* Mark the workers that wrote their pid on the started pipe. */
+static void note_started(int fd, om_process **kids, bool *up, size_t n)
+{
+	pid_t pid;
+	while (read(fd, &pid, sizeof pid) == (ssize_t)sizeof pid)
+		for (size_t i = 0; i < n; i++)
+			if (om_process_pid(kids[i]) == pid)
+				up[i] = true;
+}
+
 static int supervisor_main(void *arg)
 {
 	struct boot *b = arg;
 	close(b->ready_rd);
 	b->ready_rd = -1;
+	/* The creator's dispositions are not ours: a creator that ignores
+	 * SIGTERM must still be able to stop us at its exit, and waitid()
+	 * needs SIGCHLD's default. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigset_t unblock;
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGTERM);
+	sigaddset(&unblock, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
 	om_process **kids = calloc(b->processes, sizeof *kids);
+	bool *up = calloc(b->processes, sizeof *up);
+	int started[2] = {-1, -1};
+	if (!up || pipe2(started, O_CLOEXEC) < 0 ||
+	    fcntl(started[0], F_SETFL, O_NONBLOCK) < 0) {
+		tell_creator(b, OM_ENOMEM, "cannot start the supervisor");
+		return 1;
+	}
+	b->started_rd = started[0];
+	b->started_wr = started[1];
 	int rc = kids ? omi_call_op(b->pool, OMI_TYPE,
 	                            OBJMGR__OP__POOL_SUPERVISE, NULL, 0, 0, 0,
 	                            NULL, NULL)
@@ -1317,6 +1390,7 @@ static int supervisor_main(void *arg)
 	close(go[1]); /* go, workers */
 	close(go[0]);
 	b->go_rd = b->go_wr = -1;
+	bool broken = false;
 	while (n) {
 		siginfo_t si = {0};
 		/* WNOWAIT: om_process_join() reaps it, so the process
@@ -1333,15 +1407,32 @@ static int supervisor_main(void *arg)
 			waitpid(si.si_pid, NULL, 0); /* not a worker */
 			continue;
 		}
+		note_started(b->started_rd, kids, up, n);
 		om_process_join(kids[i], OM_FOREVER);
+		int code = 0;
+		om_process_exitcode(kids[i], &code);
+		char why[256];
+		if (!broken &&
+		    early_death(si.si_pid, code, up[i], why, sizeof why)) {
+			/* The server breaks the pool and stops the rest. */
+			om_item msg = om_str(why);
+			omi_call_op(b->pool, OMI_TYPE,
+			            OBJMGR__OP__POOL_INIT_FAILED, &msg, 1, 0, 0,
+			            NULL, NULL);
+			broken = true;
+		}
 		om_process_free(kids[i]);
-		kids[i] = kids[--n];
-		if (needs_worker(b->pool) &&
+		n--;
+		kids[i] = kids[n];
+		up[i] = up[n];
+		up[n] = false;
+		if (!broken && needs_worker(b->pool) &&
 		    omi_process_start(worker_main, b, OM_DAEMON, true,
 		                      &kids[n]) == OM_OK)
 			n++;
 	}
 	free(kids);
+	free(up);
 	return 0;
 }
 
@@ -1410,7 +1501,9 @@ static int start(struct omi_handle *h, struct pool_ext *x,
 	                 .ready_fd = fds[1],
 	                 .ready_rd = fds[0],
 	                 .go_rd = -1,
-	                 .go_wr = -1};
+	                 .go_wr = -1,
+	                 .started_rd = -1,
+	                 .started_wr = -1};
 	int rc = omi_process_start(supervisor_main, &b, OM_DAEMON, true,
 	                           &x->sup);
 	close(fds[1]);
@@ -1505,7 +1598,14 @@ int om_pool_open(om_client *c, const char *name, int flags, unsigned processes,
 		x->processes = processes;
 		if ((rc = start(h, x, cfg, processes)) < 0) {
 			char *msg = strdup(om_errmsg(c));
-			om_release(p); /* terminates it, reaps the supervisor */
+			/* A pool with no workers must not stay open for others
+			 * to submit to: terminated (whether or not a supervisor
+			 * ran), and its name, which this call made, removed. */
+			omi_call_op(p, OMI_TYPE, OBJMGR__OP__POOL_TERMINATE,
+			            NULL, 0, 0, 0, NULL, NULL);
+			if (name)
+				om_unlink(c, name);
+			om_release(p); /* reaps the supervisor, if any */
 			omi_fail(c, rc, "%s", msg ? msg : om_strerror(rc));
 			free(msg);
 			return rc;

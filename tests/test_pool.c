@@ -175,6 +175,16 @@ static int t_init(om_task *t, const om_item *a, size_t n)
 	return 0;
 }
 
+/* An initializer that crashes (a signal, not om_task_fail). */
+static int t_init_crash(om_task *t, const om_item *a, size_t n)
+{
+	(void)t;
+	(void)a;
+	(void)n;
+	raise(SIGKILL);
+	return 0;
+}
+
 static int t_init_fail(om_task *t, const om_item *a, size_t n)
 {
 	(void)a;
@@ -1861,6 +1871,54 @@ static void test_no_hoarding(void **state)
 	om_disconnect(c);
 }
 
+/* An initializer that crashes breaks the pool with how its worker died,
+ * instead of having workers replaced forever (Python's Pool restarts them
+ * without end). */
+static void test_initializer_crashes(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv);
+	om_pool_config conf = cfg;
+	conf.initializer = t_init_crash;
+	om_pool *p = new_pool(c, 2, &conf);
+	om_item a = om_int(2), r;
+	int rc = om_pool_apply(p, "square", &a, 1, &r);
+	if (rc == OM_EBROKEN)
+		assert_non_null(strstr(om_errmsg(c), "before its first task"));
+	else
+		expect_rc(c, rc, OM_ECLOSED); /* broken before the submit */
+	om_pool_stats st;
+	expect_ok(c, om_pool_info(p, &st));
+	assert_true(st.closed);
+	expect_ok(c, om_pool_join(p, 30));
+	om_release(p);
+	om_disconnect(c);
+}
+
+/* A creator that ignores SIGTERM and leaves with its pool open still
+ * exits: its supervisor does not inherit the disposition. */
+static int child_ignores_sigterm(void *arg)
+{
+	(void)arg;
+	signal(SIGTERM, SIG_IGN);
+	om_client *c;
+	om_pool *p;
+	if (om_connect(srv.path, &c) ||
+	    om_pool_open(c, NULL, 0, 2, &cfg, &p))
+		return 1;
+	om_item a = om_int(3), r;
+	if (om_pool_apply(p, "square", &a, 1, &r) || r.i != 9)
+		return 2;
+	exit(0); /* the exit handler stops the supervisor */
+}
+
+static void test_creator_ignores_sigterm(void **state)
+{
+	(void)state;
+	pid_t pid = spawn_child(child_ignores_sigterm, NULL);
+	assert_int_equal(reap(pid, 60), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1909,6 +1967,8 @@ int main(void)
 	        cmocka_unit_test(test_submission_order),
 	        cmocka_unit_test(test_join_timeout),
 	        cmocka_unit_test(test_no_hoarding),
+	        cmocka_unit_test(test_initializer_crashes),
+	        cmocka_unit_test(test_creator_ignores_sigterm),
 	};
 	return RUN(tests, 170, srv_setup, srv_teardown);
 }
