@@ -46,9 +46,9 @@
  * and closes its end. So a parent may release a handle right after fork()
  * and the child still finds the object; a child that never connects, or
  * dies, ends the hold by exiting. This costs one round trip per connection
- * per fork(). A client is used by one thread at a time: fork() while
- * another thread is inside a call on one of this process's clients is not
- * supported.
+ * per fork(). A client is used by one thread at a time: a client that
+ * another thread is inside a call on (its call_mu held) is skipped, since
+ * FORK would land in the middle of that call.
  */
 static om_client *clients; /* this process's, for the fork handlers */
 static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -94,22 +94,47 @@ static void hold_for_child(om_client *c)
 	c->hold_token = token;
 }
 
+/* A client's call mutex, recursive: omi_rpc() may run inside another
+ * omi_rpc() of the same client (a forked child's first call connects and
+ * ADOPTs). */
+static void call_mu_init(om_client *c)
+{
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->call_mu, &at);
+	pthread_mutexattr_destroy(&at);
+}
+
+/* A client that another thread is inside a call on is skipped: FORK
+ * written now would land in the middle of that call. The child then has
+ * no hold from it (it must not use that client anyway: the parent's call
+ * is not its). */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&clients_mu);
 	int saved = errno;
-	for (om_client *c = clients; c; c = c->cnext)
-		if (c->gen == omi_fork_gen() && !c->lost && c->fd >= 0)
-			hold_for_child(c);
+	for (om_client *c = clients; c; c = c->cnext) {
+		if (c->gen != omi_fork_gen() || c->lost || c->fd < 0 ||
+		    pthread_mutex_trylock(&c->call_mu) != 0)
+			continue;
+		c->fork_locked = true;
+		hold_for_child(c);
+	}
 	errno = saved;
 }
 
 /* In the parent: the child has its copy of each pipe end; ours goes. */
 static void fork_parent(void)
 {
-	for (om_client *c = clients; c; c = c->cnext)
+	for (om_client *c = clients; c; c = c->cnext) {
 		if (c->gen == omi_fork_gen())
 			drop_hold(c);
+		if (c->fork_locked) {
+			c->fork_locked = false;
+			pthread_mutex_unlock(&c->call_mu);
+		}
+	}
 	pthread_mutex_unlock(&clients_mu);
 }
 
@@ -128,6 +153,9 @@ static void fork_child(void)
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
+		/* Ours, or held by a thread the child does not have. */
+		c->fork_locked = false;
+		call_mu_init(c);
 	}
 	pthread_mutex_unlock(&clients_mu);
 }
@@ -250,6 +278,7 @@ int om_connect(const char *address, om_client **out)
 	c->pass_fd = -1;
 	c->hold_fd = -1;
 	c->kick_fd = -1;
+	call_mu_init(c);
 	/* Every connection is a Unix socket for now (omi_resolve_address
 	 * refuses the rest), so the environment alone decides. */
 	const char *shm = getenv("OBJMGR_SHM");
@@ -267,6 +296,7 @@ int om_connect(const char *address, om_client **out)
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
 		omi_buf_free(&c->wbuf);
+		pthread_mutex_destroy(&c->call_mu);
 		free(c);
 		return rc;
 	}
@@ -340,15 +370,19 @@ int omi_check_items(om_client *c, const om_item *items, size_t n)
 
 int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 {
+	pthread_mutex_lock(&c->call_mu);
 	c->errmsg[0] = '\0';
 	int rc = ready(c);
 	if (rc)
-		return rc;
+		goto out;
 	size_t mark = c->wbuf.len;
 	uint64_t id = 0;
 	if ((rc = pack_request(c, target, a, &id)))
-		return rc;
-	return omi_pipe_run(c, id, mark, a);
+		goto out;
+	rc = omi_pipe_run(c, id, mark, a);
+out:
+	pthread_mutex_unlock(&c->call_mu);
+	return rc;
 }
 
 int omi_rpc_later(om_client *c, uint64_t target, const struct omi_args *a)
@@ -558,6 +592,7 @@ void om_disconnect(om_client *c)
 	omi_buf_free(&c->wbuf);
 	free(c->spawn_dir);
 	free(c->errlong);
+	pthread_mutex_destroy(&c->call_mu);
 	free(c);
 }
 

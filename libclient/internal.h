@@ -16,6 +16,7 @@
 #ifndef OMI_INTERNAL_H
 #define OMI_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -81,6 +82,12 @@ struct om_client {
 	uint64_t gen;     /* fork generation of the connection */
 	uint64_t next_id; /* request ids */
 	bool lost;        /* the connection failed: OM_ECONN from now on */
+	/* Held (recursively) by omi_rpc() for the whole call: fork() in
+	 * another thread (client.c's fork_prepare) skips a client that a
+	 * thread is inside a call on, instead of writing FORK into the
+	 * middle of that call; `fork_locked`: fork_prepare holds it. */
+	pthread_mutex_t call_mu;
+	bool fork_locked;
 	struct omi_buf rbuf, wbuf;
 	struct omi_arena arena; /* one call's request and response */
 	char errmsg[512];

@@ -1180,6 +1180,55 @@ static int setup(void **state)
 	return srv_setup(state);
 }
 
+/* fork() in one thread while another is blocked in a call on its own
+ * client (one client per thread): the forking thread skips that client
+ * (FORK would land inside the other thread's call), so neither hangs and
+ * the blocked call gets its item. */
+struct blocked_get {
+	om_queue *q;
+	int rc;
+	int64_t got;
+};
+
+static void *thread_get(void *arg)
+{
+	struct blocked_get *g = arg;
+	om_item it;
+	g->rc = om_queue_get(g->q, &it, 60);
+	if (g->rc == OM_OK)
+		g->got = it.i;
+	return NULL;
+}
+
+static void test_fork_beside_blocked_thread(void **state)
+{
+	(void)state;
+	om_client *c2 = client(&srv);
+	om_server_stats base = settle(c2);
+	om_client *c1 = client(&srv);
+	om_queue *q1, *q2;
+	expect_ok(c1, om_queue_open(c1, "fork-beside", OM_CREATE, 0, &q1));
+	expect_ok(c2, om_queue_open(c2, "fork-beside", 0, 0, &q2));
+	struct blocked_get g = {.q = q1};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, thread_get, &g), 0);
+	wait_stat(c2, parked, base.parked + 1);
+	om_process *p;
+	assert_int_equal(om_process_start(child_return, NULL, 0, &p),
+	                 OM_OK);
+	assert_int_equal(om_process_join(p, 30), OM_OK);
+	om_process_free(p);
+	expect_ok(c2, om_queue_put(q2, om_int(7), 10));
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(g.rc, OM_OK);
+	assert_int_equal(g.got, 7);
+	expect_ok(c2, om_unlink(c2, "fork-beside"));
+	om_release(q1);
+	om_release(q2);
+	om_disconnect(c1);
+	om_disconnect(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1207,6 +1256,7 @@ int main(void)
 	        cmocka_unit_test(test_parent_killed_child_lives),
 	        cmocka_unit_test(test_child_holds_no_connection),
 	        cmocka_unit_test(test_bad_input),
+	        cmocka_unit_test(test_fork_beside_blocked_thread),
 	};
 	return RUN(tests, 110, setup, srv_teardown);
 }

@@ -27,8 +27,10 @@
  *   the parent held when it forked is held for the child until the child's
  *   session takes it over or the child exits, so the parent may release a
  *   handle right after fork(). Each fork() costs one round trip per open
- *   client. Do not fork() while another thread is inside a call on one of
- *   this process's clients.
+ *   client. A fork() while another thread is inside a call on one of this
+ *   process's clients skips that client (nothing is held for the child
+ *   through it, and the child must not use it: the call is the parent's
+ *   thread's); the other clients work in the child as above.
  */
 #ifndef OBJMGR_H
 #define OBJMGR_H
