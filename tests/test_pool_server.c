@@ -848,6 +848,7 @@ static void test_parked_take(void **state)
 	rq_timeout(-1);
 	uint64_t ida = next_id;
 	send_rq(a->fd);
+	wait_parked(c, 1); /* a's first: two sockets are read in any order */
 	rq(p, OP_POOL_TAKE);
 	rq_num2(5);
 	rq_timeout(-1);
