@@ -854,7 +854,9 @@ OM_EXPORT int om_pipe_close(om_pipe *e);
  * Workers are daemon children of a supervisor process that the creator
  * forks (a daemon child of the creator's, which replaces workers that die
  * or reach maxtasksperchild): so a creator killed by SIGKILL takes its
- * whole pool with it. A worker runs tasks one at a time; tasks run in
+ * whole pool with it (PR_SET_PDEATHSIG is the death of the creating
+ * *thread*: open a pool from a thread that lives as long as the pool). A
+ * worker runs tasks one at a time; tasks run in
  * submission order. A callback (om_async_then) runs once, in the process
  * that submitted, inside its next om_pool_* / om_async_* call that waits
  * (om_async_get, _get_items, _wait, _next, om_pool_apply, _map, _starmap,
