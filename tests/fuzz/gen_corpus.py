@@ -686,6 +686,62 @@ def _(s):
     s.req("DICT_SET", a, args=[1, 2])
 
 
+# Pools: one connection plays creator, supervisor, worker and submitter
+# (job and task ids are guesses: the fuzzer finds the rest).
+def open_pool(s, processes=2, maxtasks=0, fns=("sq", "add"), name=None):
+    return s.open("POOL", args=[processes, maxtasks, *fns], name=name)
+
+
+@story("pool_lifecycle")
+def _(s):
+    p = open_pool(s)
+    s.req("POOL_SUPERVISE", p)
+    s.req("POOL_SUBMIT", p, num=0, args=["sq", 3])           # APPLY
+    s.req("POOL_SUBMIT", p, num=1, num2=2, args=["sq", 1, 2, 3, 4, 5])
+    s.req("POOL_SUBMIT", p, num=2, num2=1, args=["add", 2, 1, 2, 1, 7])
+    s.req("POOL_SUBMIT", p, num=3, num2=1, args=["sq", 1, 2])  # IMAP
+    s.req("POOL_TAKE", p, num2=4, timeout=-1)
+    s.req("POOL_DONE", p, num=1, args=[9])
+    s.req("POOL_DONE", p, num=2, num2=21, args=["it failed"])
+    s.req("POOL_DONE", p, num=3, args=[1, 4])
+    s.req("POOL_GET", p, num=1, timeout=0)
+    s.req("POOL_GET", p, num=2, num2=1, timeout=1.0)
+    s.req("POOL_WAIT", p, args=[1, 2, 3], timeout=0.5)
+    s.req("POOL_NEXT", p, num=4, timeout=0)
+    s.tick()
+    s.req("POOL_INFO", p)
+    s.req("POOL_FORGET", p, num=2)
+    s.req("POOL_CLOSE", p)
+    s.req("POOL_SUBMIT", p, num=0, args=["sq", 1])           # ECLOSED
+    s.req("POOL_WAIT", p, num=1, args=[1], timeout=0)
+    s.req("POOL_TERMINATE", p)
+    s.req("POOL_TAKE", p, num2=1, timeout=0)                 # ECLOSED
+
+
+@story("pool_hostile")
+def _(s):
+    p = open_pool(s, processes=1, maxtasks=1, fns=("f",))
+    s.req("OPEN", num=TYPE["POOL"], args=[0, 0, "f"])        # EINVAL
+    s.req("OPEN", num=TYPE["POOL"], args=[1, 0, "f", "f"])   # EINVAL
+    s.req("OPEN", num=TYPE["POOL"], args=[1, 0])             # EINVAL
+    s.req("POOL_SUBMIT", p, num=9, args=["f"])               # bad kind
+    s.req("POOL_SUBMIT", p, num=0, args=["nope"])            # EINVAL
+    s.req("POOL_SUBMIT", p, num=2, num2=1, args=["f", 5, 1]) # bad payload
+    s.req("POOL_SUBMIT", p, num=1, num2=0, args=["f", 1])    # chunksize 0
+    s.req("POOL_SUBMIT", p, num=1, num2=1, args=["f"])       # empty map
+    s.req("POOL_TAKE", p, num2=0, timeout=0)                 # EINVAL
+    s.req("POOL_TAKE", p, num2=1 << 40, timeout=0)
+    s.req("POOL_DONE", p, num=77, args=[1])                  # ENOENT
+    s.req("POOL_DONE", p, num=1, num2=5, args=[1, 2, 3])     # malformed
+    s.req("POOL_GET", p, num=-1, timeout=0)
+    s.req("POOL_WAIT", p, timeout=0)                          # nothing
+    s.req("POOL_SUPERVISE", p)
+    s.req("POOL_SUPERVISE", p)                               # EEXIST
+    s.req("POOL_INIT_FAILED", p, args=["no db"])             # breaks it
+    s.req("POOL_SUBMIT", p, num=0, args=["f", 1])            # ECLOSED
+    s.req("RELEASE", p)
+
+
 # ----------------------------------------------------------------- items
 
 ITEMS = {
