@@ -1216,7 +1216,8 @@ static int worker_main(void *arg)
 		return 0; /* the pool is broken: not to be replaced */
 	if (b->started_wr >= 0) {
 		pid_t me = getpid(); /* under PIPE_BUF: one atomic write */
-		while (write(b->started_wr, &me, sizeof me) < 0 && errno == EINTR)
+		while (write(b->started_wr, &me, sizeof me) < 0 &&
+		       errno == EINTR)
 			;
 		close(b->started_wr);
 	}
@@ -1290,7 +1291,8 @@ static void tell_creator(struct boot *b, int rc, const char *msg)
 /* Whether a worker that ended should be replaced: while the pool is open
  * or has tasks queued or running (maxtasksperchild after close; a killed
  * worker's lease, running until the server has seen its session end and
- * then queued again: closed pools keep their workers until then). Not when it cannot be asked (the server is gone). */
+ * then queued again: closed pools keep their workers until then). Not when it
+ * cannot be asked (the server is gone). */
 static bool needs_worker(void *pool)
 {
 	struct omi_handle *h = omi_handle_get(pool);

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -535,10 +536,29 @@ static void member_maybe_drop(struct pool *p, struct member *m)
 }
 
 /* The supervisor or a worker registers: the process to kill later. */
+#ifdef SO_PEERPIDFD
+#define OMI_SO_PEERPIDFD SO_PEERPIDFD
+#else
+#define OMI_SO_PEERPIDFD 77 /* <asm-generic/socket.h>, Linux 6.5 */
+#endif
+
 static void member_take_pid(struct member *m)
 {
 	if (m->pidfd >= 0 || m->pid <= 0 || npidfds >= omi_srv.limits.max_conns)
 		return;
+	/* The peer's own pidfd, taken by the kernel at connect(): exact even
+	 * if the process that connected is gone and its pid reused since
+	 * (Linux 6.5; older kernels: ENOPROTOOPT, and pidfd_open on the
+	 * SO_PEERCRED pid, exact as long as the process lives). */
+	socklen_t len = sizeof m->pidfd;
+	if (m->conn->local &&
+	    getsockopt(m->conn->fd, SOL_SOCKET, OMI_SO_PEERPIDFD, &m->pidfd,
+	               &len) == 0 &&
+	    m->pidfd >= 0) {
+		npidfds++;
+		return;
+	}
+	m->pidfd = -1;
 #ifdef SYS_pidfd_open
 	m->pidfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
 	if (m->pidfd >= 0) {

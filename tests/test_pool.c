@@ -248,11 +248,11 @@ static int t_append(om_task *t, const om_item *a, size_t n)
 }
 
 static const om_task_def tasks[] = {
-        {"square", t_square},     {"add", t_add},       {"fail5", t_fail5},
-        {"pid", t_pid},           {"neg", t_neg},       {"nil", t_nil},
-        {"twice", t_twice},       {"bigmsg", t_bigmsg}, {"block", t_block},
-        {"dict_get", t_dict_get}, {"tag", t_tag},       {"echo", t_echo},
-        {"dict_ref", t_dict_ref}, {"exit", t_exit},     {"big", t_big},
+        {"square", t_square},     {"add", t_add},         {"fail5", t_fail5},
+        {"pid", t_pid},           {"neg", t_neg},         {"nil", t_nil},
+        {"twice", t_twice},       {"bigmsg", t_bigmsg},   {"block", t_block},
+        {"dict_get", t_dict_get}, {"tag", t_tag},         {"echo", t_echo},
+        {"dict_ref", t_dict_ref}, {"exit", t_exit},       {"big", t_big},
         {"append", t_append},     {"wait_ev", t_wait_ev}, {"set", t_set},
 };
 #define NTASKS (sizeof tasks / sizeof *tasks)
@@ -1903,8 +1903,7 @@ static int child_ignores_sigterm(void *arg)
 	signal(SIGTERM, SIG_IGN);
 	om_client *c;
 	om_pool *p;
-	if (om_connect(srv.path, &c) ||
-	    om_pool_open(c, NULL, 0, 2, &cfg, &p))
+	if (om_connect(srv.path, &c) || om_pool_open(c, NULL, 0, 2, &cfg, &p))
 		return 1;
 	om_item a = om_int(3), r;
 	if (om_pool_apply(p, "square", &a, 1, &r) || r.i != 9)

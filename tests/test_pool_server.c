@@ -1602,7 +1602,7 @@ static void test_memory(void **state)
 	int64_t k = submit(c, p, IMAP, 1, "sq", (int64_t[]){1, 2}, 2);
 	submit(c, p, APPLY, 0, "sq", (int64_t[]){1}, 1); /* never taken */
 	struct task t[4], tt[4];
-	assert_int_equal(take(w->fd, p, 4, t), 3); /* the map's, not more */
+	assert_int_equal(take(w->fd, p, 4, t), 3);  /* the map's, not more */
 	assert_int_equal(R.v[t[1].at + 1].kind, 7); /* the Ref, handed on */
 	memcpy(tt, t, 3 * sizeof *tt);
 	assert_int_equal(take(w->fd, p, 4, t), 2); /* the imap's two */

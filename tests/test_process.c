@@ -1214,8 +1214,7 @@ static void test_fork_beside_blocked_thread(void **state)
 	assert_int_equal(pthread_create(&th, NULL, thread_get, &g), 0);
 	wait_stat(c2, parked, base.parked + 1);
 	om_process *p;
-	assert_int_equal(om_process_start(child_return, NULL, 0, &p),
-	                 OM_OK);
+	assert_int_equal(om_process_start(child_return, NULL, 0, &p), OM_OK);
 	assert_int_equal(om_process_join(p, 30), OM_OK);
 	om_process_free(p);
 	expect_ok(c2, om_queue_put(q2, om_int(7), 10));
