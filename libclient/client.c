@@ -305,6 +305,15 @@ int om_connect(const char *address, om_client **out)
 	return OM_OK;
 }
 
+/* STUB: the remote-manager work replaces it (TCP, the key). */
+int om_connect_key(const char *address, const void *key, size_t keylen,
+                   om_client **out)
+{
+	(void)key;
+	(void)keylen;
+	return om_connect(address, out);
+}
+
 /* Make c usable in this process: after a fork, a connection of our own. */
 static int ready(om_client *c)
 {
@@ -680,6 +689,26 @@ out_release2:;
 	omi_rpc(c, ref2.ref.id, &rel);
 	return rc;
 }
+int om_open_any(om_client *c, const char *name, void **out)
+{
+	if (!c || !out)
+		return OM_EINVAL;
+	if (!name || !*name)
+		return omi_fail(c, OM_EINVAL, "no object name");
+	if (omi_piping(c))
+		return not_in_pipeline(c, "opening an object");
+	om_item ref;
+	struct omi_args a = {.op = OBJMGR__OP__OPEN,
+	                     .num = OBJMGR__TYPE__TYPE_NONE,
+	                     .name = name,
+	                     .done = ref_done,
+	                     .out = &ref};
+	int rc = omi_rpc(c, 0, &a);
+	if (rc < 0)
+		return rc;
+	return adopt(c, ref.ref.id, ref.ref.type, out);
+}
+
 int om_unlink(om_client *c, const char *name)
 {
 	if (!c || !name || !*name)

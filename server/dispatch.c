@@ -140,6 +140,25 @@ static int opened(struct call *c, struct obj *o, bool created)
 	return rc;
 }
 
+/* OPEN name TYPE_NONE: the named object whatever its type, one Ref (a
+ * pipe end alone: the hook that adds its other end is for a creator). */
+static int open_any(struct call *c, const char *name, int64_t flags)
+{
+	if (flags)
+		return call_err(c, OM_EINVAL,
+		                "opening an object of any type takes no flags");
+	struct obj *o = name ? obj_named(name) : NULL;
+	if (!o)
+		return call_err(c, OM_ENOENT, "no object named '%s'",
+		                name ? name : "");
+	if (conn_ref_add(c->conn, o))
+		return call_err(c, OM_ENOMEM, "out of memory");
+	int rc = result_ref(c, o);
+	if (rc)
+		conn_ref_drop(c->conn, o);
+	return rc;
+}
+
 /* OPEN name type flags params... -> Ref */
 static int serve_open(struct obj *unused, struct call *c)
 {
@@ -149,6 +168,8 @@ static int serve_open(struct obj *unused, struct call *c)
 	if (rc)
 		return rc;
 	int64_t flags = c->req->num2;
+	if (c->req->num == OBJMGR__TYPE__TYPE_NONE)
+		return open_any(c, name, flags);
 	const struct type_def *t = c->req->num > 0 && c->req->num <= 255
 	                                   ? type_by_id((int)c->req->num)
 	                                   : NULL;

@@ -3,7 +3,7 @@
  *
  * objmgr is Python's multiprocessing.Manager for C: one server process,
  * objmgrd, owns shared objects; programs hold proxy handles and call their
- * methods over a Unix socket. Every mutation happens inside the server under
+ * methods over a Unix socket (or TCP, with a key). Every mutation happens inside the server under
  * the object's lock, so every process sees one consistent state.
  *
  * This header is the contract. Anything not declared here is not API.
@@ -192,7 +192,8 @@ typedef struct om_client om_client;
 
 /**
  * Connect to a server.
- * @param address a socket path, "unix:PATH", or NULL for the default:
+ * @param address a socket path, "unix:PATH", "tcp:HOST:PORT" (with a key:
+ *        see om_connect_key), or NULL for the default:
  *        $OBJMGR_ADDRESS, else $XDG_RUNTIME_DIR/objmgr.sock, else
  *        /tmp/objmgr-$UID/objmgr.sock (objmgrd resolves the same default).
  * @param out the new client, to be ended with om_disconnect().
@@ -204,6 +205,29 @@ typedef struct om_client om_client;
  *         it refused.
  */
 OM_EXPORT int om_connect(const char *address, om_client **out);
+
+/**
+ * om_connect() with a shared key: Python's BaseManager(address, authkey).
+ * A TCP address ("tcp:HOST:PORT", "tcp:[::1]:PORT"; HOST a name or a
+ * literal address) needs the key: before the Hello, each side proves that
+ * it holds the key with HMAC-SHA256 over a fresh random challenge from the
+ * other, and only then are requests sent. A Unix-socket address ignores the
+ * key (the server checks the peer's uid instead). om_connect() on a TCP
+ * address reads the key from the file $OBJMGR_AUTHKEY_FILE: its bytes less
+ * one trailing newline, refused (OM_EAUTH) unless the file is mode 0600 or
+ * stricter. The key is copied: a forked child of this process reconnects
+ * with it.
+ *
+ * A remote client (one on TCP) uses the RPC path of every object: it maps
+ * no shared memory, and sees the same state as the local clients that do.
+ * TCP is authenticated, not encrypted: tunnel it (ssh -L, WireGuard) where
+ * the network is not trusted.
+ * @return as om_connect(); OM_EAUTH if the server does not accept the key,
+ *         if it fails to prove that it holds it, or if there is no key for
+ *         a TCP address; OM_EINVAL if keylen is 0 with a non-NULL key.
+ */
+OM_EXPORT int om_connect_key(const char *address, const void *key,
+                             size_t keylen, om_client **out);
 
 /**
  * Start a private objmgrd and connect to it: Python's Manager(). The server
@@ -262,6 +286,83 @@ typedef struct om_server_stats {
 
 /** Fill `out` with the server's statistics. @return OM_OK or OM_ECONN. */
 OM_EXPORT int om_stats(om_client *c, om_server_stats *out);
+
+/* ----------------------------------------------------- looking inside */
+
+/*
+ * What `objmgr` (redis-cli for objmgr) shows: the named objects, the
+ * connections, the server's INFO, any object's whole state, and two kinds
+ * of subscription, to an object's changes (watch) and to every request
+ * served (monitor). Any client may ask.
+ */
+
+/** A named object, as om_objects() lists it. */
+typedef struct om_object_info {
+	char *name;      /**< its name (NUL-terminated; names hold no NUL) */
+	int type;        /**< an om_type */
+	uint64_t id;     /**< the id in its refs (om_ref(handle).ref.id) */
+	uint64_t length; /**< len(): items of a dict, list, queue or array,
+	                  *   messages waiting at a pipe end, tasks queued in a
+	                  *   pool; 0 for the other types */
+	uint64_t bytes;  /**< the bytes it holds, as om_stats() counts them
+	                  *   (its items, its arrays, its segment) */
+	uint64_t refs;   /**< references on it: each session holding handles,
+	                  *   each stored ref, each watcher, the name */
+} om_object_info;
+
+/**
+ * The named objects whose names match the shell glob `pattern` (fnmatch(3),
+ * no flags; NULL or "*" for all), sorted by name. *out is one allocation
+ * (the names inside it): free it with free(). Objects come and go while the
+ * list is gathered in pages; each appears at most once.
+ * @return OM_OK, OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_objects(om_client *c, const char *pattern,
+                         om_object_info **out, size_t *n);
+
+/** om_client_info.flags */
+enum {
+	OM_CLIENT_SELF = 1,    /**< the connection that asked */
+	OM_CLIENT_WATCH = 2,   /**< subscribed with om_watch() */
+	OM_CLIENT_MONITOR = 4, /**< subscribed with om_monitor() */
+	OM_CLIENT_TCP = 8,     /**< a remote client (TCP) */
+};
+
+/** A connection, as om_clients() lists it. */
+typedef struct om_client_info {
+	uint64_t id;       /**< connection number (1, 2, ... since start) */
+	int64_t pid;       /**< the peer's pid: from the kernel on a Unix
+	                    *   socket, as the client said in its Hello over
+	                    *   TCP (0: not said) */
+	int64_t uid;       /**< the peer's uid; -1 over TCP */
+	double since;      /**< when it connected, seconds since the epoch */
+	uint64_t refs;     /**< objects it holds references on */
+	uint64_t locks;    /**< locks, rlocks and conditions' locks it holds */
+	uint64_t parked;   /**< its calls waiting in the server now */
+	uint64_t requests; /**< requests it sent */
+	unsigned flags;    /**< OM_CLIENT_* */
+	char addr[64];     /**< "unix", or "tcp:HOST:PORT" of the peer */
+} om_client_info;
+
+/**
+ * Every connection open, in the order they connected. *out is one
+ * allocation: free it with free().
+ * @return OM_OK, OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_clients(om_client *c, om_client_info **out, size_t *n);
+
+/**
+ * The server's INFO, as Redis has it: pairs of a str key and its value
+ * (an int, a float or a str), in a fixed order: "version", "pid",
+ * "uptime", "connections", "objects", "objects.TYPE" (one per type, by
+ * Python's name: "objects.dict"), "bytes", "max_memory", "buffered",
+ * "requests", "requests.OP" (one per operation served at least once, by
+ * the Op name of objmgr.proto: "requests.DICT_SET"), "parked", "segments",
+ * "mapped", "listen" (one per address it listens on), and more after.
+ * Free both with om_items_free().
+ * @return OM_OK, OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_info(om_client *c, om_items *keys, om_items *values);
 
 /**
  * The server's message for this client's last failed call ("" if none).
@@ -408,6 +509,81 @@ OM_EXPORT int om_unlink(om_client *c, const char *name);
  *         object is gone.
  */
 OM_EXPORT int om_open_ref(om_client *c, const om_item *ref, void **out);
+
+/**
+ * Open the existing object named `name`, whatever its type: a handle of
+ * that type (om_ref(*out).ref.type says which), given back with
+ * om_release(). This is how a tool that does not know a name's type opens
+ * it (objmgr get NAME).
+ * @return OM_OK, OM_ENOENT, OM_EINVAL (a bad name), OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_open_any(om_client *c, const char *name, void **out);
+
+/**
+ * The whole state of the object behind any handle, as items, by type:
+ * - dict: key, value, key, value, ... in insertion order;
+ * - list, array: the items; queue: the items in the order gets take them;
+ * - value: the value;
+ * - lock, rlock: the holder's connection number (0: free), the recursion
+ *   level (0: free);
+ * - semaphore: the value; event: a bool, set or not;
+ * - condition: the ref of its lock, the number of waiters;
+ * - barrier: parties, waiting, a bool broken;
+ * - pipe end: the messages waiting at it (each an item), then a bool, the
+ *   other end open;
+ * - pool: as om_pool_info(): processes, workers, queued, running, closed.
+ * Stored refs are refs (open them with om_open_ref to go deeper). A
+ * mapped object's state is read as it is in its shared memory. Free *out
+ * with om_items_free().
+ * @return OM_OK, OM_EINVAL (not a valid handle), OM_ETOOBIG (over the
+ *         server's frame limit), OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_dump(const void *handle, om_items *out);
+
+/** An event a subscription receives (om_event_next). */
+typedef struct om_event {
+	double time;     /**< when the server served it, seconds since the
+	                  *   epoch */
+	uint64_t client; /**< the connection number that made it (0: the
+	                  *   server itself, or a mapped client's write in
+	                  *   shared memory, whose maker is not known) */
+	uint64_t target; /**< the object's id (0: a server-level request) */
+	int type;        /**< its om_type (0: none) */
+	char op[32];     /**< the Op name in objmgr.proto ("DICT_SET"), or
+	                  *   "MAPPED" for a write in shared memory, "GONE"
+	                  *   for a session's end that released something */
+	char name[OM_NAME_MAX + 1]; /**< the object's name ("" if none) */
+} om_event;
+
+/**
+ * Subscribe c to the changes of the object behind `handle` (a handle of
+ * c): each request that changes it (served, by any client), each write a
+ * mapped client makes in its shared memory, and each session's end that
+ * releases something of it is sent to c as an event, without polling. c
+ * becomes a subscriber: from then on it may only om_watch() more objects,
+ * om_event_next() and om_disconnect() (other calls are OM_EINVAL). The
+ * watch keeps the object alive while c is connected.
+ * @return OM_OK, OM_EINVAL, OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_watch(const void *handle);
+
+/**
+ * Subscribe c to every request the server serves, from every client: each
+ * is sent to c as an event (op, client, target) as it arrives, before it
+ * is served. c becomes a subscriber (see om_watch()). Calls a mapped client
+ * makes in shared memory are not requests, and are not seen.
+ * @return OM_OK, OM_ECONN, OM_ENOMEM.
+ */
+OM_EXPORT int om_monitor(om_client *c);
+
+/**
+ * Wait for a subscriber's next event.
+ * @return OM_OK; OM_ETIMEOUT; OM_ELIMIT when the server dropped c for not
+ *         keeping up (its unread events reached the server's bound: the
+ *         message says so) — c is then disconnected; OM_ECONN;
+ *         OM_EINVAL if c is not a subscriber.
+ */
+OM_EXPORT int om_event_next(om_client *c, om_event *ev, double timeout);
 
 /**
  * Give back any proxy handle. The server drops this handle's reference; a
