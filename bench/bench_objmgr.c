@@ -122,7 +122,6 @@ static int open_obj(om_client *c, const struct bench_opts *o, int flags,
 	case W_POOL_MAP:
 	case W_APPLY_ASYNC:
 	case W_PIPE_PINGPONG:
-	case W_CONNECT:
 	case W_COUNT:
 		break;
 	}
@@ -216,7 +215,7 @@ static bool supports(const struct bench_opts *o, const char **why)
 {
 	/* A map's batch is the whole map (bench_batch); one apply_async
 	 * round trip, or one ping-pong, needs the answer before the next. */
-	if ((bench_proc_workload(o->w) || o->w == W_CONNECT) && o->depth > 1) {
+	if (bench_proc_workload(o->w) && o->depth > 1) {
 		*why = "one-call-at-a-time";
 		return false;
 	}
@@ -260,8 +259,6 @@ static int prepare(const struct bench_opts *o)
 			goto out;
 		}
 	}
-	if (w == W_CONNECT)
-		goto out; /* no object */
 	if (w == W_POOL_MAP || w == W_APPLY_ASYNC) {
 		/* Each client makes its own (unnamed) pool: nothing to reset.
 		 */
@@ -382,8 +379,6 @@ static void *connect_client(const struct bench_opts *o, int client)
 		fail(NULL, "connect", rc);
 		goto fail;
 	}
-	if (x->w == W_CONNECT)
-		return x; /* each operation makes its own connection */
 	if (x->w == W_POOL_MAP || x->w == W_APPLY_ASYNC) {
 		if (x->w == W_POOL_MAP) {
 			x->items = calloc((size_t)o->ops, sizeof *x->items);
@@ -484,27 +479,10 @@ static int one_op(struct ctx *x, const struct bench_opts *o, long i,
 	case W_POOL_MAP: /* run() makes the one call for the batch */
 	case W_APPLY_ASYNC:
 	case W_PIPE_PINGPONG:
-	case W_CONNECT:
 	case W_COUNT:
 		break;
 	}
 	return OM_EINVAL;
-}
-
-/* connect: a whole session, as a short-lived client has it — the
- * connection and its handshake (over TCP, the mutual authentication), one
- * round trip, the end. */
-static int run_connect(const struct bench_opts *o)
-{
-	om_client *c;
-	int rc = om_connect(o->address, &c);
-	if (rc < 0)
-		return fail(NULL, "connect", rc);
-	rc = om_ping(c);
-	if (rc < 0)
-		rc = fail(c, "ping", rc);
-	om_disconnect(c);
-	return rc;
 }
 
 /* pool_map: operations i..i+n-1 are one map of those items; every result
@@ -592,8 +570,6 @@ static int run(void *ctx, const struct bench_opts *o, long i, int n)
 		return run_apply(x, i);
 	case W_PIPE_PINGPONG:
 		return run_pingpong(x, o, i);
-	case W_CONNECT:
-		return run_connect(o);
 	default:
 		break;
 	}

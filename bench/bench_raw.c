@@ -322,8 +322,8 @@ static bool supports(const struct bench_opts *o, const char **why)
 		return true;
 	}
 	/* A pool's workloads have no raw counterpart: Python's Pool is
-	 * their peer; nor has a connection's cost (Redis is its peer). */
-	if (bench_proc_workload(o->w) || o->w == W_CONNECT) {
+	 * their peer. */
+	if (bench_proc_workload(o->w)) {
 		*why = "no-raw-pool";
 		return false;
 	}

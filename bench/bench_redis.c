@@ -44,26 +44,10 @@ struct redis_client {
 	char *value; /* value_size bytes, sent by the set/append/put ops */
 };
 
-/* Connect to the server: its Unix socket, or "tcp:HOST:PORT" (hiredis
- * sets TCP_NODELAY, as libobjmgr does); NULL (with a message) on failure. */
+/* Connect to the server's Unix socket; NULL (with a message) on failure. */
 static redisContext *redis_open(const struct bench_opts *o)
 {
-	redisContext *rc;
-	if (strncmp(o->address, "tcp:", 4) == 0) {
-		char host[256];
-		const char *colon = strrchr(o->address + 4, ':');
-		size_t hlen = colon ? (size_t)(colon - (o->address + 4)) : 0;
-		if (!colon || hlen == 0 || hlen >= sizeof host) {
-			fprintf(stderr, "bench_redis: bad address %s\n",
-			        o->address);
-			return NULL;
-		}
-		memcpy(host, o->address + 4, hlen);
-		host[hlen] = '\0';
-		rc = redisConnect(host, atoi(colon + 1));
-	} else {
-		rc = redisConnectUnix(o->address);
-	}
+	redisContext *rc = redisConnectUnix(o->address);
 	if (rc == NULL || rc->err) {
 		fprintf(stderr, "bench_redis: connect %s: %s\n", o->address,
 		        rc ? rc->errstr : "out of memory");
@@ -116,10 +100,6 @@ static bool redis_supports(const struct bench_opts *o, const char **why)
 	 * and a raw socketpair are their peers. */
 	if (bench_proc_workload(o->w)) {
 		*why = "a-process-pipe-or-pool-workload";
-		return false;
-	}
-	if (o->w == W_CONNECT && o->depth > 1) {
-		*why = "one-connection-at-a-time";
 		return false;
 	}
 	if (o->w == W_LOCK_PAIR && o->depth > 1) {
@@ -214,20 +194,6 @@ static void *redis_connect(const struct bench_opts *o, int client)
 	return c;
 }
 
-/* connect: a whole short session, as objmgr's connect workload has it —
- * connect, one round trip (PING), close. No AUTH: Redis runs without a
- * password here, so its figure has no authentication in it. */
-static int redis_connect_once(const struct bench_opts *o)
-{
-	redisContext *rc = redis_open(o);
-	if (rc == NULL)
-		return -1;
-	redisAppendCommand(rc, "PING");
-	int rv = redis_drain(rc, 1);
-	redisFree(rc);
-	return rv;
-}
-
 /* lock_pair: take the lock with SET NX, retrying while another client
  * holds it, then release it with DEL. This is the common simple form;
  * a careful lock would also set an expiry (PX) and release with a Lua
@@ -260,8 +226,6 @@ static int redis_run(void *ctx, const struct bench_opts *o, long i, int n)
 
 	if (c->workload == W_LOCK_PAIR)
 		return redis_lock_pair(c); /* n == 1: depth 1 only */
-	if (c->workload == W_CONNECT)
-		return redis_connect_once(o); /* n == 1: depth 1 only */
 
 	/* Queue the whole batch; the first redisGetReply writes it all. */
 	int replies = 0;

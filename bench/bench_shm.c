@@ -163,8 +163,8 @@ static bool shm_supports(const struct bench_opts *o, const char **why)
 {
 	/* Pools and pipes are measured against Python's multiprocessing
 	 * and a raw socketpair (bench_raw), not shared memory. */
-	if (bench_proc_workload(o->w) || o->w == W_CONNECT) {
-		*why = "a-process-pipe-pool-or-connect-workload";
+	if (bench_proc_workload(o->w)) {
+		*why = "a-process-pipe-or-pool-workload";
 		return false;
 	}
 	if (o->depth > 1) {

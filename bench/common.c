@@ -126,7 +126,6 @@ const char *const bench_workload_names[W_COUNT] = {
         [W_POOL_MAP] = "pool_map",
         [W_APPLY_ASYNC] = "apply_async",
         [W_PIPE_PINGPONG] = "pipe_pingpong",
-        [W_CONNECT] = "connect",
 };
 
 char bench_result_extra[128];

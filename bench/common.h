@@ -49,9 +49,6 @@ enum bench_workload {
 	W_POOL_MAP,      /* one item of a map: a whole run is one map call */
 	W_APPLY_ASYNC,   /* apply_async + get of a trivial function */
 	W_PIPE_PINGPONG, /* one round trip of a message between a pair */
-	/* Remote managers (issue 11): a connection's cost, the handshake
-	 * (over TCP, the authentication) included. */
-	W_CONNECT, /* connect, one round trip, disconnect */
 	W_COUNT
 };
 extern const char *const bench_workload_names[W_COUNT];
@@ -125,7 +122,7 @@ static inline bool bench_shm_only(enum bench_workload w)
  *  only objmgr, python-mp and (pipe_pingpong) raw run them. */
 static inline bool bench_proc_workload(enum bench_workload w)
 {
-	return w >= W_POOL_MAP && w <= W_PIPE_PINGPONG;
+	return w >= W_POOL_MAP && w < W_COUNT;
 }
 
 /** Whether w runs its clients in pinging and ponging pairs. */

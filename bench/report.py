@@ -20,8 +20,8 @@ import sys
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-PEERS = ["objmgr", "objmgr-rpc", "objmgr-tcp", "raw", "shm", "redis",
-         "redis-tcp", "python-manager", "python-shm", "python-mp"]
+PEERS = ["objmgr", "objmgr-rpc", "raw", "shm", "redis", "python-manager",
+         "python-shm", "python-mp"]
 # The shared-memory workloads, in bench/run's order.
 SHM_WORKLOADS = ["value_add", "array_add", "array_get", "lock_pair",
                  "sem_pair", "event_pingpong"]
@@ -355,22 +355,6 @@ def targets(table):
     check("pipe round trips: ≥ Python's multiprocessing.Pipe",
           "pipe_pingpong", ops("pipe_pingpong", 2, 1, "objmgr"),
           ops("pipe_pingpong", 2, 1, "python-mp"), 1)
-    # The remote targets (issue 11): over TCP loopback, at least Redis's
-    # throughput; a connection's authentication under 1 ms.
-    for w in ("dict_get", "dict_set", "lock_pair"):
-        for n in (4, 16):
-            check("TCP, %d clients: ≥ Redis over TCP" % n, w,
-                  ops(w, n, 1, "objmgr-tcp"), ops(w, n, 1, "redis-tcp"), 1)
-    tcp, unix = ops("connect", 1, 1, "objmgr-tcp"), ops("connect", 1, 1, "objmgr")
-    if "connect" in measured and tcp and unix:
-        # One client's connections one after another: 1/rate is one whole
-        # session; over TCP less over the Unix socket is what TCP and the
-        # authentication add (an upper bound on the authentication alone).
-        extra = 1e6 / tcp - 1e6 / unix
-        out.append("| a connection's TCP + authentication: < 1 ms | connect "
-                   "| %.0f µs (TCP %.0f µs, Unix %.0f µs per session) | %s |" % (
-                       extra, 1e6 / tcp, 1e6 / unix,
-                       "yes" if extra < 1000 else "**no**"))
     if out[-1].startswith("|:---"):
         return []  # no target for this run's workloads
     out.append("")
