@@ -129,6 +129,15 @@ static void test_same_state(void **state)
 	expect_ok(rc, om_lock_open(rc, "r.l", 0, &rl));
 	expect_ok(lc, om_dict_open(lc, "r.d", OM_CREATE, &ld));
 	expect_ok(rc, om_dict_open(rc, "r.d", 0, &rd));
+	/* The remote client maps nothing; the local one maps unless told
+	 * not to (tests/run --no-shm). */
+	const char *shm = getenv("OBJMGR_SHM");
+	bool maps = !shm || strcmp(shm, "0") != 0;
+	assert_false(om_is_shared(rv));
+	assert_false(om_is_shared(ra));
+	assert_false(om_is_shared(rl));
+	assert_int_equal(om_is_shared(la), maps);
+	assert_int_equal(om_is_shared(ll), maps);
 
 	om_item it;
 	expect_ok(rc, om_value_add(rv, om_int(3), &it));
