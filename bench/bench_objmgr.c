@@ -651,8 +651,51 @@ static int verify(const struct bench_opts *o)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* bench_objmgr --connect-cost N ADDRESS: the cost of a connection, N
+ * times om_connect + om_disconnect (over TCP, with $OBJMGR_AUTHKEY_FILE:
+ * the TCP handshake and the mutual authentication; over a Unix socket,
+ * the connect and the Hellos). Prints
+ *   CONNECT address=A n=N mean_us=X p50_us=Y p99_us=Z */
+static int connect_cost(int n, const char *address)
+{
+	double *t = calloc((size_t)n, sizeof *t), sum = 0;
+	if (!t || n <= 0)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		om_client *c;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = om_connect(address, &c);
+		if (rc) {
+			fprintf(stderr, "bench_objmgr: connect %s: %s: %s\n",
+			        address, om_strerror(rc), om_errmsg(NULL));
+			free(t);
+			return 1;
+		}
+		om_disconnect(c);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t[i] = (double)(b.tv_sec - a.tv_sec) * 1e6 +
+		       (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+		sum += t[i];
+	}
+	qsort(t, (size_t)n, sizeof *t, cmp_double);
+	printf("CONNECT address=%s n=%d mean_us=%.1f p50_us=%.1f "
+	       "p99_us=%.1f\n",
+	       address, n, sum / n, t[n / 2], t[(size_t)(n * 0.99)]);
+	free(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "--connect-cost"))
+		return connect_cost(atoi(argv[2]), argv[3]);
 	struct bench_opts o;
 	bench_parse(argc, argv, &o);
 	if (!o.peer)

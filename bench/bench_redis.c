@@ -3,7 +3,8 @@
  * way a C programmer would do it with Redis and hiredis, against a
  * redis-server that bench/run starts itself on a private Unix socket
  * (`redis-server --port 0 --unixsocket PATH --save '' --appendonly no`),
- * passed here as --address PATH.
+ * passed here as --address PATH, or over TCP loopback as --address
+ * tcp:HOST:PORT (the peer redis-tcp: the same server's --port).
  *
  * Each workload maps to the closest Redis idiom:
  *   dict_set     SET k v          (value_size bytes)
@@ -44,10 +45,20 @@ struct redis_client {
 	char *value; /* value_size bytes, sent by the set/append/put ops */
 };
 
-/* Connect to the server's Unix socket; NULL (with a message) on failure. */
+/* Connect to the server's Unix socket, or its TCP port for "tcp:HOST:PORT"
+ * (hiredis sets TCP_NODELAY); NULL (with a message) on failure. */
 static redisContext *redis_open(const struct bench_opts *o)
 {
-	redisContext *rc = redisConnectUnix(o->address);
+	redisContext *rc;
+	const char *colon = strrchr(o->address, ':');
+	if (!strncmp(o->address, "tcp:", 4) && colon > o->address + 4) {
+		char host[256];
+		snprintf(host, sizeof host, "%.*s",
+		         (int)(colon - (o->address + 4)), o->address + 4);
+		rc = redisConnect(host, atoi(colon + 1));
+	} else {
+		rc = redisConnectUnix(o->address);
+	}
 	if (rc == NULL || rc->err) {
 		fprintf(stderr, "bench_redis: connect %s: %s\n", o->address,
 		        rc ? rc->errstr : "out of memory");

@@ -20,8 +20,8 @@ import sys
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-PEERS = ["objmgr", "objmgr-rpc", "raw", "shm", "redis", "python-manager",
-         "python-shm", "python-mp"]
+PEERS = ["objmgr", "objmgr-rpc", "objmgr-tcp", "raw", "shm", "redis",
+         "redis-tcp", "python-manager", "python-shm", "python-mp"]
 # The shared-memory workloads, in bench/run's order.
 SHM_WORKLOADS = ["value_add", "array_add", "array_get", "lock_pair",
                  "sem_pair", "event_pingpong"]

@@ -277,6 +277,58 @@ void server_start_opts(struct server *s, const char *const *extra, int nofile,
 	server_restart(s, extra);
 }
 
+void write_key_file(const char *path, const char *key, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	size_t n = strlen(key);
+	assert_int_equal(write(fd, key, n), (ssize_t)n);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+void server_start_tcp(struct server *s, const char *key, bool v6,
+                      const char *const *extra)
+{
+	s->nofile = 0;
+	s->log = true;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(s->dir, sizeof s->dir, "%s/objmgr-test-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->path, sizeof s->path, "%s/s.sock", s->dir);
+	snprintf(s->key_file, sizeof s->key_file, "%s/key", s->dir);
+	write_key_file(s->key_file, key, 0600);
+	/* info: the "listening on" lines give the ports. */
+	const char *args[32] = {"--log-level", "info",     "--authkey-file",
+	                        s->key_file,   "--listen", "tcp:127.0.0.1:0"};
+	size_t n = 6;
+	if (v6) {
+		args[n++] = "--listen";
+		args[n++] = "tcp:[::1]:0";
+	}
+	for (size_t i = 0; extra && extra[i] && n < 31; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	server_restart(s, args);
+}
+
+void server_tcp_address(const struct server *s, bool v6, char *buf, size_t cap)
+{
+	static char log[1 << 16];
+	server_log(s, log, sizeof log);
+	const char *want =
+	        v6 ? "listening on tcp:[::1]:" : "listening on tcp:127.0.0.1:";
+	const char *p = strstr(log, want);
+	if (!p)
+		fail_msg("no '%s' in the server's log", want);
+	p += strlen("listening on ");
+	size_t n = strcspn(p, "\n");
+	assert_true(n < cap);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
 void server_restart(struct server *s, const char *const *extra)
 {
 	const char *bin = server_bin();
@@ -380,6 +432,9 @@ int server_end(struct server *s)
 		snprintf(log, sizeof log, "%s/log", s->dir);
 		unlink(log);
 	}
+	if (s->key_file[0])
+		unlink(s->key_file);
+	s->key_file[0] = '\0';
 	rmdir(s->dir);
 	return st;
 }

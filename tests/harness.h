@@ -29,6 +29,7 @@ struct server {
 	char path[300];
 	int nofile; /* the server's limit on open descriptors (0: as ours) */
 	bool log;   /* its stderr goes to `dir`/log (server_log) */
+	char key_file[300]; /* server_start_tcp: `dir`/key, or "" */
 };
 
 /** The program's server: srv_setup/srv_teardown start and stop it as
@@ -50,6 +51,20 @@ void server_restart(struct server *s, const char *const *extra);
  *  ours) and, if `log`, its stderr kept for server_log(). */
 void server_start_opts(struct server *s, const char *const *extra, int nofile,
                        bool log);
+/**
+ * server_start_opts (its log kept) for a server that also listens on TCP:
+ * 127.0.0.1 and, with `v6`, ::1, on ports the kernel picks (port 0), its
+ * key `key` (strlen bytes) in the file s->key_file (mode 0600).
+ */
+void server_start_tcp(struct server *s, const char *key, bool v6,
+                      const char *const *extra);
+/** The TCP address s listens on, from its log ("listening on tcp:..."):
+ *  "tcp:127.0.0.1:PORT", or with `v6` "tcp:[::1]:PORT". Fails the test if
+ *  there is none. */
+void server_tcp_address(const struct server *s, bool v6, char *buf, size_t cap);
+/** Write `key` to `path` and chmod it to `mode`. */
+void write_key_file(const char *path, const char *key, mode_t mode);
+
 /** A handle for client `to` on the object behind `handle` (of client
  *  `from`), passed the way another session must get it: through the server
  *  (stored in a named dict, read back by `to`) — a session reaches only

@@ -224,7 +224,9 @@ OM_EXPORT int om_connect(const char *address, om_client **out);
  * the network is not trusted.
  * @return as om_connect(); OM_EAUTH if the server does not accept the key,
  *         if it fails to prove that it holds it, or if there is no key for
- *         a TCP address; OM_EINVAL if keylen is 0 with a non-NULL key.
+ *         a TCP address (or its key file is refused: om_errmsg says
+ *         why); OM_EINVAL if keylen is 0 or over 64 KiB with a non-NULL
+ *         key.
  */
 OM_EXPORT int om_connect_key(const char *address, const void *key,
                              size_t keylen, om_client **out);
@@ -237,7 +239,10 @@ OM_EXPORT int om_connect_key(const char *address, const void *key,
  * this process calls om_shutdown() or om_disconnect() on the client, or
  * dies. Forked children may use the client; their om_disconnect() does not
  * stop the server.
- * @return OM_OK; OM_ECONN if the server could not be started; OM_ENOMEM.
+ * A spawned server is private: it listens on a Unix socket only, and a
+ * "tcp:" address is OM_EINVAL (run objmgrd --listen for a remote manager).
+ * @return OM_OK; OM_ECONN if the server could not be started; OM_EINVAL
+ *         for a bad or a TCP address; OM_ENOMEM.
  */
 OM_EXPORT int om_spawn(const char *address, om_client **out);
 
