@@ -147,10 +147,12 @@ static int open_any(struct call *c, const char *name, int64_t flags)
 	if (flags)
 		return call_err(c, OM_EINVAL,
 		                "opening an object of any type takes no flags");
-	struct obj *o = name ? obj_named(name) : NULL;
+	if (!name)
+		return call_err(c, OM_EINVAL,
+		                "opening an object of any type needs its name");
+	struct obj *o = obj_named(name);
 	if (!o)
-		return call_err(c, OM_ENOENT, "no object named '%s'",
-		                name ? name : "");
+		return call_err(c, OM_ENOENT, "no object named '%s'", name);
 	if (conn_ref_add(c->conn, o))
 		return call_err(c, OM_ENOMEM, "out of memory");
 	int rc = result_ref(c, o);

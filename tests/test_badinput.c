@@ -349,7 +349,7 @@ static void test_bad_arguments(void **state)
 	arg_str(&e, "k");
 	put_bytes(&e, 4, it.b, it.n);
 	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
-	/* OPEN of an unknown type, and of type 0 */
+	/* OPEN of an unknown type, and of type 0 (any type) without a name */
 	req(&e, 8, 0, OP_OPEN);
 	put_uint(&e, 5, zigzag(77));
 	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
