@@ -11,6 +11,9 @@
 #include "harness.h"
 #include "raw.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -330,14 +333,16 @@ static void expect_challenge(int fd)
 	assert_int_equal(m.f[5], 0); /* no session yet */
 }
 
-/* End-of-file, with nothing before it. */
+/* The server closed: end-of-file with nothing before it, or a reset (a
+ * close with our bytes still unread in its socket makes the kernel send
+ * RST rather than FIN). Not a timeout: reads give up after 10 s. */
 static void expect_eof(int fd)
 {
 	char b;
 	ssize_t n;
 	while ((n = recv(fd, &b, 1, 0)) < 0 && errno == EINTR)
 		;
-	if (n != 0)
+	if (n != 0 && !(n < 0 && errno == ECONNRESET))
 		fail_msg("expected end-of-file, got %zd (%s)", n,
 		         n < 0 ? strerror(errno) : "a byte");
 }
@@ -417,6 +422,93 @@ static void test_garbage_peer(void **state)
 
 	round_trip(c);
 	om_disconnect(c);
+}
+
+/* The server's challenge (field 7 of its first Hello) and its proof
+ * (field 8 of the second), kept by on_auth. */
+static uint8_t got_challenge[32], got_proof[32];
+static void on_auth(struct msg *m, unsigned field, const uint8_t *p, size_t n)
+{
+	on_hello(m, field, p, n);
+	if (field == 7 && n == 32)
+		memcpy(got_challenge, p, n);
+	if (field == 8 && n == 32)
+		memcpy(got_proof, p, n);
+}
+
+/* HMAC-SHA256(KEY, label || a || b): the proofs, made here independently
+ * of proto/auth.c. */
+static void proof_of(const char *label, const uint8_t *a, const uint8_t *b,
+                     uint8_t *out)
+{
+	uint8_t msg[16 + 64];
+	assert_int_equal(strlen(label), 16);
+	memcpy(msg, label, 16);
+	memcpy(msg + 16, a, 32);
+	memcpy(msg + 48, b, 32);
+	unsigned n = 0;
+	assert_non_null(HMAC(EVP_sha256(), KEY, (int)strlen(KEY), msg,
+	                     sizeof msg, out, &n));
+	assert_int_equal(n, 32);
+}
+
+/* A raw TCP session that authenticates by the .proto alone. */
+static int raw_tcp_session(void)
+{
+	static uint8_t buf[4096];
+	int fd = tcp_connect(addr4);
+	struct msg m = {0};
+	ssize_t n = raw_read_frame(fd, buf, sizeof buf);
+	assert_true(n >= 0 && decode(buf, (size_t)n, &m, on_auth));
+	assert_int_equal(m.f[7], 32);
+	uint8_t sch[32], cch[32], proof[32], want[32];
+	memcpy(sch, got_challenge, 32);
+	memset(cch, 0x5a, sizeof cch);
+	proof_of("objmgr-v1 client", sch, cch, proof);
+	struct enc e = {0};
+	put_uint(&e, 1, 1);
+	put_uint(&e, 6, 4242);
+	put_bytes(&e, 7, cch, sizeof cch);
+	put_bytes(&e, 8, proof, sizeof proof);
+	raw_frame(fd, e.b, e.n);
+	memset(&m, 0, sizeof m);
+	memset(got_proof, 0, sizeof got_proof);
+	n = raw_read_frame(fd, buf, sizeof buf);
+	assert_true(n >= 0 && decode(buf, (size_t)n, &m, on_auth));
+	assert_int_equal(m.f[2], ST_OK);
+	assert_true(m.f[5] != 0); /* a session */
+	assert_int_equal(m.f[8], 32);
+	proof_of("objmgr-v1 server", cch, sch, want);
+	assert_memory_equal(got_proof, want, 32);
+	return fd;
+}
+
+/* What a TCP peer cannot do: MAP (no descriptor passes); FORK takes no
+ * descriptor, and its hold ends at the first ADOPT. */
+static void test_tcp_peer_limits(void **state)
+{
+	(void)state;
+	enum { OP_FORK = 8, OP_ADOPT = 9, OP_MAP = 10 };
+	int fd = raw_tcp_session();
+	struct enc e;
+	struct msg m;
+	uint64_t v = raw_open(fd, 1, OM_TYPE_LOCK);
+	req(&e, 2, v, OP_MAP);
+	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	raw_expect_ping(fd, 3);
+	req(&e, 4, 0, OP_FORK);
+	put_uint(&e, 5, zigzag(0x7e57));
+	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
+	/* The "child": a session of its own adopts the hold, once. */
+	int child = raw_tcp_session();
+	req(&e, 1, 0, OP_ADOPT);
+	put_uint(&e, 5, zigzag(0x7e57));
+	assert_int_equal(raw_call(child, &e, &m), ST_OK);
+	req(&e, 2, 0, OP_ADOPT);
+	put_uint(&e, 5, zigzag(0x7e57));
+	assert_int_equal(raw_call(child, &e, &m), ST_ENOENT);
+	close(child);
+	close(fd);
 }
 
 /* ---------------------------------------------------------- fake server */
@@ -700,6 +792,7 @@ int main(void)
 	        cmocka_unit_test(test_start_refused),
 	        cmocka_unit_test(test_silent_peer),
 	        cmocka_unit_test(test_garbage_peer),
+	        cmocka_unit_test(test_tcp_peer_limits),
 	        cmocka_unit_test(test_fake_server),
 	        cmocka_unit_test(test_kill_remote_holder),
 	        cmocka_unit_test(test_fork_child),
