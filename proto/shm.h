@@ -78,7 +78,51 @@ struct omi_shm_hdr {
 	uint64_t len;   /* ARRAY: elements; SEM: the initial value */
 	uint32_t kind;  /* ARRAY: OM_INT or OM_FLOAT */
 	uint32_t flags; /* LOCK: OM_RECURSIVE; SEM: OM_BOUNDED */
+	/* Server -> clients: nonzero while a subscriber watches the object
+	 * (WATCH). A mapped client's write then sets `dirty` and kicks the
+	 * server, which sends the watchers a "MAPPED" event. Not part of
+	 * what MAP rewrites (the fields above). */
+	uint32_t watched;
+	/* Clients -> server: written while watched; the server swaps it
+	 * back to 0 as it sends the event. */
+	uint32_t dirty;
 };
+
+/* The header's fields the server writes at every MAP (those before the
+ * watch marks, which change on their own). */
+_Static_assert(sizeof(struct omi_shm_hdr) <= OMI_SHM_STATE,
+               "the header fits before the state");
+
+#define OMI_SHM_HDR_FIXED offsetof(struct omi_shm_hdr, watched)
+
+/** Whether a subscriber watches the segment at `base`: what a mapped
+ *  write checks after it is done, one relaxed load. */
+static inline bool omi_shm_watched(const void *base)
+{
+	return __atomic_load_n(&((const struct omi_shm_hdr *)base)->watched,
+	                       __ATOMIC_RELAXED) != 0;
+}
+
+/** A mapped write was made while watched (before the kick). */
+static inline void omi_shm_dirty(void *base)
+{
+	__atomic_store_n(&((struct omi_shm_hdr *)base)->dirty, 1,
+	                 __ATOMIC_RELEASE);
+}
+
+/** The server: take the mark left by omi_shm_dirty (true if set). */
+static inline bool omi_shm_take_dirty(void *base)
+{
+	return __atomic_exchange_n(&((struct omi_shm_hdr *)base)->dirty, 0,
+	                           __ATOMIC_ACQ_REL) != 0;
+}
+
+/** The server: mark the segment watched or not. */
+static inline void omi_shm_set_watched(void *base, bool on)
+{
+	__atomic_store_n(&((struct omi_shm_hdr *)base)->watched, on ? 1u : 0u,
+	                 __ATOMIC_RELAXED);
+}
 
 /* Session tokens fit in the owner bits; 0 is no session. */
 #define OMI_LK_OWNER 0x1fffffffu

@@ -27,6 +27,8 @@
 #include "lock.h"
 #include "log.h"
 #include "look.h"
+#include "segment.h"
+#include "shm.h"
 
 #ifndef OMI_VERSION
 #define OMI_VERSION "unknown"
@@ -339,7 +341,8 @@ int serve_watch(struct obj *o, struct call *c)
 			u64map_del(&conn->look.watching, o->id);
 			return call_err(c, OM_ENOMEM, "out of memory");
 		}
-		o->watchers++;
+		if (o->watchers++ == 0 && o->seg)
+			omi_shm_set_watched(o->seg->base, true);
 		conn->look.watch_n++;
 	}
 	sub_add(conn);
@@ -432,6 +435,14 @@ bool look_request(struct conn *conn, const Objmgr__Request *req)
 		return true;
 	struct obj *o = req->target ? obj_lookup(req->target) : NULL;
 	const char *name = o && o->name ? o->name : "";
+	/* OPEN and UNLINK name their object in the request. */
+	char buf[OM_NAME_MAX + 1];
+	if (!o && req->name.len && req->name.len <= OM_NAME_MAX &&
+	    !memchr(req->name.data, 0, req->name.len)) {
+		memcpy(buf, req->name.data, req->name.len);
+		buf[req->name.len] = '\0';
+		name = buf;
+	}
 	double t = now_real();
 	for (struct conn *s = subs_head, *next; s; s = next) {
 		next = s->look.next;
@@ -461,6 +472,20 @@ void look_mapped(struct obj *o)
 	emit(o, 0, "MAPPED");
 }
 
+void look_kicked(void)
+{
+	for (struct conn *s = subs_head; s; s = s->look.next) {
+		const struct u64map *m = &s->look.watching;
+		for (size_t i = 0; m->v && i <= m->mask; i++) {
+			struct obj *o =
+			        m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
+			if (o && o->seg && o->seg->fd >= 0 &&
+			    omi_shm_take_dirty(o->seg->base))
+				look_mapped(o);
+		}
+	}
+}
+
 bool look_watched(const struct obj *o)
 {
 	return o->watchers != 0;
@@ -474,7 +499,8 @@ void look_conn_gone(struct conn *conn)
 		struct obj *o = m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
 		if (!o)
 			continue;
-		o->watchers--;
+		if (--o->watchers == 0 && o->seg)
+			omi_shm_set_watched(o->seg->base, false);
 		conn_unwatch(conn, o);
 	}
 	u64map_free(m);

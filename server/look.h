@@ -65,6 +65,9 @@ void look_served(struct conn *conn, const Objmgr__Request *req, struct obj *o,
 void look_gone(struct obj *o);
 /** A mapped client wrote `o`'s segment ("MAPPED" to its watchers). */
 void look_mapped(struct obj *o);
+/** The kick socket woke the server: a "MAPPED" event for each watched
+ *  segment a mapped client marked dirty. */
+void look_kicked(void);
 /** Whether anybody watches `o` (it is cheap: one counter). */
 bool look_watched(const struct obj *o);
 /** `conn` is closing: forget it as a subscriber. */
