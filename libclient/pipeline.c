@@ -479,11 +479,13 @@ int omi_pipe_poll(om_client *c, double timeout)
 {
 	if (c->lost)
 		return OM_ECONN;
-	if (c->rbuf.off == c->rbuf.len) {
-		int ms = timeout < 0 ? -1
-		         : timeout > 86400.0
-		                 ? 86400 * 1000
-		                 : (int)(timeout * 1000.0 + 0.999);
+	const uint8_t *body;
+	size_t len;
+	/* Read unless a whole frame waits (part of one is not enough). */
+	if (omi_buf_frame(&c->rbuf, OMI_MAX_FRAME, &body, &len) == 0) {
+		int ms = timeout < 0         ? -1
+		         : timeout > 86400.0 ? 86400 * 1000
+		                             : (int)(timeout * 1000.0 + 0.999);
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		int n = poll(&pfd, 1, ms);
 		if (n < 0 && errno != EINTR)

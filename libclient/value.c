@@ -146,7 +146,8 @@ int om_value_cas(om_value *v, om_item expected, om_item desired, bool *swapped)
 			}
 			if (!omi_svalue_fits(&desired))
 				break; /* the server stores it */
-			if (omi_svalue_cas(w, &cur, omi_svalue_pack(&desired))) {
+			if (omi_svalue_cas(w, &cur,
+			                   omi_svalue_pack(&desired))) {
 				omi_wrote(h);
 				if (swapped)
 					*swapped = true;

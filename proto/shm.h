@@ -66,7 +66,7 @@
 
 #define OMI_SHM_MAGIC 0x48534d4fu /* "OMSH" */
 #define OMI_SHM_STATE 64          /* offset of the type's state */
-#define OMI_SHM_DATA 128          /* offset of an array's elements */
+#define OMI_SHM_DATA  128         /* offset of an array's elements */
 
 /* At offset 0 of every segment; written by the server before the segment
  * is passed, read by clients (and checked: omi_shm_check). */
@@ -126,12 +126,12 @@ static inline void omi_shm_set_watched(void *base, bool on)
 
 /* Session tokens fit in the owner bits; 0 is no session. */
 #define OMI_LK_OWNER 0x1fffffffu
-#define OMI_LK_DIED 0x20000000u
-#define OMI_LK_SRV 0x40000000u
-#define OMI_LK_WAIT 0x80000000u
+#define OMI_LK_DIED  0x20000000u
+#define OMI_LK_SRV   0x40000000u
+#define OMI_LK_WAIT  0x80000000u
 
 #define OMI_WAIT_SLEEP 1u
-#define OMI_WAIT_SRV 2u
+#define OMI_WAIT_SRV   2u
 
 struct omi_slock {
 	uint32_t word;
@@ -192,8 +192,8 @@ void omi_futex_wake(uint32_t *word, int n);
  * like any acquirer) with the word seen in *seen. `slept`: the caller
  * slept on it, so takes it marked OMI_LK_WAIT (see above).
  */
-int omi_slock_try(struct omi_slock *l, uint32_t tok, bool recursive,
-                  bool slept, uint32_t *seen);
+int omi_slock_try(struct omi_slock *l, uint32_t tok, bool recursive, bool slept,
+                  uint32_t *seen);
 /** Set `mark` (OMI_LK_WAIT or OMI_LK_SRV) on the held word *seen;
  *  false if the lock turned out free (retry it). *seen is updated. */
 bool omi_slock_mark(struct omi_slock *l, uint32_t *seen, uint32_t mark);
@@ -293,9 +293,9 @@ int omi_sarray_add(void *base, om_kind kind, size_t i, const om_item *delta,
                    om_item *out);
 
 /* The messages both sides give (Python's words). */
-#define OMI_MSG_NOT_INT "'%s' object cannot be interpreted as an integer"
-#define OMI_MSG_NOT_REAL "must be real number, not %s"
+#define OMI_MSG_NOT_INT   "'%s' object cannot be interpreted as an integer"
+#define OMI_MSG_NOT_REAL  "must be real number, not %s"
 #define OMI_MSG_ADD_TYPES "unsupported operand type(s) for +=: '%s' and '%s'"
-#define OMI_MSG_OVERFLOW "int64 overflow in %lld + %lld"
+#define OMI_MSG_OVERFLOW  "int64 overflow in %lld + %lld"
 
 #endif /* OMI_SHM_H */

@@ -835,7 +835,7 @@ int main(void)
 	        cmocka_unit_test(test_monitor),
 	        cmocka_unit_test(test_subscriber_calls_refused),
 	        cmocka_unit_test(test_watch_keeps_alive),
-	        // cmocka_unit_test(test_slow_subscriber),
+	        cmocka_unit_test(test_slow_subscriber),
 	};
 	return RUN(tests, 120, srv_setup, srv_teardown);
 }
