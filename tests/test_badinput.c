@@ -349,12 +349,13 @@ static void test_bad_arguments(void **state)
 	arg_str(&e, "k");
 	put_bytes(&e, 4, it.b, it.n);
 	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
-	/* OPEN of an unknown type, and of type 0 */
+	/* OPEN of an unknown type; of type 0 (any type) with no name:
+	 * no object has that name */
 	req(&e, 8, 0, OP_OPEN);
 	put_uint(&e, 5, zigzag(77));
 	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
 	req(&e, 9, 0, OP_OPEN);
-	assert_int_equal(raw_call(fd, &e, &m), ST_EINVAL);
+	assert_int_equal(raw_call(fd, &e, &m), ST_ENOENT);
 	/* none of it reached the dict */
 	req(&e, 10, d, OP_DICT_LEN);
 	assert_int_equal(raw_call(fd, &e, &m), ST_OK);
