@@ -705,8 +705,7 @@ static uint64_t dict_bytes(const struct obj *o)
 	return n;
 }
 
-static const struct type_look dict_look = {dict_length, dict_bytes,
-                                           dict_items};
+static const struct type_look dict_look = {dict_length, dict_bytes, dict_items};
 
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def dict_ops[] = {

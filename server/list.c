@@ -519,8 +519,7 @@ static int list_dump(struct obj *o, struct call *c)
 	return call_results(c, l->v, l->len);
 }
 
-static const struct type_look list_look = {list_length, list_bytes,
-                                           list_dump};
+static const struct type_look list_look = {list_length, list_bytes, list_dump};
 
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def list_ops[] = {

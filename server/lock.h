@@ -55,7 +55,7 @@ struct lock_state {
 	struct omi_slock *sl; /* the word: in a segment, or the cond's own */
 	struct obj *mapped;   /* the object whose segment holds it, or NULL */
 	struct obj *obj; /* the object it is part of (its events), or NULL */
-	bool recursive;       /* OM_RECURSIVE: the holder may acquire again */
+	bool recursive;  /* OM_RECURSIVE: the holder may acquire again */
 	struct wait_list acquirers;     /* parked, in arrival order */
 	struct kick kick;               /* armed while acquirers are parked */
 	struct lock_state *prev, *next; /* every lock (locks_conn_gone) */

@@ -41,6 +41,7 @@ enum {
 
 /* Subscribers, oldest first (their events go out in that order). */
 static struct conn *subs_head, *subs_tail;
+static unsigned nmonitors; /* subscribers that MONITOR: 0 costs nothing */
 static double started;
 
 static double now_real(void)
@@ -317,6 +318,8 @@ static void sub_remove(struct conn *conn)
 	if (!conn->look.sub)
 		return;
 	conn->look.sub = false;
+	if (conn->look.monitor_id)
+		nmonitors--;
 	if (conn->look.prev)
 		conn->look.prev->look.next = conn->look.next;
 	else
@@ -354,8 +357,10 @@ int serve_watch(struct obj *o, struct call *c)
 int serve_monitor(struct obj *unused, struct call *c)
 {
 	(void)unused;
-	c->conn->look.monitor_id = c->req->id;
 	sub_add(c->conn);
+	if (!c->conn->look.monitor_id)
+		nmonitors++;
+	c->conn->look.monitor_id = c->req->id;
 	call_num(c, 0);
 	return OM_OK;
 }
@@ -428,10 +433,7 @@ bool look_request(struct conn *conn, const Objmgr__Request *req)
 	conn->look.requests++;
 	if (conn->look.sub)
 		return req->op == OBJMGR__OP__WATCH;
-	bool monitors = false;
-	for (struct conn *s = subs_head; s && !monitors; s = s->look.next)
-		monitors = s->look.monitor_id != 0;
-	if (!monitors)
+	if (!nmonitors)
 		return true;
 	struct obj *o = req->target ? obj_lookup(req->target) : NULL;
 	const char *name = o && o->name ? o->name : "";

@@ -173,7 +173,7 @@ struct obj {
 	 * OM_REF item, one per conn_watch(), one while named. At 0 the object
 	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
-	bool doomed; /* on the reap list (once, however often it hit 0) */
+	bool doomed;       /* on the reap list (once, however often it hit 0) */
 	uint32_t watchers; /* connections that WATCH it (look.c) */
 	/* The collector's scratch (gc.c), meaningless between collections:
 	 * refs not accounted for by stored items, then GC_REACHED; and the

@@ -349,8 +349,7 @@ static int pipe_dump(struct obj *o, struct call *c)
 	return rc ? rc : call_result(c, &open);
 }
 
-static const struct type_look pipe_look = {pipe_length, pipe_bytes,
-                                           pipe_dump};
+static const struct type_look pipe_look = {pipe_length, pipe_bytes, pipe_dump};
 
 static const struct op_def pipe_ops[] = {
         OP(PIPE_SEND, pipe_send, OP_VARARGS, OPF_CHANGES),

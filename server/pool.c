@@ -1765,8 +1765,7 @@ static uint64_t pool_bytes(const struct obj *o)
 	return n;
 }
 
-static const struct type_look pool_look = {pool_length, pool_bytes,
-                                           pool_info};
+static const struct type_look pool_look = {pool_length, pool_bytes, pool_info};
 
 static const struct op_def pool_ops[] = {
         OP(POOL_SUBMIT, pool_submit, OP_VARARGS, OPF_CHANGES),

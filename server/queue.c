@@ -692,7 +692,8 @@ static const struct op_def queue_ops[] = {
         OP(QUEUE_TASK_DONE, queue_task_done, 0, OPF_CHANGES),
         OP(QUEUE_JOIN, queue_join, 0, OPF_TIMEOUT),
         OP(QUEUE_CLOSE, queue_close, 0, OPF_CHANGES),
-        OP(QUEUE_PUT_MANY, queue_put_many, OP_VARARGS, OPF_TIMEOUT | OPF_CHANGES),
+        OP(QUEUE_PUT_MANY, queue_put_many, OP_VARARGS,
+           OPF_TIMEOUT | OPF_CHANGES),
         OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT | OPF_CHANGES),
 };
 
