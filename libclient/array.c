@@ -87,6 +87,7 @@ int om_array_set(om_array *a, size_t i, om_item it)
 	if ((rc = to_elem(h, &it, &bits)))
 		return rc;
 	omi_sarray_put(h->shm, i, bits);
+	omi_wrote(h);
 	return OM_OK;
 }
 
@@ -107,6 +108,7 @@ int om_array_add(om_array *a, size_t i, om_item delta, om_item *out)
 	om_item sum;
 	rc = omi_sarray_add(h->shm, h->shm_kind, i, &delta, &sum);
 	if (rc == OM_OK) {
+		omi_wrote(h);
 		if (out)
 			*out = sum;
 		return OM_OK;
@@ -208,14 +210,20 @@ int om_array_write(om_array *a, size_t start, const om_item *items, size_t n)
 int om_array_lock(om_array *a, double timeout)
 {
 	OMI_LOCAL(h, a, timeout, ARRAY_LOCK, NULL, 0, 0, NULL, NULL);
-	return omi_shm_lock(h->c, omi_shm_state(h->shm), true, timeout);
+	int rc = omi_shm_lock(h->c, omi_shm_state(h->shm), true, timeout);
+	if (rc >= 0)
+		omi_wrote(h);
+	return rc;
 }
 
 /* a.get_lock().release() | ENOTOWNER */
 int om_array_unlock(om_array *a)
 {
 	OMI_LOCAL(h, a, 0, ARRAY_UNLOCK, NULL, 0, 0, NULL, NULL);
-	return omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
+	int rc = omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
+	if (rc >= 0)
+		omi_wrote(h);
+	return rc;
 }
 
 /* *base, *n = the mapped elements (Python: the Array's buffer) */

@@ -530,6 +530,10 @@ int omi_rpc(om_client *c, uint64_t target, const struct omi_args *a)
 	int rc = ready(c);
 	if (rc)
 		goto out;
+	if (c->sub && omi_sub_refuses(c, a->op)) {
+		rc = OM_EINVAL;
+		goto out;
+	}
 	size_t mark = c->wbuf.len;
 	uint64_t id = 0;
 	if ((rc = pack_request(c, target, a, &id)))
@@ -592,8 +596,9 @@ int omi_local(const void *handle, int type, double timeout,
 	om_client *c = h->c;
 	/* A lost connection's token may be another session's by now: only
 	 * a live connection of this process writes it into a lock word.
-	 * The request path reports the loss. */
-	if (h->shm && !c->lost && c->gen == omi_fork_gen() && !omi_piping(c)) {
+	 * The request path reports the loss (and a subscriber's refusal). */
+	if (h->shm && !c->lost && !c->sub && c->gen == omi_fork_gen() &&
+	    !omi_piping(c)) {
 		c->errmsg[0] = '\0';
 		*out = h;
 	} else {
@@ -725,6 +730,7 @@ void om_disconnect(om_client *c)
 	/* A pipeline still open is dropped: its outputs are never written,
 	 * and the server's answers to it are skipped by the SHUTDOWN below. */
 	omi_pipe_discard(c);
+	omi_sub_free(c); /* a subscriber may still stop its server */
 	if (is_spawner(c)) {
 		struct omi_args a = {.op = OBJMGR__OP__SHUTDOWN};
 		if (!c->lost)

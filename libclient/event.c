@@ -28,6 +28,7 @@ int om_event_set(om_event *e)
 	omi_sevent_wake(w, old);
 	if (old & OMI_LK_SRV)
 		omi_kick(h->c);
+	omi_wrote(h);
 	return OM_OK;
 }
 
@@ -36,6 +37,7 @@ int om_event_clear(om_event *e)
 {
 	OMI_LOCAL(h, e, 0, EVENT_CLEAR, NULL, 0, 0, NULL, NULL);
 	omi_sevent_clear(omi_shm_state(h->shm));
+	omi_wrote(h);
 	return OM_OK;
 }
 

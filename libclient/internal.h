@@ -23,6 +23,7 @@
 #include <sys/un.h>
 
 #include "objmgr.h"
+#include "shm.h"
 #include "wire.h"
 
 struct omi_handle;
@@ -129,6 +130,9 @@ struct om_client {
 	bool rfd_over; /* queue_fd() closed one: the FIFO was full */
 	int afds[OMI_ANSWER_FDS];
 	size_t n_afds;
+	/* A subscriber's state (introspect.c): its subscriptions' ids and
+	 * the events read and not yet taken; NULL for most clients. */
+	struct omi_sub *sub;
 };
 
 struct omi_handle {
@@ -400,6 +404,16 @@ void omi_unmap(struct omi_handle *h);
  *  (OMI_LK_SRV, OMI_WAIT_SRV): one write to its kick socket. */
 void omi_kick(om_client *c);
 
+/** A mapped write in h's segment is done: if a subscriber watches the
+ *  object, mark the segment and kick the server (it sends "MAPPED");
+ *  otherwise this costs one relaxed load. */
+void omi_watched_write(struct omi_handle *h);
+static inline void omi_wrote(struct omi_handle *h)
+{
+	if (__builtin_expect(omi_shm_watched(h->shm), 0))
+		omi_watched_write(h);
+}
+
 /** A local add's failure `rc` (omi_item_add's, on a + b) with the
  *  server's message (its call_add(): Python's words). */
 int omi_add_fail(om_client *c, int rc, const om_item *a, const om_item *b);
@@ -453,6 +467,25 @@ int omi_pipe_wait_last(om_client *c);
 /** Forget c's pipeline (inherited from a parent, or at disconnect): no
  *  output is written, nothing is waited for. */
 void omi_pipe_discard(om_client *c);
+
+/**
+ * Wait up to `timeout` seconds (< 0: forever) for bytes from the server,
+ * then complete every whole answer buffered (a subscriber's events go to
+ * omi_sub_take). Not in a pipeline.
+ * @return OM_OK (something was read), OM_ETIMEOUT, or OM_ECONN (lost).
+ */
+int omi_pipe_poll(om_client *c, double timeout);
+
+/* --------------------------------------------------------- subscriptions */
+
+/** A response that answers no pending request: keep it if it is one of
+ *  c's subscriptions' events (or their ELIMIT). @return whether kept. */
+bool omi_sub_take(om_client *c, const Objmgr__Response *r);
+/** Whether subscriber c refuses a request of `op` (all but WATCH), with
+ *  the message set. Called only when c->sub is set. */
+bool omi_sub_refuses(om_client *c, int op);
+/** Free c's subscription state (om_disconnect). */
+void omi_sub_free(om_client *c);
 
 /* ----------------------------------------------------------- completions */
 

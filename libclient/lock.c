@@ -26,15 +26,21 @@ int om_lock_open(om_client *c, const char *name, int flags, om_lock **out)
 int om_lock_acquire(om_lock *l, double timeout)
 {
 	OMI_LOCAL(h, l, timeout, LOCK_ACQUIRE, NULL, 0, 0, NULL, NULL);
-	return omi_shm_lock(h->c, omi_shm_state(h->shm),
-	                    h->shm_flags & OM_RECURSIVE, timeout);
+	int rc = omi_shm_lock(h->c, omi_shm_state(h->shm),
+	                      h->shm_flags & OM_RECURSIVE, timeout);
+	if (rc >= 0)
+		omi_wrote(h);
+	return rc;
 }
 
 /* l.release() | ENOTOWNER */
 int om_lock_release(om_lock *l)
 {
 	OMI_LOCAL(h, l, 0, LOCK_RELEASE, NULL, 0, 0, NULL, NULL);
-	return omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
+	int rc = omi_shm_unlock(h->c, omi_shm_state(h->shm), false);
+	if (rc >= 0)
+		omi_wrote(h);
+	return rc;
 }
 
 /* *out = l.locked() */

@@ -147,6 +147,12 @@ void omi_kick(om_client *c)
 			;
 }
 
+void omi_watched_write(struct omi_handle *h)
+{
+	omi_shm_dirty(h->shm);
+	omi_kick(h->c);
+}
+
 /* An int operand as Python would print it in the overflow message. */
 static long long as_int(const om_item *it)
 {

@@ -323,8 +323,13 @@ static void answer(om_client *c, const Objmgr__Response *r, int fdrc)
 {
 	struct omi_pipe *p = &c->pipe;
 	struct omi_pending *e = find(p, r->id);
-	if (!e || e->answered)
-		return; /* not a pending request (a discarded pipeline's) */
+	if (!e || e->answered) {
+		/* Not a pending request: a subscription's event, or an
+		 * answer to a discarded pipeline (dropped). */
+		if (c->sub)
+			omi_sub_take(c, r);
+		return;
+	}
 	e->rc = fdrc < 0 ? fdrc : complete(r, e->done, e->out, e->out2);
 	e->answered = true;
 	p->left--;
@@ -468,6 +473,30 @@ int omi_pipe_frame(om_client *c, const uint8_t **body, size_t *len)
 	/* Looked for even once lost: a server that refuses us answers and
 	 * closes at once, so our write may have failed. */
 	return take_frame(c, body, len) == 1 ? OM_OK : OM_ECONN;
+}
+
+int omi_pipe_poll(om_client *c, double timeout)
+{
+	if (c->lost)
+		return OM_ECONN;
+	const uint8_t *body;
+	size_t len;
+	/* Read unless a whole frame waits (part of one is not enough). */
+	if (omi_buf_frame(&c->rbuf, OMI_MAX_FRAME, &body, &len) == 0) {
+		int ms = timeout < 0         ? -1
+		         : timeout > 86400.0 ? 86400 * 1000
+		                             : (int)(timeout * 1000.0 + 0.999);
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int n = poll(&pfd, 1, ms);
+		if (n < 0 && errno != EINTR)
+			return omi_lose(c, "poll", errno);
+		if (n <= 0)
+			return OM_ETIMEOUT;
+		if (read_some(c, MSG_DONTWAIT) < 0)
+			return OM_ECONN;
+	}
+	answer_buffered(c);
+	return c->lost ? OM_ECONN : OM_OK;
 }
 
 /* ----------------------------------------------------------------- queue */

@@ -31,6 +31,8 @@ int om_sem_acquire(om_sem *s, double timeout)
 {
 	OMI_LOCAL(h, s, timeout, SEM_ACQUIRE, NULL, 0, 0, NULL, NULL);
 	int rc = omi_ssem_acquire(omi_shm_state(h->shm), timeout);
+	if (rc >= 0)
+		omi_wrote(h);
 	if (rc == OM_ETIMEOUT && timeout == 0)
 		return omi_fail(h->c, rc, "no permit free");
 	return rc < 0 ? omi_local_fail(h->c, rc) : rc;
@@ -59,6 +61,8 @@ int om_sem_release(om_sem *s, unsigned n)
 		                          (unsigned long)UINT32_MAX);
 	if (flags & OMI_WAIT_SRV)
 		omi_kick(c);
+	if (rc >= 0)
+		omi_wrote(h);
 	return rc;
 }
 

@@ -68,8 +68,10 @@ int om_value_set(om_value *v, om_item it)
 				sure = true;
 				continue;
 			}
-			if (omi_svalue_cas(w, &cur, next))
+			if (omi_svalue_cas(w, &cur, next)) {
+				omi_wrote(h);
 				return OM_OK;
+			}
 			sure = true;
 		}
 	}
@@ -110,6 +112,7 @@ int om_value_add(om_value *v, om_item delta, om_item *out)
 			}
 			/* The sum of two numbers is a number: it fits. */
 			if (omi_svalue_cas(w, &cur, omi_svalue_pack(&sum))) {
+				omi_wrote(h);
 				if (out)
 					*out = sum;
 				return OM_OK;
@@ -143,7 +146,9 @@ int om_value_cas(om_value *v, om_item expected, om_item desired, bool *swapped)
 			}
 			if (!omi_svalue_fits(&desired))
 				break; /* the server stores it */
-			if (omi_svalue_cas(w, &cur, omi_svalue_pack(&desired))) {
+			if (omi_svalue_cas(w, &cur,
+			                   omi_svalue_pack(&desired))) {
+				omi_wrote(h);
 				if (swapped)
 					*swapped = true;
 				return OM_OK;

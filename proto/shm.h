@@ -66,7 +66,7 @@
 
 #define OMI_SHM_MAGIC 0x48534d4fu /* "OMSH" */
 #define OMI_SHM_STATE 64          /* offset of the type's state */
-#define OMI_SHM_DATA 128          /* offset of an array's elements */
+#define OMI_SHM_DATA  128         /* offset of an array's elements */
 
 /* At offset 0 of every segment; written by the server before the segment
  * is passed, read by clients (and checked: omi_shm_check). */
@@ -78,16 +78,60 @@ struct omi_shm_hdr {
 	uint64_t len;   /* ARRAY: elements; SEM: the initial value */
 	uint32_t kind;  /* ARRAY: OM_INT or OM_FLOAT */
 	uint32_t flags; /* LOCK: OM_RECURSIVE; SEM: OM_BOUNDED */
+	/* Server -> clients: nonzero while a subscriber watches the object
+	 * (WATCH). A mapped client's write then sets `dirty` and kicks the
+	 * server, which sends the watchers a "MAPPED" event. Not part of
+	 * what MAP rewrites (the fields above). */
+	uint32_t watched;
+	/* Clients -> server: written while watched; the server swaps it
+	 * back to 0 as it sends the event. */
+	uint32_t dirty;
 };
+
+/* The header's fields the server writes at every MAP (those before the
+ * watch marks, which change on their own). */
+_Static_assert(sizeof(struct omi_shm_hdr) <= OMI_SHM_STATE,
+               "the header fits before the state");
+
+#define OMI_SHM_HDR_FIXED offsetof(struct omi_shm_hdr, watched)
+
+/** Whether a subscriber watches the segment at `base`: what a mapped
+ *  write checks after it is done, one relaxed load. */
+static inline bool omi_shm_watched(const void *base)
+{
+	return __atomic_load_n(&((const struct omi_shm_hdr *)base)->watched,
+	                       __ATOMIC_RELAXED) != 0;
+}
+
+/** A mapped write was made while watched (before the kick). */
+static inline void omi_shm_dirty(void *base)
+{
+	__atomic_store_n(&((struct omi_shm_hdr *)base)->dirty, 1,
+	                 __ATOMIC_RELEASE);
+}
+
+/** The server: take the mark left by omi_shm_dirty (true if set). */
+static inline bool omi_shm_take_dirty(void *base)
+{
+	return __atomic_exchange_n(&((struct omi_shm_hdr *)base)->dirty, 0,
+	                           __ATOMIC_ACQ_REL) != 0;
+}
+
+/** The server: mark the segment watched or not. */
+static inline void omi_shm_set_watched(void *base, bool on)
+{
+	__atomic_store_n(&((struct omi_shm_hdr *)base)->watched, on ? 1u : 0u,
+	                 __ATOMIC_RELAXED);
+}
 
 /* Session tokens fit in the owner bits; 0 is no session. */
 #define OMI_LK_OWNER 0x1fffffffu
-#define OMI_LK_DIED 0x20000000u
-#define OMI_LK_SRV 0x40000000u
-#define OMI_LK_WAIT 0x80000000u
+#define OMI_LK_DIED  0x20000000u
+#define OMI_LK_SRV   0x40000000u
+#define OMI_LK_WAIT  0x80000000u
 
 #define OMI_WAIT_SLEEP 1u
-#define OMI_WAIT_SRV 2u
+#define OMI_WAIT_SRV   2u
 
 struct omi_slock {
 	uint32_t word;
@@ -148,8 +192,8 @@ void omi_futex_wake(uint32_t *word, int n);
  * like any acquirer) with the word seen in *seen. `slept`: the caller
  * slept on it, so takes it marked OMI_LK_WAIT (see above).
  */
-int omi_slock_try(struct omi_slock *l, uint32_t tok, bool recursive,
-                  bool slept, uint32_t *seen);
+int omi_slock_try(struct omi_slock *l, uint32_t tok, bool recursive, bool slept,
+                  uint32_t *seen);
 /** Set `mark` (OMI_LK_WAIT or OMI_LK_SRV) on the held word *seen;
  *  false if the lock turned out free (retry it). *seen is updated. */
 bool omi_slock_mark(struct omi_slock *l, uint32_t *seen, uint32_t mark);
@@ -249,9 +293,9 @@ int omi_sarray_add(void *base, om_kind kind, size_t i, const om_item *delta,
                    om_item *out);
 
 /* The messages both sides give (Python's words). */
-#define OMI_MSG_NOT_INT "'%s' object cannot be interpreted as an integer"
-#define OMI_MSG_NOT_REAL "must be real number, not %s"
+#define OMI_MSG_NOT_INT   "'%s' object cannot be interpreted as an integer"
+#define OMI_MSG_NOT_REAL  "must be real number, not %s"
 #define OMI_MSG_ADD_TYPES "unsupported operand type(s) for +=: '%s' and '%s'"
-#define OMI_MSG_OVERFLOW "int64 overflow in %lld + %lld"
+#define OMI_MSG_OVERFLOW  "int64 overflow in %lld + %lld"
 
 #endif /* OMI_SHM_H */

@@ -321,6 +321,7 @@ static int array_init(struct obj *o, struct call *c)
 	a->len = (size_t)len->i;
 	lock_state_init(&a->lock, omi_shm_state(a->seg.base), true,
 	                a->seg.fd >= 0 ? o : NULL);
+	a->lock.obj = o;
 	o->seg = &a->seg;
 	return OM_OK;
 }
@@ -339,15 +340,60 @@ static void array_conn_gone(struct obj *o, struct conn *conn)
 	lock_drop_waiters(&((struct array *)o)->lock, conn);
 }
 
+static uint64_t array_length(const struct obj *o)
+{
+	return ((const struct array *)o)->len;
+}
+
+/* Beyond the segment: the elements parked WRITEs keep. */
+static uint64_t array_bytes(const struct obj *o)
+{
+	const struct array *a = (const struct array *)o;
+	uint64_t n = 0;
+	for (struct waiter *w = a->lock.acquirers.head; w; w = w->next) {
+		struct lock_waiter *lw = container_of(w, struct lock_waiter, w);
+		if (lw->granted != granted)
+			continue; /* an ARRAY_LOCK */
+		const struct array_waiter *aw =
+		        container_of(lw, struct array_waiter, lw);
+		if (aw->bits)
+			n += aw->n * sizeof *aw->bits;
+	}
+	return n;
+}
+
+/* The elements as they are in the segment now. */
+static int array_dump(struct obj *o, struct call *c)
+{
+	struct array *a = (struct array *)o;
+	/* Each element takes 2 bytes or more on the wire. */
+	if (a->len > omi_srv.limits.max_frame / 2)
+		return call_err(c, OM_ETOOBIG,
+		                "an array of %zu elements is over the frame "
+		                "limit",
+		                a->len);
+	if (a->len == 0)
+		return OM_OK;
+	om_item *v = call_alloc(c, a->len * sizeof *v);
+	if (!v)
+		return call_err(c, OM_ENOMEM, "out of memory dumping an array");
+	for (size_t i = 0; i < a->len; i++)
+		v[i] = omi_sarray_get(a->seg.base, a->kind, i);
+	return call_results(c, v, a->len);
+}
+
+static const struct type_look array_look = {array_length, array_bytes,
+                                            array_dump};
+
 static const struct op_def array_ops[] = {
         OP(ARRAY_GET, array_get, 0, 0),
-        OP(ARRAY_SET, array_set, 1, 0),
-        OP(ARRAY_ADD, array_add, 1, 0),
+        OP(ARRAY_SET, array_set, 1, OPF_CHANGES),
+        OP(ARRAY_ADD, array_add, 1, OPF_CHANGES),
         OP(ARRAY_LEN, array_len, 0, 0),
         OP(ARRAY_READ, array_read, 0, 0),
-        OP(ARRAY_WRITE, array_write, OP_VARARGS, 0),
-        OP(ARRAY_LOCK, array_lock, 0, OPF_TIMEOUT),
-        OP(ARRAY_UNLOCK, array_unlock, 0, 0),
+        OP(ARRAY_WRITE, array_write, OP_VARARGS, OPF_CHANGES),
+        OP(ARRAY_LOCK, array_lock, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(ARRAY_UNLOCK, array_unlock, 0, OPF_CHANGES),
 };
 
 TYPE_DEF(array, ARRAY, "array", struct array, 2, 0, array_init, array_fini,

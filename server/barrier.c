@@ -178,10 +178,23 @@ static void barrier_fini(struct obj *o)
 	wait_list_answer_all(&b->waiters, OM_ECLOSED);
 }
 
+/* [int parties, int waiting, bool broken] */
+static int barrier_dump(struct obj *o, struct call *c)
+{
+	struct barrier *b = (struct barrier *)o;
+	om_item v[3] = {{.kind = OM_INT}, {.kind = OM_INT}, {.kind = OM_BOOL}};
+	v[0].i = b->parties;
+	v[1].i = (int64_t)b->waiters.n;
+	v[2].b = b->broken;
+	return call_results(c, v, 3);
+}
+
+static const struct type_look barrier_look = {NULL, NULL, barrier_dump};
+
 static const struct op_def barrier_ops[] = {
-        OP(BARRIER_WAIT, barrier_wait, 0, OPF_TIMEOUT),
-        OP(BARRIER_RESET, barrier_reset, 0, 0),
-        OP(BARRIER_ABORT, barrier_abort, 0, 0),
+        OP(BARRIER_WAIT, barrier_wait, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(BARRIER_RESET, barrier_reset, 0, OPF_CHANGES),
+        OP(BARRIER_ABORT, barrier_abort, 0, OPF_CHANGES),
         OP(BARRIER_PARTIES, barrier_parties, 0, 0),
         OP(BARRIER_N_WAITING, barrier_n_waiting, 0, 0),
         OP(BARRIER_BROKEN, barrier_broken, 0, 0),

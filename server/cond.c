@@ -153,9 +153,11 @@ static int cond_init(struct obj *o, struct call *c)
 	struct cond *cv = (struct cond *)o;
 	cv->ref = ref;
 	cv->lock_obj = lock_obj;
-	if (!lock_obj)
+	if (!lock_obj) {
 		lock_state_init(&cv->own, &cv->own_word,
 		                (flags & OM_RECURSIVE) != 0, NULL);
+		cv->own.obj = o;
+	}
 	return OM_OK;
 }
 
@@ -194,12 +196,28 @@ static void cond_clear(struct obj *o)
 	store_clear(&((struct cond *)o)->ref);
 }
 
+/* [the LOCK's ref (nil: its own lock), int waiters]; then its own
+ * lock's holder and depth, as a lock's DUMP, when it has one. */
+static int cond_dump(struct obj *o, struct call *c)
+{
+	struct cond *cv = (struct cond *)o;
+	om_item n = {.kind = OM_INT, .i = (int64_t)cv->waiters.n};
+	int rc = call_result(c, &cv->ref);
+	if (rc == OM_OK)
+		rc = call_result(c, &n);
+	if (rc == OM_OK && !cv->lock_obj)
+		rc = lock_dump(&cv->own, c);
+	return rc;
+}
+
+static const struct type_look cond_look = {NULL, NULL, cond_dump};
+
 static const struct op_def cond_ops[] = {
-        OP(COND_ACQUIRE, cond_acquire, 0, OPF_TIMEOUT),
-        OP(COND_RELEASE, cond_release, 0, 0),
-        OP(COND_WAIT, cond_wait, 0, OPF_TIMEOUT),
-        OP(COND_NOTIFY, cond_notify, 0, 0),
-        OP(COND_NOTIFY_ALL, cond_notify_all, 0, 0),
+        OP(COND_ACQUIRE, cond_acquire, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(COND_RELEASE, cond_release, 0, OPF_CHANGES),
+        OP(COND_WAIT, cond_wait, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(COND_NOTIFY, cond_notify, 0, OPF_CHANGES),
+        OP(COND_NOTIFY_ALL, cond_notify_all, 0, OPF_CHANGES),
 };
 
 TYPE_DEF(cond, COND, "condition", struct cond, 1, OM_RECURSIVE, cond_init,

@@ -232,6 +232,7 @@ void conn_accept(int fd)
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
 	conn->passed_fd = -1;
 	conn->serial = ++serials;
+	conn->look.since = look_now();
 	omi_arena_init(&conn->arena);
 	conn->rev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_read,
 	                      conn);
@@ -811,6 +812,7 @@ static void conn_close(struct conn *conn, const char *why)
 		return;
 	log_debug("conn %llu: closed (%s)", (unsigned long long)conn->serial,
 	          why);
+	look_conn_gone(conn); /* its watches go first: they are no state */
 	conn->dead = true;
 	event_free(conn->rev);
 	event_free(conn->wev);
@@ -841,8 +843,10 @@ static void conn_close(struct conn *conn, const char *why)
 		        watch.v[i].key ? obj_lookup(watch.v[i].key) : NULL;
 		if (!o)
 			continue;
-		if (o->type->conn_gone)
+		if (o->type->conn_gone) {
 			o->type->conn_gone(o, conn);
+			look_gone(o);
+		}
 		for (uintptr_t n = (uintptr_t)watch.v[i].val; n > 0; n--)
 			obj_decref(o);
 	}
@@ -863,6 +867,21 @@ static void conn_close(struct conn *conn, const char *why)
 	/* Free for another session only now: no lock word holds it. */
 	u64map_del(&tokens, conn->token);
 	conn_decref(conn);
+}
+
+void conns_each(void (*fn)(struct conn *conn, void *arg), void *arg)
+{
+	struct conn *c = all;
+	while (c && c->next) /* `all` is newest first */
+		c = c->next;
+	for (; c; c = c->prev)
+		fn(c, arg);
+}
+
+uint64_t conn_serial_of_token(uint32_t token)
+{
+	struct conn *c = token ? u64map_get(&tokens, token) : NULL;
+	return c ? c->serial : 0;
 }
 
 void conns_close_all(void)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "auth.h"
+#include "look.h"
 #include "map.h"
 #include "obj.h"
 
@@ -68,6 +69,7 @@ struct conn {
 	 * before their answer's frame, so they arrive no later than it. */
 	int out_fds[CONN_FDS_MAX];
 	unsigned nout_fds;
+	struct look_sub look; /* subscriptions, counters (look.c) */
 	struct conn *prev, *next;
 	struct conn *flush_next;
 };
@@ -160,6 +162,11 @@ void conn_decref(struct conn *conn);
 /** Whether `token` is the session token of an open connection (one not
  *  yet through conn_close()). */
 bool conn_token_live(uint32_t token);
+
+/** Call fn(conn, arg) for every open connection, oldest first. */
+void conns_each(void (*fn)(struct conn *conn, void *arg), void *arg);
+/** The connection number of the session holding `token` (0: none). */
+uint64_t conn_serial_of_token(uint32_t token);
 
 /** Close every connection (server stopping). */
 void conns_close_all(void);

@@ -687,22 +687,42 @@ static void dict_traverse(struct obj *o, visit_fn visit, void *arg)
 	}
 }
 
+static uint64_t dict_length(const struct obj *o)
+{
+	return ((const struct dict *)o)->used;
+}
+
+/* The table's block and every live key's and value's bytes. */
+static uint64_t dict_bytes(const struct obj *o)
+{
+	const struct dict *d = (const struct dict *)o;
+	uint64_t n = d->charged;
+	for (size_t k = 0; k < d->nents; k++) {
+		const struct entry *e = &d->ents[k];
+		if (e->key.kind != DEAD)
+			n += omi_item_extra(&e->key) + omi_item_extra(&e->val);
+	}
+	return n;
+}
+
+static const struct type_look dict_look = {dict_length, dict_bytes, dict_items};
+
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def dict_ops[] = {
-        OP(DICT_SET, dict_set, 2, 0),
+        OP(DICT_SET, dict_set, 2, OPF_CHANGES),
         OP(DICT_GET, dict_get, 1, 0),
-        OP(DICT_DEL, dict_del, 1, 0),
-        OP(DICT_POP, dict_pop, 1, 0),
-        OP(DICT_POPITEM, dict_popitem, 0, 0),
-        OP(DICT_SETDEFAULT, dict_setdefault, 2, 0),
+        OP(DICT_DEL, dict_del, 1, OPF_CHANGES),
+        OP(DICT_POP, dict_pop, 1, OPF_CHANGES),
+        OP(DICT_POPITEM, dict_popitem, 0, OPF_CHANGES),
+        OP(DICT_SETDEFAULT, dict_setdefault, 2, OPF_CHANGES),
         OP(DICT_CONTAINS, dict_contains, 1, 0),
         OP(DICT_LEN, dict_len, 0, 0),
         OP(DICT_KEYS, dict_keys, 0, 0),
         OP(DICT_VALUES, dict_values, 0, 0),
         OP(DICT_ITEMS, dict_items, 0, 0),
-        OP(DICT_UPDATE, dict_update, OP_VARARGS, 0),
-        OP(DICT_CLEAR, dict_clear, 0, 0),
-        OP(DICT_INCR, dict_incr, 2, 0),
+        OP(DICT_UPDATE, dict_update, OP_VARARGS, OPF_CHANGES),
+        OP(DICT_CLEAR, dict_clear, 0, OPF_CHANGES),
+        OP(DICT_INCR, dict_incr, 2, OPF_CHANGES),
         OP(DICT_GET_MANY, dict_get_many, OP_VARARGS, 0),
 };
 

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "hold.h"
 #include "log.h"
+#include "look.h"
 #include "segment.h"
 
 enum {
@@ -299,6 +300,12 @@ static const struct op_def server_ops[] = {
         OP(FORK, serve_fork, 0, 0),
         OP(ADOPT, serve_adopt, 0, 0),
         OP(MAP, serve_map, 0, OPF_ANY_TARGET),
+        OP(OBJECTS, serve_objects, 2, 0),
+        OP(CLIENTS, serve_clients, 0, 0),
+        OP(INFO, serve_info, 0, 0),
+        OP(WATCH, serve_watch, 0, OPF_ANY_TARGET),
+        OP(MONITOR, serve_monitor, 0, 0),
+        OP(DUMP, serve_dump, 0, OPF_ANY_TARGET),
 };
 
 /* ------------------------------------------------------------ the index */
@@ -306,6 +313,7 @@ static const struct op_def server_ops[] = {
 struct op_entry {
 	const struct op_def *def;
 	const struct type_def *type; /* NULL: a server operation */
+	uint64_t requests;           /* decoded since the start (INFO) */
 };
 static struct op_entry by_op[OP_LIMIT];
 
@@ -319,12 +327,23 @@ static void index_ops(const struct op_def *ops, size_t n,
 			log_error("op table: op %d out of range or twice", op);
 			abort();
 		}
-		by_op[op] = (struct op_entry){&ops[i], t};
+		by_op[op] = (struct op_entry){&ops[i], t, 0};
 	}
+}
+
+int dispatch_op_end(void)
+{
+	return OP_LIMIT;
+}
+
+uint64_t dispatch_requests(int op)
+{
+	return op > 0 && op < OP_LIMIT ? by_op[op].requests : 0;
 }
 
 void dispatch_init(void)
 {
+	look_init();
 	index_ops(server_ops, ARRAY_LEN(server_ops), NULL);
 	for (int type = 1; type_by_id(type); type++) {
 		const struct type_def *t = type_by_id(type);
@@ -409,8 +428,9 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 /* ---------------------------------------------------------------- request */
 
 /* Decode the arguments, check what the row declares, find the target, run
- * the operation. */
-static int serve(struct call *c)
+ * the operation: *target and *flags say what ran on what (for the
+ * watchers). */
+static int serve(struct call *c, struct obj **target, unsigned *flags)
 {
 	const Objmgr__Request *req = c->req;
 	if (req->n_args) {
@@ -436,6 +456,7 @@ static int serve(struct call *c)
 	if (!e || !e->def)
 		return call_err(c, OM_EINVAL, "unknown operation %d", op);
 	const struct op_def *def = e->def;
+	by_op[op].requests++;
 	if (def->nargs != OP_VARARGS && c->nargs != (size_t)def->nargs)
 		return call_err(c, OM_EINVAL, "expected %d argument%s, got %zu",
 		                def->nargs, def->nargs == 1 ? "" : "s",
@@ -452,6 +473,8 @@ static int serve(struct call *c)
 	if (e->type && o->type != e->type)
 		return call_err(c, OM_ETYPE, "a %s operation on a %s object",
 		                e->type->name, o->type->name);
+	*target = o;
+	*flags = def->flags;
 	return def->fn(o, c);
 }
 
@@ -485,9 +508,16 @@ static void serve_request(struct conn *conn, const uint8_t *body, size_t len)
 	        .arena = &conn->arena,
 	};
 	c.resp.id = req->id;
-	int rc = serve(&c);
+	struct obj *target = NULL;
+	unsigned flags = 0;
+	int rc = look_request(conn, req)
+	                 ? serve(&c, &target, &flags)
+	                 : call_err(&c, OM_EINVAL,
+	                            "a subscriber may only WATCH (it is "
+	                            "watching or monitoring)");
 	if (rc != CALL_PARKED)
 		call_send(&c, rc);
+	look_served(conn, req, target, flags, rc);
 }
 
 void dispatch_frame(struct conn *conn, const uint8_t *body, size_t len)

@@ -132,9 +132,18 @@ static void event_fini(struct obj *o)
 	segment_fini(&e->seg);
 }
 
+static int event_dump(struct obj *o, struct call *c)
+{
+	om_item v = {.kind = OM_BOOL};
+	v.b = omi_sevent_is_set(((struct event_obj *)o)->se);
+	return call_result(c, &v);
+}
+
+static const struct type_look event_look = {NULL, NULL, event_dump};
+
 static const struct op_def event_ops[] = {
-        OP(EVENT_SET, event_set, 0, 0),
-        OP(EVENT_CLEAR, event_clear, 0, 0),
+        OP(EVENT_SET, event_set, 0, OPF_CHANGES),
+        OP(EVENT_CLEAR, event_clear, 0, OPF_CHANGES),
         OP(EVENT_IS_SET, event_is_set, 0, 0),
         OP(EVENT_WAIT, event_wait, 0, OPF_TIMEOUT),
 };

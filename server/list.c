@@ -498,25 +498,48 @@ static void list_traverse(struct obj *o, visit_fn visit, void *arg)
 		store_visit(&l->v[i], visit, arg);
 }
 
+static uint64_t list_length(const struct obj *o)
+{
+	return ((const struct list *)o)->len;
+}
+
+/* The array and every item's bytes. */
+static uint64_t list_bytes(const struct obj *o)
+{
+	const struct list *l = (const struct list *)o;
+	uint64_t n = l->cap * sizeof(om_item);
+	for (size_t i = 0; i < l->len; i++)
+		n += omi_item_extra(&l->v[i]);
+	return n;
+}
+
+static int list_dump(struct obj *o, struct call *c)
+{
+	struct list *l = (struct list *)o;
+	return call_results(c, l->v, l->len);
+}
+
+static const struct type_look list_look = {list_length, list_bytes, list_dump};
+
 /* Tables indented with tabs like the rest of the file. */
 static const struct op_def list_ops[] = {
-        OP(LIST_APPEND, list_append, 1, 0),
-        OP(LIST_EXTEND, list_extend, OP_VARARGS, 0),
-        OP(LIST_INSERT, list_insert, 1, 0),
+        OP(LIST_APPEND, list_append, 1, OPF_CHANGES),
+        OP(LIST_EXTEND, list_extend, OP_VARARGS, OPF_CHANGES),
+        OP(LIST_INSERT, list_insert, 1, OPF_CHANGES),
         OP(LIST_GET, list_get, 0, 0),
-        OP(LIST_SET, list_set, 1, 0),
-        OP(LIST_DEL, list_del, 0, 0),
-        OP(LIST_POP, list_pop, 0, 0),
-        OP(LIST_REMOVE, list_remove, 1, 0),
+        OP(LIST_SET, list_set, 1, OPF_CHANGES),
+        OP(LIST_DEL, list_del, 0, OPF_CHANGES),
+        OP(LIST_POP, list_pop, 0, OPF_CHANGES),
+        OP(LIST_REMOVE, list_remove, 1, OPF_CHANGES),
         OP(LIST_INDEX, list_index, 1, 0),
         OP(LIST_COUNT, list_count, 1, 0),
         OP(LIST_CONTAINS, list_contains, 1, 0),
         OP(LIST_LEN, list_len, 0, 0),
-        OP(LIST_CLEAR, list_clear, 0, 0),
-        OP(LIST_REVERSE, list_reverse, 0, 0),
-        OP(LIST_SORT, list_sort, 0, 0),
+        OP(LIST_CLEAR, list_clear, 0, OPF_CHANGES),
+        OP(LIST_REVERSE, list_reverse, 0, OPF_CHANGES),
+        OP(LIST_SORT, list_sort, 0, OPF_CHANGES),
         OP(LIST_SLICE, list_slice, 0, 0),
-        OP(LIST_SPLICE, list_splice, OP_VARARGS, 0),
+        OP(LIST_SPLICE, list_splice, OP_VARARGS, OPF_CHANGES),
 };
 
 TYPE_DEF(list, LIST, "list", struct list, 0, 0, NULL, list_fini, NULL,

@@ -27,6 +27,7 @@ struct listener {
 	int fd;
 	struct event *ev;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* Unix */
+	char name[sizeof "unix:" + sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 static struct listener lsn[LISTENERS_MAX];
 static size_t nlsn;
@@ -140,7 +141,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Watch a listening socket. @return 0, or -1 after logging why. */
-static int watch(int fd, const char *path)
+static int watch(int fd, const char *path, const char *name)
 {
 	if (nlsn == LISTENERS_MAX) {
 		log_error("too many listening sockets (at most %d)",
@@ -159,6 +160,10 @@ static int watch(int fd, const char *path)
 	}
 	l->fd = fd;
 	snprintf(l->path, sizeof l->path, "%s", path ? path : "");
+	if (path)
+		snprintf(l->name, sizeof l->name, "unix:%s", path);
+	else
+		snprintf(l->name, sizeof l->name, "%s", name);
 	nlsn++;
 	return 0;
 }
@@ -206,7 +211,7 @@ static int listen_unix(const char *sock_path)
 		log_error("listen: %s", strerror(errno));
 		goto out_unlink;
 	}
-	if (watch(lfd, sock_path))
+	if (watch(lfd, sock_path, NULL))
 		goto out_unlink;
 	log_info("listening on %s", sock_path);
 	return 0;
@@ -249,7 +254,7 @@ static int listen_one_tcp(const struct addrinfo *ai)
 	socklen_t len = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		omi_format_sockaddr((struct sockaddr *)&ss, name, sizeof name);
-	if (watch(fd, NULL))
+	if (watch(fd, NULL, name))
 		goto out_close;
 	log_info("listening on %s", name);
 	return 0;
@@ -316,4 +321,9 @@ void listen_stop(void)
 			unlink(lsn[i].path);
 	}
 	nlsn = 0;
+}
+
+const char *listen_name(size_t i)
+{
+	return i < nlsn ? lsn[i].name : NULL;
 }

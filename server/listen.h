@@ -13,5 +13,8 @@ enum { LISTEN_MAX = 16 };
 int listen_start(const char *const *addresses, size_t n);
 /** Stop accepting and remove the socket files. */
 void listen_stop(void);
+/** The i-th socket listened on, "unix:PATH" or "tcp:HOST:PORT" (the real
+ *  port where 0 was asked), or NULL past the last. */
+const char *listen_name(size_t i);
 
 #endif /* LISTEN_H */

@@ -40,7 +40,9 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "conn.h"
 #include "lock.h"
+#include "look.h"
 
 struct lock {
 	struct obj o;
@@ -246,6 +248,8 @@ void locks_conn_gone(struct conn *conn)
 			continue;
 		omi_slock_wake(l->sl, old);
 		hand_on(l);
+		if (l->obj)
+			look_gone(l->obj);
 	}
 }
 
@@ -286,6 +290,7 @@ static int lock_init(struct obj *o, struct call *c)
 		return rc;
 	lock_state_init(&x->st, omi_shm_state(x->seg.base), recursive,
 	                x->seg.fd >= 0 ? o : NULL);
+	x->st.obj = o;
 	o->seg = &x->seg;
 	return OM_OK;
 }
@@ -303,9 +308,33 @@ static void lock_conn_gone(struct obj *o, struct conn *conn)
 	lock_drop_waiters(&((struct lock *)o)->st, conn);
 }
 
+int lock_dump(const struct lock_state *l, struct call *c)
+{
+	uint32_t owner = omi_slock_owner(l->sl);
+	om_item v[2] = {{.kind = OM_INT}, {.kind = OM_INT}};
+	v[0].i = (int64_t)conn_serial_of_token(owner);
+	v[1].i = owner ? (int64_t)lock_depth(l) : 0;
+	return call_results(c, v, 2);
+}
+
+uint64_t locks_held(const struct conn *conn)
+{
+	uint64_t n = 0;
+	for (const struct lock_state *l = all_locks; l; l = l->next)
+		n += lock_held_by(l, conn);
+	return n;
+}
+
+static int lock_dump_op(struct obj *o, struct call *c)
+{
+	return lock_dump(&((struct lock *)o)->st, c);
+}
+
+static const struct type_look lock_look = {NULL, NULL, lock_dump_op};
+
 static const struct op_def lock_ops[] = {
-        OP(LOCK_ACQUIRE, lock_acquire_op, 0, OPF_TIMEOUT),
-        OP(LOCK_RELEASE, lock_release_op, 0, 0),
+        OP(LOCK_ACQUIRE, lock_acquire_op, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(LOCK_RELEASE, lock_release_op, 0, OPF_CHANGES),
         OP(LOCK_LOCKED, lock_locked_op, 0, 0),
 };
 

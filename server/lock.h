@@ -54,7 +54,8 @@ struct lock_waiter {
 struct lock_state {
 	struct omi_slock *sl; /* the word: in a segment, or the cond's own */
 	struct obj *mapped;   /* the object whose segment holds it, or NULL */
-	bool recursive;       /* OM_RECURSIVE: the holder may acquire again */
+	struct obj *obj; /* the object it is part of (its events), or NULL */
+	bool recursive;  /* OM_RECURSIVE: the holder may acquire again */
 	struct wait_list acquirers;     /* parked, in arrival order */
 	struct kick kick;               /* armed while acquirers are parked */
 	struct lock_state *prev, *next; /* every lock (locks_conn_gone) */
@@ -125,5 +126,11 @@ void lock_drop_waiters(struct lock_state *l, struct conn *conn);
  *  mapped sleeper on the words it had handles on (a sleeper of this
  *  session may have died with a wake-up meant for the next). */
 void locks_conn_gone(struct conn *conn);
+
+/** DUMP of a lock: [int holder's connection number (0: free), int
+ *  depth (0: free)]. */
+int lock_dump(const struct lock_state *l, struct call *c);
+/** How many locks `conn`'s session holds now (CLIENTS). */
+uint64_t locks_held(const struct conn *conn);
 
 #endif /* LOCK_H */

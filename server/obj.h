@@ -27,6 +27,7 @@ struct conn;
 struct call;
 struct obj;
 struct segment;
+struct type_look;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -58,6 +59,9 @@ struct op_def {
 enum {
 	OP_VARARGS = -1, /* any number: the operation checks */
 	OPF_TIMEOUT = 1, /* reads Request.timeout: NaN is refused for it */
+	/* May change the target's state: a served one that answers OK or
+	 * OWNER_DIED is sent to the object's watchers (look.c). */
+	OPF_CHANGES = 2,
 };
 
 /* A row: OP(DICT_SET, dict_set, 2, 0). */
@@ -98,6 +102,23 @@ struct type_def {
 	void (*clear)(struct obj *o);
 	/* Rarer hooks (NULL for most types; TYPE_DEF_HOOKS). */
 	const struct type_hooks *hooks;
+	/* What looking inside shows of an object (STEM_look, every type
+	 * has one). */
+	const struct type_look *look;
+};
+
+/* What OBJECTS and DUMP read of an object (look.c), one per type: the
+ * type file's `static const struct type_look STEM_look`, which TYPE_DEF
+ * names. Each reads the object and changes nothing. */
+struct type_look {
+	/* len(): items, messages waiting, tasks queued. NULL: 0. */
+	uint64_t (*length)(const struct obj *o);
+	/* The bytes it holds as STATS counts them, less its segment (added
+	 * by look.c): its items' extra bytes and its own arrays. NULL: 0. */
+	uint64_t (*bytes)(const struct obj *o);
+	/* Add its whole state to c's results, as om_dump() lists it by type
+	 * (objmgr.h): OM_OK or an error set on c. */
+	int (*dump)(struct obj *o, struct call *c);
 };
 
 /* Hooks few types need. Each may be NULL. */
@@ -116,7 +137,8 @@ struct type_hooks {
  * OM_BOUNDED, sem_init, sem_fini, sem_conn_gone, NULL, NULL) — the stem
  * and NAME of its OM_TYPE_MAP row, Python's name, its struct, open_nargs,
  * open_flags, and its init, fini, conn_gone, traverse and clear (each may
- * be NULL). The op table is STEM_ops.
+ * be NULL). The op table is STEM_ops, what looking inside reads
+ * STEM_look (struct type_look).
  */
 #define TYPE_DEF(stem, NAME, pyname, T, nargs, flags, init_fn, fini_fn, gone, \
                  traverse_fn, clear_fn)                                       \
@@ -140,6 +162,7 @@ struct type_hooks {
 	        .traverse = traverse_fn,                                      \
 	        .clear = clear_fn,                                            \
 	        .hooks = hooks_p,                                             \
+	        .look = &stem##_look,                                         \
 	}
 
 struct obj {
@@ -150,7 +173,8 @@ struct obj {
 	 * OM_REF item, one per conn_watch(), one while named. At 0 the object
 	 * is destroyed (deferred to the end of the loop iteration). */
 	uint64_t refs;
-	bool doomed; /* on the reap list (once, however often it hit 0) */
+	bool doomed;       /* on the reap list (once, however often it hit 0) */
+	uint32_t watchers; /* connections that WATCH it (look.c) */
 	/* The collector's scratch (gc.c), meaningless between collections:
 	 * refs not accounted for by stored items, then GC_REACHED; and the
 	 * link of its work stack and garbage list. */

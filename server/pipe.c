@@ -319,9 +319,41 @@ static const struct type_hooks pipe_hooks = {
         .unnamed = pipe_unnamed,
 };
 
+static uint64_t pipe_length(const struct obj *o)
+{
+	uint64_t n = 0;
+	for (const struct msg *m = ((const struct pipe_end *)o)->head; m;
+	     m = m->next)
+		n++;
+	return n;
+}
+
+/* The inbox: its nodes and their items. */
+static uint64_t pipe_bytes(const struct obj *o)
+{
+	uint64_t n = 0;
+	for (const struct msg *m = ((const struct pipe_end *)o)->head; m;
+	     m = m->next)
+		n += sizeof *m + omi_item_extra(&m->it);
+	return n;
+}
+
+/* [the messages waiting here..., bool the other end open] */
+static int pipe_dump(struct obj *o, struct call *c)
+{
+	struct pipe_end *e = (struct pipe_end *)o;
+	int rc = OM_OK;
+	for (const struct msg *m = e->head; m && rc == OM_OK; m = m->next)
+		rc = call_result(c, &m->it);
+	om_item open = {.kind = OM_BOOL, .b = e->peer != NULL};
+	return rc ? rc : call_result(c, &open);
+}
+
+static const struct type_look pipe_look = {pipe_length, pipe_bytes, pipe_dump};
+
 static const struct op_def pipe_ops[] = {
-        OP(PIPE_SEND, pipe_send, OP_VARARGS, 0),
-        OP(PIPE_RECV, pipe_recv, 0, OPF_TIMEOUT),
+        OP(PIPE_SEND, pipe_send, OP_VARARGS, OPF_CHANGES),
+        OP(PIPE_RECV, pipe_recv, 0, OPF_TIMEOUT | OPF_CHANGES),
         OP(PIPE_POLL, pipe_poll, 0, OPF_TIMEOUT),
 };
 

@@ -1751,19 +1751,46 @@ static void pool_traverse(struct obj *o, visit_fn visit, void *arg)
 	}
 }
 
+static uint64_t pool_length(const struct obj *o)
+{
+	return ((const struct pool *)o)->queue.n;
+}
+
+/* Its function table and its queued and leased tasks (jobs' results and
+ * parked calls are not counted: om_object_info.bytes is a floor here). */
+static uint64_t pool_bytes(const struct obj *o)
+{
+	const struct pool *p = (const struct pool *)o;
+	uint64_t n = p->nfns * sizeof *p->fns;
+	for (size_t i = 0; i < p->nfns; i++)
+		n += omi_item_extra(&p->fns[i]);
+	const struct u64map *m = &p->leased;
+	for (size_t i = 0; m->v && i <= m->mask; i++)
+		if (m->v[i].key)
+			n += task_size(((struct task *)m->v[i].val)->nitems);
+	for (const struct task *t = p->queue.head; t; t = t->next) {
+		n += task_size(t->nitems);
+		for (size_t i = 0; i < t->nitems; i++)
+			n += omi_item_extra(&t->items[i]);
+	}
+	return n;
+}
+
+static const struct type_look pool_look = {pool_length, pool_bytes, pool_info};
+
 static const struct op_def pool_ops[] = {
-        OP(POOL_SUBMIT, pool_submit, OP_VARARGS, 0),
+        OP(POOL_SUBMIT, pool_submit, OP_VARARGS, OPF_CHANGES),
         OP(POOL_GET, pool_get, 0, OPF_TIMEOUT),
         OP(POOL_WAIT, pool_wait, OP_VARARGS, OPF_TIMEOUT),
         OP(POOL_NEXT, pool_next, 0, OPF_TIMEOUT),
-        OP(POOL_FORGET, pool_forget, 0, 0),
-        OP(POOL_CLOSE, pool_close, 0, 0),
-        OP(POOL_TERMINATE, pool_terminate, 0, 0),
+        OP(POOL_FORGET, pool_forget, 0, OPF_CHANGES),
+        OP(POOL_CLOSE, pool_close, 0, OPF_CHANGES),
+        OP(POOL_TERMINATE, pool_terminate, 0, OPF_CHANGES),
         OP(POOL_INFO, pool_info, 0, 0),
-        OP(POOL_SUPERVISE, pool_supervise, 0, 0),
-        OP(POOL_TAKE, pool_take, 0, OPF_TIMEOUT),
-        OP(POOL_DONE, pool_done, OP_VARARGS, 0),
-        OP(POOL_INIT_FAILED, pool_init_failed, 1, 0),
+        OP(POOL_SUPERVISE, pool_supervise, 0, OPF_CHANGES),
+        OP(POOL_TAKE, pool_take, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(POOL_DONE, pool_done, OP_VARARGS, OPF_CHANGES),
+        OP(POOL_INIT_FAILED, pool_init_failed, 1, OPF_CHANGES),
 };
 
 static const struct type_hooks pool_hooks = {.opened = pool_opened};

@@ -634,17 +634,67 @@ static void queue_clear(struct obj *o)
 	q->n = q->head = 0;
 }
 
+static uint64_t queue_length(const struct obj *o)
+{
+	return ((const struct queue *)o)->n;
+}
+
+/* The slots, the queued items and what parked putters keep. */
+static uint64_t queue_bytes(const struct obj *o)
+{
+	struct queue *q = (struct queue *)o;
+	uint64_t n = q->cap * sizeof *q->v;
+	for (size_t i = 0; i < q->n; i++)
+		n += omi_item_extra(&at(q, i)->it);
+	for (struct waiter *w = q->putters.head; w; w = w->next) {
+		const struct putter *p = container_of(w, struct putter, w);
+		if (p->items != &p->one)
+			n += p->n * sizeof *p->items;
+		for (size_t i = 0; i < p->n; i++)
+			n += omi_item_extra(&p->items[i]);
+	}
+	return n;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The items in the order gets take them. */
+static int queue_dump(struct obj *o, struct call *c)
+{
+	struct queue *q = (struct queue *)o;
+	if (q->n == 0)
+		return OM_OK;
+	struct slot *s = call_alloc(c, q->n * sizeof *s);
+	om_item *out = call_alloc(c, q->n * sizeof *out);
+	if (!s || !out)
+		return call_err(c, OM_ENOMEM, "out of memory dumping a queue");
+	for (size_t i = 0; i < q->n; i++)
+		s[i] = *at(q, i);
+	if (q->order == PRIO)
+		qsort(s, q->n, sizeof *s, slot_cmp);
+	for (size_t i = 0; i < q->n; i++)
+		out[i] = s[q->order == LIFO ? q->n - 1 - i : i].it;
+	return call_results(c, out, q->n);
+}
+
+static const struct type_look queue_look = {queue_length, queue_bytes,
+                                            queue_dump};
+
 static const struct op_def queue_ops[] = {
-        OP(QUEUE_PUT, queue_put, 1, OPF_TIMEOUT),
-        OP(QUEUE_GET, queue_get, 0, OPF_TIMEOUT),
+        OP(QUEUE_PUT, queue_put, 1, OPF_TIMEOUT | OPF_CHANGES),
+        OP(QUEUE_GET, queue_get, 0, OPF_TIMEOUT | OPF_CHANGES),
         OP(QUEUE_SIZE, queue_size, 0, 0),
         OP(QUEUE_EMPTY, queue_empty, 0, 0),
         OP(QUEUE_FULL, queue_full, 0, 0),
-        OP(QUEUE_TASK_DONE, queue_task_done, 0, 0),
+        OP(QUEUE_TASK_DONE, queue_task_done, 0, OPF_CHANGES),
         OP(QUEUE_JOIN, queue_join, 0, OPF_TIMEOUT),
-        OP(QUEUE_CLOSE, queue_close, 0, 0),
-        OP(QUEUE_PUT_MANY, queue_put_many, OP_VARARGS, OPF_TIMEOUT),
-        OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT),
+        OP(QUEUE_CLOSE, queue_close, 0, OPF_CHANGES),
+        OP(QUEUE_PUT_MANY, queue_put_many, OP_VARARGS,
+           OPF_TIMEOUT | OPF_CHANGES),
+        OP(QUEUE_GET_MANY, queue_get_many, 0, OPF_TIMEOUT | OPF_CHANGES),
 };
 
 TYPE_DEF(queue, QUEUE, "queue", struct queue, 1,

@@ -36,6 +36,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "look.h"
 #include "segment.h"
 #include "shm.h"
 
@@ -221,6 +222,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
 		;
 	kick_all();
+	look_kicked();
 }
 
 /* The end clients send kicks on, made on first use: -1 if it cannot be
@@ -326,7 +328,7 @@ int serve_map(struct obj *o, struct call *c)
 	 * client keeps of it (length, kind, flags) comes from the answer,
 	 * the server's own copy. */
 	s->hdr.id = o->id;
-	memcpy(s->base, &s->hdr, sizeof s->hdr);
+	memcpy(s->base, &s->hdr, OMI_SHM_HDR_FIXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	om_item attrs[3] = {{.kind = OM_INT, .i = (int64_t)s->hdr.len},
 	                    {.kind = OM_INT, .i = s->hdr.kind},

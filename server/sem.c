@@ -157,9 +157,18 @@ static void sem_fini(struct obj *o)
 	segment_fini(&s->seg);
 }
 
+static int sem_dump(struct obj *o, struct call *c)
+{
+	om_item v = {.kind = OM_INT};
+	v.i = omi_ssem_value(((struct sem *)o)->ss);
+	return call_result(c, &v);
+}
+
+static const struct type_look sem_look = {NULL, NULL, sem_dump};
+
 static const struct op_def sem_ops[] = {
-        OP(SEM_ACQUIRE, sem_acquire, 0, OPF_TIMEOUT),
-        OP(SEM_RELEASE, sem_release, 0, 0),
+        OP(SEM_ACQUIRE, sem_acquire, 0, OPF_TIMEOUT | OPF_CHANGES),
+        OP(SEM_RELEASE, sem_release, 0, OPF_CHANGES),
         OP(SEM_VALUE, sem_value, 0, 0),
 };
 

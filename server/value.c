@@ -161,11 +161,19 @@ static void value_traverse(struct obj *o, visit_fn visit, void *arg)
 	store_visit(&((struct value *)o)->v, visit, arg);
 }
 
+/* Beyond the segment: the item kept here (a str, bytes). */
+static uint64_t value_bytes(const struct obj *o)
+{
+	return omi_item_extra(&((const struct value *)o)->v);
+}
+
+static const struct type_look value_look = {NULL, value_bytes, value_get};
+
 static const struct op_def value_ops[] = {
         OP(VALUE_GET, value_get, 0, 0),
-        OP(VALUE_SET, value_set, 1, 0),
-        OP(VALUE_ADD, value_add, 1, 0),
-        OP(VALUE_CAS, value_cas, 2, 0),
+        OP(VALUE_SET, value_set, 1, OPF_CHANGES),
+        OP(VALUE_ADD, value_add, 1, OPF_CHANGES),
+        OP(VALUE_CAS, value_cas, 2, OPF_CHANGES),
 };
 
 TYPE_DEF(value, VALUE, "value", struct value, 1, 0, value_init, value_fini,

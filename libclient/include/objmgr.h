@@ -532,7 +532,9 @@ OM_EXPORT int om_open_any(om_client *c, const char *name, void **out);
  * - lock, rlock: the holder's connection number (0: free), the recursion
  *   level (0: free);
  * - semaphore: the value; event: a bool, set or not;
- * - condition: the ref of its lock, the number of waiters;
+ * - condition: the ref of its lock (nil for a lock of its own), the
+ *   number of waiters, and with a lock of its own that lock's holder and
+ *   recursion level (as a lock's);
  * - barrier: parties, waiting, a bool broken;
  * - pipe end: the messages waiting at it (each an item), then a bool, the
  *   other end open;

@@ -744,6 +744,42 @@ def _(s):
 
 # ----------------------------------------------------------------- items
 
+
+@story("look_inside")
+def _(s):
+    d = s.open("DICT", name="look.d", flags=CREATE)
+    s.req("DICT_SET", d, args=["k", "v"])
+    s.open("ARRAY", [2, 3], name="look.a", flags=CREATE)
+    s.req("OBJECTS", args=["look.*", ""])
+    s.req("OBJECTS", args=["*", "look.a"], num2=1)
+    s.req("OBJECTS", args=["[", ""])                # a bad glob: no match
+    s.req("OBJECTS", args=[1, ""])                  # EINVAL
+    s.req("CLIENTS")
+    s.req("INFO")
+    s.req("DUMP", d)
+    s.req("DUMP", 2)
+    s.req("DUMP", 99)                                # ENOENT
+
+
+@story("dump_every_type")
+def _(s):
+    ids = [s.open("DICT"), s.open("LIST"), s.open("QUEUE", [0]),
+           s.open("LOCK"), s.open("SEM", [1]), s.open("COND", [None]),
+           s.open("EVENT"), s.open("BARRIER", [2]), s.open("VALUE", ["x"]),
+           s.open("ARRAY", [3, 2])]
+    for o in ids:
+        s.req("DUMP", o)
+
+
+@story("watch_monitor")
+def _(s):
+    d = s.open("DICT")
+    s.req("WATCH", d)
+    s.req("WATCH", d)                                # again: same watch
+    s.req("DICT_SET", d, args=["k", 1])              # EINVAL: a subscriber
+    s.req("MONITOR")                                 # EINVAL too
+    s.req("WATCH", 12345)                            # ENOENT
+
 ITEMS = {
     "nil": None,
     "bool_true": True,
