@@ -330,7 +330,9 @@ static void test_info(void **state)
 		assert_string_equal(k.v[i].s.ptr, rest[j]);
 	}
 	assert_int_equal(info_get(&k, &v, "pid")->i, srv.pid);
-	assert_str_item(info_get(&k, &v, "listen"), srv.path);
+	char listen[sizeof srv.path + 8];
+	snprintf(listen, sizeof listen, "unix:%s", srv.path);
+	assert_str_item(info_get(&k, &v, "listen"), listen);
 	assert_int_equal(info_get(&k, &v, "connections")->i, 1);
 	assert_int_equal(info_get(&k, &v, "stopping")->i, 0);
 	assert_true(info_get(&k, &v, "max_connections")->i > 0);
