@@ -78,7 +78,7 @@ static int objects_done(const Objmgr__Response *r, void *out, void *out2)
 		for (size_t j = 0; j < 6; j++)
 			if (res_item(r, k * 6 + j, kinds[j], &it[j]))
 				return OM_EPROTO;
-		if (memchr(it[0].s.ptr, 0, it[0].s.len))
+		if (it[0].s.len == 0 || memchr(it[0].s.ptr, 0, it[0].s.len))
 			return OM_EPROTO;
 		char *name = malloc(it[0].s.len + 1);
 		if (!name)
@@ -182,7 +182,8 @@ static int clients_done(const Objmgr__Response *r, void *out, void *out2)
 		size_t len = it[9].s.len < sizeof ci->addr - 1
 		                     ? it[9].s.len
 		                     : sizeof ci->addr - 1;
-		memcpy(ci->addr, it[9].s.ptr, len);
+		if (len)
+			memcpy(ci->addr, it[9].s.ptr, len);
 		ci->addr[len] = '\0';
 	}
 	*(om_client_info **)out = v;
@@ -300,7 +301,8 @@ bool omi_sub_refuses(om_client *c, int op)
 static void copy_str(const om_item *it, char *buf, size_t size)
 {
 	size_t len = it->s.len < size - 1 ? it->s.len : size - 1;
-	memcpy(buf, it->s.ptr, len);
+	if (len)
+		memcpy(buf, it->s.ptr, len);
 	buf[len] = '\0';
 }
 

@@ -75,12 +75,13 @@ static int str_arg(struct call *c, size_t i, const char *what, const char **out)
 	const om_item *it = &c->args[i];
 	if (it->kind != OM_STR)
 		return call_err(c, OM_EINVAL, "%s must be a str", what);
-	if (memchr(it->s.ptr, 0, it->s.len))
+	if (it->s.len && memchr(it->s.ptr, 0, it->s.len))
 		return call_err(c, OM_EINVAL, "%s with a NUL byte", what);
 	char *s = call_alloc(c, it->s.len + 1);
 	if (!s)
 		return call_err(c, OM_ENOMEM, "out of memory");
-	memcpy(s, it->s.ptr, it->s.len);
+	if (it->s.len) /* an empty one may have no bytes at all */
+		memcpy(s, it->s.ptr, it->s.len);
 	s[it->s.len] = '\0';
 	*out = s;
 	return OM_OK;
@@ -131,7 +132,10 @@ int serve_objects(struct obj *unused, struct call *c)
 			v[k++] = o;
 	qsort(v, k, sizeof *v, name_cmp);
 	/* Room for the Response's framing, and the names' bytes. */
-	size_t room = omi_srv.limits.max_frame - 64, i;
+	size_t room = omi_srv.limits.max_frame > 256
+	                      ? omi_srv.limits.max_frame - 256
+	                      : 0,
+	       i;
 	for (i = 0; i < k && i < (uint64_t)page; i++) {
 		o = v[i];
 		size_t len = strlen(o->name);
