@@ -1,13 +1,13 @@
 /*
  * introspect.c — looking inside a server: om_objects, om_clients, om_info,
- * om_dump, and the subscriptions (om_watch, om_monitor, om_event_next).
+ * om_dump, and the subscriptions (om_watch, om_monitor, om_notice_next).
  *
  * Each listing is requests like any (omi_rpc) with a completion that
  * converts the answer (OBJECTS, CLIENTS, INFO, DUMP in objmgr.proto).
  * A subscriber's events are Responses carrying its WATCH or MONITOR
  * request's id, which no pending request has: the I/O engine
  * (pipeline.c) hands them to omi_sub_take(), which queues them here, and
- * om_event_next() takes them off that queue, waiting with omi_pipe_poll()
+ * om_notice_next() takes them off that queue, waiting with omi_pipe_poll()
  * while it is empty. Events that arrive while a later om_watch() waits for
  * its answer are queued the same way, so none is lost.
  */
@@ -19,7 +19,7 @@
 
 /* One event read and not yet taken, or the subscriber's end (rc < 0). */
 struct omi_ev_node {
-	om_event ev;
+	om_notice ev;
 	int rc;
 	char *msg; /* rc < 0: the server's message */
 	struct omi_ev_node *next;
@@ -376,7 +376,7 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int om_event_next(om_client *c, om_event *ev, double timeout)
+int om_notice_next(om_client *c, om_notice *ev, double timeout)
 {
 	if (!c)
 		return OM_EINVAL;

@@ -557,10 +557,10 @@ static void test_dump_every_type(void **state)
 /* ---------------------------------------------------------------- WATCH */
 
 /* The next event, which must come (30 s bound). */
-static om_event next_event(om_client *c)
+static om_notice next_event(om_client *c)
 {
-	om_event ev;
-	expect_ok(c, om_event_next(c, &ev, 10));
+	om_notice ev;
+	expect_ok(c, om_notice_next(c, &ev, 10));
 	return ev;
 }
 
@@ -603,7 +603,7 @@ static void test_watch_other_process(void **state)
 	struct set_arg a = {srv.path, "w.dict", 0};
 	pid_t pid = spawn_child(setter_child, &a);
 	assert_int_equal(reap(pid, 30), 0);
-	om_event ev = next_event(w);
+	om_notice ev = next_event(w);
 	assert_string_equal(ev.op, "DICT_SET");
 	assert_string_equal(ev.name, "w.dict");
 	assert_int_equal(ev.target, om_ref(d).ref.id);
@@ -613,7 +613,7 @@ static void test_watch_other_process(void **state)
 	expect_ok(c, om_dict_del(d, om_str("k")));
 	ev = next_event(w);
 	assert_string_equal(ev.op, "DICT_DEL");
-	expect_rc(w, om_event_next(w, &ev, 0), OM_ETIMEOUT);
+	expect_rc(w, om_notice_next(w, &ev, 0), OM_ETIMEOUT);
 	om_disconnect(w);
 	expect_ok(c, om_unlink(c, "w.dict"));
 	om_release(d);
@@ -631,7 +631,7 @@ static void test_watch_mapped_write(void **state)
 	struct set_arg a = {srv.path, "w.value", 1};
 	pid_t pid = spawn_child(setter_child, &a);
 	assert_int_equal(reap(pid, 30), 0);
-	om_event ev = next_event(w);
+	om_notice ev = next_event(w);
 	assert_string_equal(ev.op, shm_on() ? "MAPPED" : "VALUE_SET");
 	assert_int_equal(ev.target, om_ref(v).ref.id);
 	assert_string_equal(ev.name, "w.value");
@@ -671,7 +671,7 @@ static void test_watch_gone(void **state)
 	assert_int_equal(pipe(a.up), 0);
 	pid_t pid = spawn_child(holder_child, &a);
 	assert_int_equal(wait_byte(a.up[0], 30), 0);
-	om_event ev = next_event(w);
+	om_notice ev = next_event(w);
 	/* Its acquire: a request, or (mapped) a write in the segment. */
 	assert_string_equal(ev.op, shm_on() ? "MAPPED" : "LOCK_ACQUIRE");
 	kill(pid, SIGKILL);
@@ -716,7 +716,7 @@ static void test_monitor(void **state)
 	assert_int_equal(reap(pid, 30), 0);
 	/* The child's OPEN (after the FORKs of this process's other
 	 * clients), then its LIST_APPEND. */
-	om_event ev;
+	om_notice ev;
 	do
 		ev = next_event(m);
 	while (strcmp(ev.op, "OPEN") != 0 || strcmp(ev.name, "m.list") != 0);
@@ -742,8 +742,8 @@ static void test_subscriber_calls_refused(void **state)
 	om_dict *d = new_dict(w);
 	om_value *v;
 	expect_ok(w, om_value_open(w, NULL, 0, om_int(1), &v));
-	om_event ev;
-	expect_rc(w, om_event_next(w, &ev, 0), OM_EINVAL);
+	om_notice ev;
+	expect_rc(w, om_notice_next(w, &ev, 0), OM_EINVAL);
 	expect_ok(w, om_watch(d));
 	expect_rc(w, om_ping(w), OM_EINVAL);
 	assert_true(strstr(om_errmsg(w), "subscriber") != NULL);
@@ -751,7 +751,7 @@ static void test_subscriber_calls_refused(void **state)
 	expect_rc(w, om_dict_get(d, om_int(1), &it), OM_EINVAL);
 	expect_rc(w, om_value_get(v, &it), OM_EINVAL); /* mapped or not */
 	expect_ok(w, om_watch(v)); /* more watches are fine */
-	expect_rc(w, om_event_next(w, &ev, 0), OM_ETIMEOUT);
+	expect_rc(w, om_notice_next(w, &ev, 0), OM_ETIMEOUT);
 	om_disconnect(w);
 }
 
@@ -807,15 +807,15 @@ static void test_slow_subscriber(void **state)
 		most = b > most ? b : most;
 	}
 	assert_true(most < 65536 + 4096);
-	om_event ev;
+	om_notice ev;
 	int rc;
 	uint64_t got = 0;
-	while ((rc = om_event_next(w, &ev, 30)) == OM_OK)
+	while ((rc = om_notice_next(w, &ev, 30)) == OM_OK)
 		got++;
 	assert_int_equal(rc, OM_ELIMIT);
 	assert_true(strstr(om_errmsg(w), "max-output") != NULL);
 	assert_true(got > 100 && got < 50000);
-	expect_rc(w, om_event_next(w, &ev, 0), OM_ECONN);
+	expect_rc(w, om_notice_next(w, &ev, 0), OM_ECONN);
 	wait_stat(c, connections, 1);
 	om_disconnect(w);
 	om_release(d);

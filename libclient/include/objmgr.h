@@ -547,8 +547,10 @@ OM_EXPORT int om_open_any(om_client *c, const char *name, void **out);
  */
 OM_EXPORT int om_dump(const void *handle, om_items *out);
 
-/** An event a subscription receives (om_event_next). */
-typedef struct om_event {
+/** What a subscription receives (om_notice_next): one change of a watched
+ *  object, or one request a monitor sees. (Not an om_event: that is the
+ *  Event object's handle.) */
+typedef struct om_notice {
 	double time;     /**< when the server served it, seconds since the
 	                  *   epoch */
 	uint64_t client; /**< the connection number that made it (0: the
@@ -560,7 +562,7 @@ typedef struct om_event {
 	                  *   "MAPPED" for a write in shared memory, "GONE"
 	                  *   for a session's end that released something */
 	char name[OM_NAME_MAX + 1]; /**< the object's name ("" if none) */
-} om_event;
+} om_notice;
 
 /**
  * Subscribe c to the changes of the object behind `handle` (a handle of
@@ -568,7 +570,7 @@ typedef struct om_event {
  * mapped client makes in its shared memory, and each session's end that
  * releases something of it is sent to c as an event, without polling. c
  * becomes a subscriber: from then on it may only om_watch() more objects,
- * om_event_next() and om_disconnect() (other calls are OM_EINVAL). The
+ * om_notice_next() and om_disconnect() (other calls are OM_EINVAL). The
  * watch keeps the object alive while c is connected.
  * @return OM_OK, OM_EINVAL, OM_ECONN, OM_ENOMEM.
  */
@@ -590,7 +592,7 @@ OM_EXPORT int om_monitor(om_client *c);
  *         message says so) — c is then disconnected; OM_ECONN;
  *         OM_EINVAL if c is not a subscriber.
  */
-OM_EXPORT int om_event_next(om_client *c, om_event *ev, double timeout);
+OM_EXPORT int om_notice_next(om_client *c, om_notice *ev, double timeout);
 
 /**
  * Give back any proxy handle. The server drops this handle's reference; a
