@@ -614,9 +614,15 @@ static void repr_float(FILE *f, double x)
 			fprintf(f, ".%s", digits + 1);
 		fprintf(f, "e%c%02d", e < 0 ? '-' : '+', abs(e));
 	} else if (decpt <= 0) {
-		fprintf(f, "0.%0*d%s", -decpt, 0, digits);
+		fputs("0.", f);
+		for (int i = 0; i < -decpt; i++)
+			fputc('0', f);
+		fputs(digits, f);
 	} else if ((size_t)decpt >= nd) {
-		fprintf(f, "%s%0*d.0", digits, decpt - (int)nd, 0);
+		fputs(digits, f);
+		for (int i = (int)nd; i < decpt; i++)
+			fputc('0', f);
+		fputs(".0", f);
 	} else {
 		fprintf(f, "%.*s.%s", decpt, digits, digits + decpt);
 	}
@@ -911,7 +917,7 @@ static json_t *json_node(struct cli *cli, const struct node *nd)
  * reals with the digits that make every one of them read back exactly. */
 static void json_print(struct cli *cli, json_t *j)
 {
-	size_t flags = JSON_ENCODE_ANY | JSON_COMPACT | JSON_ALLOW_NUL;
+	size_t flags = JSON_ENCODE_ANY | JSON_COMPACT;
 	if (cli->precision)
 		flags |= JSON_REAL_PRECISION(cli->precision);
 	char *s = json_dumps(j, flags);
