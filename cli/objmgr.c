@@ -663,6 +663,28 @@ static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
+/* Whether Python's repr shows code point cp (>= U+00A0) as itself: not a
+ * separator other than ' ', a format character or a private-use one —
+ * the common cases of str.isprintable(); unassigned code points, which
+ * change with each Unicode version, are shown as themselves. */
+static bool py_printable(uint32_t cp)
+{
+	static const uint32_t not_printable[][2] = {
+	        {0xa0, 0xa0},        {0xad, 0xad},       {0x600, 0x605},
+	        {0x61c, 0x61c},      {0x6dd, 0x6dd},     {0x70f, 0x70f},
+	        {0x1680, 0x1680},    {0x180e, 0x180e},   {0x2000, 0x200f},
+	        {0x2028, 0x202f},    {0x205f, 0x2064},   {0x2066, 0x206f},
+	        {0x3000, 0x3000},    {0xe000, 0xf8ff},   {0xfeff, 0xfeff},
+	        {0xfff9, 0xfffb},    {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+	        {0xf0000, 0x10ffff},
+	};
+	for (size_t i = 0; i < sizeof not_printable / sizeof not_printable[0];
+	     i++)
+		if (cp >= not_printable[i][0] && cp <= not_printable[i][1])
+			return false;
+	return true;
+}
+
 /* Python's repr of a str (is_bytes false) or bytes: single quotes unless
  * the text holds a ' and no ", backslash escapes for the quote, \\, \t,
  * \n, \r and other control bytes; a str shows printable characters beyond
@@ -691,15 +713,19 @@ static void repr_text(FILE *f, const char *p, size_t n, bool is_bytes)
 		} else if (c >= 0x80) {
 			uint32_t cp;
 			size_t len = is_bytes ? 0 : utf8_seq(s + i, n - i, &cp);
-			if (len > 1 && cp >= 0xa0) {
+			if (len > 1 && cp >= 0xa0 && py_printable(cp)) {
 				fwrite(s + i, 1, len, f);
 				i += len;
 				continue;
 			}
-			if (len > 1) /* U+0080..U+009F: control characters */
-				fprintf(f, "\\x%02x", (unsigned)cp);
-			else
+			if (len <= 1) /* not UTF-8: the byte */
 				fprintf(f, "\\x%02x", c);
+			else if (cp < 0x100)
+				fprintf(f, "\\x%02x", (unsigned)cp);
+			else if (cp < 0x10000)
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			else
+				fprintf(f, "\\U%08x", (unsigned)cp);
 			i += len > 1 ? len : 1;
 			continue;
 		} else {
