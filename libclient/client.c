@@ -26,12 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "internal.h"
 
 /* --------------------------------------------------------------- connect */
@@ -69,9 +73,12 @@ static void hold_for_child(om_client *c)
 {
 	drop_hold(c); /* an older, inherited one is the parent's business */
 	uint64_t token;
-	int p[2];
-	if (getrandom(&token, sizeof token, 0) != sizeof token || !token ||
-	    pipe2(p, O_CLOEXEC))
+	int p[2] = {-1, -1};
+	if (getrandom(&token, sizeof token, 0) != sizeof token || !token)
+		return;
+	/* Over TCP no descriptor can pass: the server holds until the
+	 * child ADOPTs, or 60 s (objmgr.proto, FORK). */
+	if (!c->addr.tcp && pipe2(p, O_CLOEXEC))
 		return;
 	struct omi_args a = {.op = OBJMGR__OP__FORK,
 	                     .num = (int64_t)token,
@@ -85,9 +92,11 @@ static void hold_for_child(om_client *c)
 		rc = omi_pipe_wait_last(c);
 	bool sent = c->pass_fd < 0;
 	c->pass_fd = -1;
-	close(p[0]);
+	if (p[0] >= 0)
+		close(p[0]);
 	if (rc < 0 || !sent) {
-		close(p[1]);
+		if (p[1] >= 0)
+			close(p[1]);
 		return;
 	}
 	c->hold_fd = p[1];
@@ -190,50 +199,144 @@ static void clients_del(om_client *c)
 
 /* --------------------------------------------------------------- connect */
 
-/* Open the socket and exchange Hellos. */
-static int dial(om_client *c)
+/* Connect c->fd to the Unix socket c->addr.path. */
+static int dial_unix(om_client *c)
 {
-	int rc = OM_OK;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return omi_fail(c, OM_ECONN, "socket: %s", strerror(errno));
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
+	memcpy(sun.sun_path, c->addr.path, strlen(c->addr.path) + 1);
 	while (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
 		if (errno == EINTR)
 			continue;
-		rc = omi_fail(c, errno == EACCES ? OM_EAUTH : OM_ECONN,
-		              "cannot connect to %s: %s", c->path,
-		              strerror(errno));
-		goto out_close;
+		return omi_fail(c, errno == EACCES ? OM_EAUTH : OM_ECONN,
+		                "cannot connect to %s: %s", c->path,
+		                strerror(errno));
 	}
+	return OM_OK;
+}
+
+/* Connect c->fd to c->addr's host and port: each address it resolves to
+ * in turn. No Nagle delay (a request is one small frame), and keepalive,
+ * so a server whose machine vanished is noticed (OM_ECONN). */
+static int dial_tcp(om_client *c)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM},
+	                *res;
+	int g = getaddrinfo(c->addr.host, c->addr.port, &hints, &res);
+	if (g)
+		return omi_fail(c, OM_ECONN, "cannot resolve %s: %s",
+		                c->addr.host, gai_strerror(g));
+	int err = 0;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		               ai->ai_protocol);
+		if (c->fd < 0) {
+			err = errno;
+			continue;
+		}
+		int rc;
+		while ((rc = connect(c->fd, ai->ai_addr, ai->ai_addrlen)) < 0 &&
+		       errno == EINTR)
+			;
+		if (rc == 0)
+			break;
+		err = errno;
+		close(c->fd);
+		c->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0)
+		return omi_fail(c, OM_ECONN, "cannot connect to %s: %s",
+		                c->path, strerror(err ? err : ECONNREFUSED));
+	int on = 1, idle = 30, intvl = 10, cnt = 3;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	return OM_OK;
+}
+
+/* Read the server's next Hello into the arena. @return OM_OK, or why
+ * not: the connection lost, not a Hello, or the server's refusal. */
+static int read_hello(om_client *c, Objmgr__Hello **out)
+{
+	const uint8_t *body;
+	size_t len;
+	int rc = omi_pipe_frame(c, &body, &len);
+	if (rc)
+		return rc;
+	omi_arena_reset(&c->arena);
+	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
+	if (!in)
+		return omi_fail(c, OM_EPROTO, "%s: not an objmgr server",
+		                c->path);
+	if (in->status != OBJMGR__STATUS__OK) {
+		rc = omi_status_to_code(in->status);
+		return omi_fail(c, rc, "refused by the server: %s",
+		                in->message && *in->message ? in->message
+		                                            : om_strerror(rc));
+	}
+	*out = in;
+	return OM_OK;
+}
+
+/* Open the socket and exchange Hellos; over TCP, authenticate both ways
+ * first (objmgr.proto, Authentication): the server's challenge, our
+ * Hello with our proof and our challenge, its Hello with its proof. */
+static int dial(om_client *c)
+{
+	int rc = c->addr.tcp ? dial_tcp(c) : dial_unix(c);
+	if (rc)
+		goto out_close;
 	c->rbuf.off = c->rbuf.len = c->wbuf.off = c->wbuf.len = 0;
 	omi_pipe_drop_fds(c); /* an inherited connection's */
 	c->lost = false;
 
-	Objmgr__Hello hello = OBJMGR__HELLO__INIT;
+	Objmgr__Hello hello = OBJMGR__HELLO__INIT, *in;
 	hello.version = OMI_PROTO_VERSION;
+	hello.pid = (uint32_t)getpid();
+	uint8_t sch[OMI_CHALLENGE_LEN], cch[OMI_CHALLENGE_LEN];
+	uint8_t proof[OMI_PROOF_LEN];
+	if (c->addr.tcp) {
+		if ((rc = read_hello(c, &in)))
+			goto out_close;
+		if (in->challenge.len != OMI_CHALLENGE_LEN) {
+			rc = omi_fail(c, OM_EAUTH,
+			              "%s: the server sent no challenge: it "
+			              "does not authenticate",
+			              c->path);
+			goto out_close;
+		}
+		memcpy(sch, in->challenge.data, sizeof sch);
+		if (omi_challenge(cch) ||
+		    omi_proof(c->key, c->keylen, false, sch, cch, proof)) {
+			rc = omi_fail(c, OM_EAUTH,
+			              "cannot make a challenge or a proof "
+			              "(libcrypto failed)");
+			goto out_close;
+		}
+		hello.challenge = (ProtobufCBinaryData){sizeof cch, cch};
+		hello.proof = (ProtobufCBinaryData){sizeof proof, proof};
+	}
 	if ((rc = omi_buf_put_msg(&c->wbuf, &hello.base, OMI_MAX_FRAME)))
 		goto out_close;
 	/* A server that refuses us (EAUTH, connection limit) answers and
 	 * closes at once: its answer, which says why, is read even if our
 	 * write failed. */
-	const uint8_t *body;
-	size_t len;
-	if ((rc = omi_pipe_frame(c, &body, &len)))
+	if ((rc = read_hello(c, &in)))
 		goto out_close;
-	omi_arena_reset(&c->arena);
-	Objmgr__Hello *in = objmgr__hello__unpack(&c->arena.pb, len, body);
-	if (!in) {
-		rc = omi_fail(c, OM_EPROTO, "%s: not an objmgr server",
+	/* Mutual: a server that cannot prove it holds the key is not
+	 * trusted with a single request. */
+	if (c->addr.tcp && !omi_proof_ok(c->key, c->keylen, true, cch, sch,
+	                                 in->proof.data, in->proof.len)) {
+		rc = omi_fail(c, OM_EAUTH,
+		              "%s: the server did not prove that it holds the "
+		              "key",
 		              c->path);
-		goto out_close;
-	}
-	if (in->status != OBJMGR__STATUS__OK) {
-		rc = omi_status_to_code(in->status);
-		omi_fail(c, rc, "refused by the server: %s",
-		         in->message && *in->message ? in->message
-		                                     : om_strerror(rc));
 		goto out_close;
 	}
 	c->gen = omi_fork_gen();
@@ -258,13 +361,62 @@ static int dial(om_client *c)
 	return OM_OK;
 
 out_close:
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = -1;
 	c->lost = true;
 	return rc;
 }
 
+/* c's key for a TCP address: the caller's (copied), else the file
+ * $OBJMGR_AUTHKEY_FILE's. */
+static int take_key(om_client *c, const void *key, size_t keylen)
+{
+	if (key) {
+		if (!(c->key = malloc(keylen)))
+			return omi_fail(c, OM_ENOMEM, "out of memory");
+		memcpy(c->key, key, keylen);
+		c->keylen = keylen;
+		return OM_OK;
+	}
+	const char *file = getenv("OBJMGR_AUTHKEY_FILE");
+	if (!file || !*file)
+		return omi_fail(c, OM_EAUTH,
+		                "%s needs a key (om_connect_key or "
+		                "$OBJMGR_AUTHKEY_FILE)",
+		                c->path);
+	char err[400];
+	if (omi_read_key_file(file, &c->key, &c->keylen, err, sizeof err))
+		return omi_fail(c, OM_EAUTH, "$OBJMGR_AUTHKEY_FILE: %s", err);
+	return OM_OK;
+}
+
+/* Where c goes: c->addr, c->path for messages, and a TCP address's key. */
+static int set_address(om_client *c, const char *address, const void *key,
+                       size_t keylen)
+{
+	char err[256];
+	if (omi_parse_address(address, &c->addr, err, sizeof err))
+		return omi_fail(c, OM_EINVAL, "bad address '%s': %s",
+		                address ? address : "", err);
+	if (!c->addr.tcp) {
+		memcpy(c->path, c->addr.path, sizeof c->path);
+		return OM_OK;
+	}
+	bool v6 = strchr(c->addr.host, ':') != NULL;
+	snprintf(c->path, sizeof c->path, "tcp:%s%.*s%s:%s", v6 ? "[" : "",
+	         (int)(sizeof c->path - 16), c->addr.host, v6 ? "]" : "",
+	         c->addr.port);
+	return take_key(c, key, keylen);
+}
+
 int om_connect(const char *address, om_client **out)
+{
+	return om_connect_key(address, NULL, 0, out);
+}
+
+int om_connect_key(const char *address, const void *key, size_t keylen,
+                   om_client **out)
 {
 	if (!out)
 		return OM_EINVAL;
@@ -279,19 +431,22 @@ int om_connect(const char *address, om_client **out)
 	c->hold_fd = -1;
 	c->kick_fd = -1;
 	call_mu_init(c);
-	/* Every connection is a Unix socket for now (omi_resolve_address
-	 * refuses the rest), so the environment alone decides. */
-	const char *shm = getenv("OBJMGR_SHM");
-	c->may_map = !shm || strcmp(shm, "0") != 0;
 	omi_arena_init(&c->arena);
-	int rc = omi_resolve_address(address, c->path, sizeof c->path);
-	if (rc)
-		omi_fail(c, rc, "bad address '%s' (a socket path or unix:PATH)",
-		         address ? address : "");
-	else
+	int rc = OM_OK;
+	if (key && (keylen == 0 || keylen > OMI_KEY_MAX))
+		rc = omi_fail(c, OM_EINVAL, "a key of %zu bytes (1 to %d)",
+		              keylen, OMI_KEY_MAX);
+	if (!rc)
+		rc = set_address(c, address, key, keylen);
+	/* A remote client maps nothing: another machine's memory is not
+	 * ours (every call takes the RPC path). */
+	const char *shm = getenv("OBJMGR_SHM");
+	c->may_map = !c->addr.tcp && (!shm || strcmp(shm, "0") != 0);
+	if (!rc)
 		rc = dial(c);
 	if (rc) {
 		omi_connect_failed(c);
+		omi_key_free(c->key, c->keylen);
 		free(c->errlong);
 		omi_arena_free(&c->arena);
 		omi_buf_free(&c->rbuf);
@@ -303,15 +458,6 @@ int om_connect(const char *address, om_client **out)
 	clients_add(c);
 	*out = c;
 	return OM_OK;
-}
-
-/* STUB: the remote-manager work replaces it (TCP, the key). */
-int om_connect_key(const char *address, const void *key, size_t keylen,
-                   om_client **out)
-{
-	(void)key;
-	(void)keylen;
-	return om_connect(address, out);
 }
 
 /* Make c usable in this process: after a fork, a connection of our own. */
@@ -601,6 +747,7 @@ void om_disconnect(om_client *c)
 	omi_buf_free(&c->wbuf);
 	free(c->spawn_dir);
 	free(c->errlong);
+	omi_key_free(c->key, c->keylen);
 	pthread_mutex_destroy(&c->call_mu);
 	free(c);
 }

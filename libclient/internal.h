@@ -78,7 +78,13 @@ struct omi_pipe {
 
 struct om_client {
 	int fd;
+	/* The socket path, or for TCP "tcp:HOST:PORT" (for messages). */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct omi_addr addr; /* what dial() connects to */
+	/* TCP: the shared key (client.c), copied at connect and wiped at
+	 * om_disconnect; a forked child dials with it. NULL on Unix. */
+	uint8_t *key;
+	size_t keylen;
 	uint64_t gen;     /* fork generation of the connection */
 	uint64_t next_id; /* request ids */
 	bool lost;        /* the connection failed: OM_ECONN from now on */

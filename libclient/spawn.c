@@ -48,9 +48,16 @@ static const char *server_binary(void)
 static int socket_path(const char *address, char *path, size_t n, char **dir)
 {
 	*dir = NULL;
-	if (address && *address)
-		return omi_resolve_address(address, path, n) ? OM_EINVAL
-		                                             : OM_OK;
+	if (address && *address) {
+		/* A spawned server is this process's private one: a Unix
+		 * socket only (objmgrd --listen serves TCP). */
+		struct omi_addr a;
+		char err[256];
+		if (omi_parse_address(address, &a, err, sizeof err) || a.tcp)
+			return OM_EINVAL;
+		snprintf(path, n, "%s", a.path);
+		return OM_OK;
+	}
 	const char *tmp = getenv("TMPDIR");
 	char templ[PATH_MAX];
 	snprintf(templ, sizeof templ, "%s/objmgr-XXXXXX",

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 /* ----------------------------------------------------------------- status */
@@ -67,29 +69,119 @@ bool omi_type_valid(int type)
 
 /* -------------------------------------------------------------- addresses */
 
-int omi_resolve_address(const char *address, char *path, size_t n)
+/* "HOST:PORT" or "[V6]:PORT" (after "tcp:") -> out. */
+static int parse_tcp(const char *s, struct omi_addr *out, char *err,
+                     size_t errlen)
 {
+	const char *host = s, *colon;
+	size_t hlen;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':') {
+			snprintf(err, errlen, "tcp:[V6ADDR]:PORT: no ']:'");
+			return OM_EINVAL;
+		}
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			snprintf(err, errlen, "tcp:HOST:PORT: no port");
+			return OM_EINVAL;
+		}
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen)) {
+			snprintf(err, errlen,
+			         "an IPv6 address needs brackets: "
+			         "tcp:[V6ADDR]:PORT");
+			return OM_EINVAL;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof out->host) {
+		snprintf(err, errlen, "tcp: %s host",
+		         hlen ? "too long a" : "no");
+		return OM_EINVAL;
+	}
+	const char *port = colon + 1;
+	size_t plen = strlen(port);
+	unsigned long v = 0;
+	for (size_t i = 0; i < plen && v <= 65535; i++) {
+		if (port[i] < '0' || port[i] > '9') {
+			plen = 0;
+			break;
+		}
+		v = v * 10 + (unsigned long)(port[i] - '0');
+	}
+	if (plen == 0 || plen > 5 || v > 65535) {
+		snprintf(err, errlen, "tcp: bad port '%s' (0..65535)", port);
+		return OM_EINVAL;
+	}
+	memcpy(out->host, host, hlen);
+	out->host[hlen] = '\0';
+	snprintf(out->port, sizeof out->port, "%lu", v);
+	out->tcp = true;
+	return OM_OK;
+}
+
+int omi_parse_address(const char *address, struct omi_addr *out, char *err,
+                      size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (errlen)
+		err[0] = '\0';
 	if (!address || !*address)
 		address = getenv("OBJMGR_ADDRESS");
 	int len;
 	if (address && *address) {
+		if (!strncmp(address, "tcp:", 4))
+			return parse_tcp(address + 4, out, err, errlen);
 		if (!strncmp(address, "unix:", 5))
 			address += 5;
-		else if (strstr(address, "://") || !strncmp(address, "tcp:", 4))
-			return OM_EINVAL; /* TCP comes later */
-		len = snprintf(path, n, "%s", address);
+		else if (strstr(address, "://")) {
+			snprintf(err, errlen,
+			         "unknown scheme (a path, unix:PATH or "
+			         "tcp:HOST:PORT)");
+			return OM_EINVAL;
+		}
+		len = snprintf(out->path, sizeof out->path, "%s", address);
 	} else {
 		const char *xdg = getenv("XDG_RUNTIME_DIR");
 		if (xdg && *xdg)
-			len = snprintf(path, n, "%s/objmgr.sock", xdg);
+			len = snprintf(out->path, sizeof out->path,
+			               "%s/objmgr.sock", xdg);
 		else
-			len = snprintf(path, n, "/tmp/objmgr-%u/objmgr.sock",
+			len = snprintf(out->path, sizeof out->path,
+			               "/tmp/objmgr-%u/objmgr.sock",
 			               (unsigned)geteuid());
 	}
 	struct sockaddr_un sun;
-	if (len <= 0 || (size_t)len >= n || (size_t)len >= sizeof sun.sun_path)
+	_Static_assert(sizeof out->path == sizeof sun.sun_path,
+	               "omi_addr.path is a sun_path");
+	if (len <= 0 || (size_t)len >= sizeof out->path) {
+		snprintf(err, errlen, "%s socket path",
+		         len <= 0 ? "an empty" : "too long a");
 		return OM_EINVAL;
+	}
 	return OM_OK;
+}
+
+void omi_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "";
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		snprintf(buf, cap, "tcp:%s:%u", host,
+		         (unsigned)ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		snprintf(buf, cap, "tcp:[%s]:%u", host,
+		         (unsigned)ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, cap, "unix");
+	}
 }
 
 /* ---------------------------------------------------------------- buffers */

@@ -18,7 +18,7 @@
 #include "objmgr.pb-c.h"
 
 #define OMI_PROTO_VERSION 1u
-#define OMI_FRAME_HDR 4u
+#define OMI_FRAME_HDR     4u
 
 /* ----------------------------------------------------------------- status */
 
@@ -34,14 +34,29 @@ bool omi_type_valid(int type);
 
 /* -------------------------------------------------------------- addresses */
 
+/* A parsed address: a Unix socket path, or a TCP host and port. */
+struct omi_addr {
+	bool tcp;
+	char path[108]; /* Unix: the socket path (sizeof sun_path) */
+	char host[256]; /* TCP: a name or a literal (no brackets) */
+	char port[8];   /* TCP: decimal, 0..65535 */
+};
+
 /**
- * Resolve an address to a Unix socket path, the same way on both sides: a
- * path, "unix:PATH", or NULL/"" for the default ($OBJMGR_ADDRESS, else
- * $XDG_RUNTIME_DIR/objmgr.sock, else /tmp/objmgr-$UID/objmgr.sock).
- * @return OM_OK, or OM_EINVAL (unsupported scheme such as tcp:, or a path
- *         too long for a Unix socket).
+ * Parse an address, the same way on both sides (server, client, spawn):
+ * a path, "unix:PATH", "tcp:HOST:PORT", "tcp:[V6ADDR]:PORT", or NULL/""
+ * for the default ($OBJMGR_ADDRESS, else $XDG_RUNTIME_DIR/objmgr.sock,
+ * else /tmp/objmgr-$UID/objmgr.sock).
+ * @return OM_OK, or OM_EINVAL with why in err (a path too long for a Unix
+ *         socket, an empty host, a bad port, another scheme).
  */
-int omi_resolve_address(const char *address, char *path, size_t n);
+int omi_parse_address(const char *address, struct omi_addr *out, char *err,
+                      size_t errlen);
+
+struct sockaddr;
+/** "tcp:1.2.3.4:5678", "tcp:[::1]:5678" for an inet address, "unix" for
+ *  anything else, in buf (cap bytes, always terminated). */
+void omi_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- buffers */
 
@@ -61,8 +76,7 @@ void omi_buf_free(struct omi_buf *b);
  * Append one frame holding `msg` to `b`: the length header, then the packed
  * message. @return 0, OM_ENOMEM, or OM_ETOOBIG if it is over `max` bytes.
  */
-int omi_buf_put_msg(struct omi_buf *b, const ProtobufCMessage *msg,
-                    size_t max);
+int omi_buf_put_msg(struct omi_buf *b, const ProtobufCMessage *msg, size_t max);
 
 /**
  * Look for a whole frame in b's pending bytes.
@@ -153,8 +167,7 @@ void omi_recv_fds(const struct msghdr *msg, void (*take)(void *arg, int fd),
 /** Bytes an item holds beyond its struct (for memory accounting). */
 static inline size_t omi_item_extra(const om_item *it)
 {
-	return (it->kind == OM_STR || it->kind == OM_BYTES) ? it->s.len + 1
-	                                                    : 0;
+	return (it->kind == OM_STR || it->kind == OM_BYTES) ? it->s.len + 1 : 0;
 }
 
 #endif /* OMI_WIRE_H */

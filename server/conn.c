@@ -25,6 +25,8 @@
  *   --handshake-timeout, or it is closed.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +129,52 @@ static int take_token(struct conn *conn)
 	return OM_OK;
 }
 
-void conn_accept(int fd)
+/* A TCP peer's socket: no Nagle delay (one small frame per request), and
+ * keepalive probes after --keepalive seconds of silence, a few more at a
+ * third of that apart, so a vanished peer is dropped within about twice
+ * --keepalive; TCP_USER_TIMEOUT ends it as soon when sent data goes
+ * unacknowledged (keepalive alone waits for the retransmissions). A live
+ * peer answers the probes, so an idle one is never dropped. */
+static void tune_tcp(int fd)
 {
+	int on = 1, idle = (int)omi_srv.keepalive;
+	int intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+	unsigned user_timeout = 2000u * (unsigned)idle;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+	           sizeof user_timeout);
+}
+
+/* Who a peer is, for the checks and the logs: a Unix peer's kernel
+ * credentials (refused unless they are acceptable), a TCP peer's address.
+ * @return false if the connection was refused (and closed). */
+static bool identify(int fd, bool local, uid_t *uid, pid_t *pid, char *addr,
+                     size_t cap)
+{
+	if (!local) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+			ss.ss_family = AF_UNSPEC;
+		omi_format_sockaddr((struct sockaddr *)&ss, addr, cap);
+		if (ss.ss_family == AF_UNSPEC)
+			snprintf(addr, cap, "tcp:?");
+		*uid = (uid_t)-1;
+		*pid = 0;
+		tune_tcp(fd);
+		return true;
+	}
+	snprintf(addr, cap, "unix");
 	struct ucred cred = {0};
 	socklen_t clen = sizeof cred;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		log_warn_limited(&refusals, "SO_PEERCRED: %s", strerror(errno));
 		conn_refuse(fd, OM_EAUTH, "cannot read the peer's credentials");
-		return;
+		return false;
 	}
 	if (!omi_srv.allow_other_users && cred.uid != geteuid()) {
 		log_warn_limited(&refusals,
@@ -144,30 +184,54 @@ void conn_accept(int fd)
 		                 (unsigned)geteuid());
 		conn_refuse(fd, OM_EAUTH,
 		            "peer uid does not match the server's uid");
-		return;
+		return false;
 	}
+	*uid = cred.uid;
+	*pid = cred.pid;
+	return true;
+}
+
+void conn_accept(int fd)
+{
+	int domain = 0;
+	socklen_t dlen = sizeof domain;
+	bool local = !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) &&
+	             domain == AF_UNIX;
+	uid_t uid;
+	pid_t pid;
+	char addr[sizeof((struct conn *)0)->addr];
+	if (!identify(fd, local, &uid, &pid, addr, sizeof addr))
+		return;
 	if (omi_srv.stats.connections >= omi_srv.limits.max_conns) {
-		log_warn_limited(&refusals,
-		                 "refused pid %d: %u connections open (the "
-		                 "limit)",
-		                 (int)cred.pid, omi_srv.limits.max_conns);
+		log_warn_limited(
+		        &refusals,
+		        "refused pid %d (%s): %u connections open (the "
+		        "limit)",
+		        (int)pid, addr, omi_srv.limits.max_conns);
 		conn_refuse(fd, OM_ELIMIT,
 		            "the server's connection limit is reached");
+		return;
+	}
+	uint8_t challenge[OMI_CHALLENGE_LEN];
+	if (!local && (!omi_srv.authkey || omi_challenge(challenge))) {
+		log_warn_limited(&refusals, "refused %s: %s", addr,
+		                 omi_srv.authkey ? "no random challenge"
+		                                 : "no key for TCP");
+		conn_refuse(fd, OM_EAUTH,
+		            "the server cannot authenticate TCP peers now");
 		return;
 	}
 	struct conn *conn = calloc(1, sizeof *conn);
 	if (!conn)
 		goto out_refuse;
 	conn->fd = fd;
-	conn->uid = cred.uid;
-	conn->pid = cred.pid;
+	conn->uid = uid;
+	conn->pid = pid;
+	conn->local = local;
+	memcpy(conn->addr, addr, sizeof conn->addr);
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
 	conn->passed_fd = -1;
 	conn->serial = ++serials;
-	int domain = 0;
-	socklen_t dlen = sizeof domain;
-	conn->local = !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) &&
-	              domain == AF_UNIX;
 	omi_arena_init(&conn->arena);
 	conn->rev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_read,
 	                      conn);
@@ -187,8 +251,17 @@ void conn_accept(int fd)
 		all->prev = conn;
 	all = conn;
 	omi_srv.stats.connections++;
-	log_debug("conn %llu: pid %d connected",
-	          (unsigned long long)conn->serial, (int)cred.pid);
+	log_debug("conn %llu: pid %d (%s) connected",
+	          (unsigned long long)conn->serial, (int)pid, addr);
+	if (!local) {
+		/* Authentication's step a.: the server speaks first. */
+		memcpy(conn->challenge, challenge, sizeof challenge);
+		Objmgr__Hello h = OBJMGR__HELLO__INIT;
+		h.version = OMI_PROTO_VERSION;
+		h.challenge.data = conn->challenge;
+		h.challenge.len = sizeof conn->challenge;
+		conn_send_hello(conn, &h);
+	}
 	return;
 
 out_free:
@@ -423,6 +496,16 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	flush_one(arg);
 }
 
+/* The largest frame conn may send now: before its Hello is accepted a TCP
+ * peer is a stranger, and a Hello is small (objmgr.proto, Authentication). */
+static size_t frame_limit(const struct conn *conn)
+{
+	size_t max = omi_srv.limits.max_frame;
+	if (!conn->local && !conn->hello && max > OMI_STRANGER_FRAME)
+		max = OMI_STRANGER_FRAME;
+	return max;
+}
+
 /* Serve every whole frame in the input buffer. */
 static void serve_frames(struct conn *conn)
 {
@@ -435,14 +518,15 @@ static void serve_frames(struct conn *conn)
 		}
 		const uint8_t *body;
 		size_t len;
-		int rc = omi_buf_frame(in, omi_srv.limits.max_frame, &body,
-		                       &len);
+		int rc = omi_buf_frame(in, frame_limit(conn), &body, &len);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			log_warn("conn %llu: frame over the %zu-byte limit",
-			         (unsigned long long)conn->serial,
-			         omi_srv.limits.max_frame);
+			log_warn_limited(&refusals,
+			                 "conn %llu (%s): frame over the "
+			                 "%zu-byte limit",
+			                 (unsigned long long)conn->serial,
+			                 conn->addr, frame_limit(conn));
 			conn_fail(conn, OM_ETOOBIG,
 			          "frame over the server's limit");
 			break;
@@ -473,9 +557,10 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct conn *conn = arg;
 	log_warn_limited(&silences,
-	                 "conn %llu: pid %d sent no Hello within %g s: closed",
+	                 "conn %llu: pid %d (%s) completed no handshake "
+	                 "within %g s: closed",
 	                 (unsigned long long)conn->serial, (int)conn->pid,
-	                 omi_srv.limits.handshake_timeout);
+	                 conn->addr, omi_srv.limits.handshake_timeout);
 	conn_close(conn, "no handshake in time");
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "auth.h"
 #include "map.h"
 #include "obj.h"
 
@@ -55,7 +56,13 @@ struct conn {
 	 * connections, sent in the Hello): what a lock word in a segment
 	 * holds while this session holds the lock. */
 	uint32_t token;
-	bool local; /* on a Unix socket: descriptors can be passed */
+	bool local;    /* on a Unix socket: descriptors can be passed, and
+	                * uid and pid are the kernel's (else uid -1 and the
+	                * pid the Hello claims: never to signal or inspect) */
+	char addr[64]; /* the peer: "unix", "tcp:1.2.3.4:5678", "tcp:[::1]:5" */
+	/* TCP: the challenge sent at accept, which the client's proof in its
+	 * Hello must answer (objmgr.proto, Authentication). */
+	uint8_t challenge[OMI_CHALLENGE_LEN];
 	/* Descriptors queued to pass (conn_send_fds), the connection's own:
 	 * attached to the next sendmsg that writes a byte, which is at or
 	 * before their answer's frame, so they arrive no later than it. */

@@ -332,9 +332,29 @@ void dispatch_init(void)
 
 /* ------------------------------------------------------------------ hello */
 
+static struct log_limit auth_refusals;
+
+/* Authentication's steps c. (objmgr.proto): a TCP peer's Hello must prove
+ * that it holds the key; then ours proves that we do (proof: room for
+ * OMI_PROOF_LEN bytes). @return whether the peer's proof is right. */
+static bool authenticate(struct conn *conn, const Objmgr__Hello *in,
+                         uint8_t *proof)
+{
+	const uint8_t *key = omi_srv.authkey;
+	size_t keylen = omi_srv.authkey_len;
+	const ProtobufCBinaryData *ch = &in->challenge, *pr = &in->proof;
+	if (!key || ch->len != OMI_CHALLENGE_LEN ||
+	    !omi_proof_ok(key, keylen, false, conn->challenge, ch->data,
+	                  pr->data, pr->len))
+		return false;
+	return omi_proof(key, keylen, true, ch->data, conn->challenge, proof) ==
+	       0;
+}
+
 static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 {
 	Objmgr__Hello out = OBJMGR__HELLO__INIT;
+	uint8_t proof[OMI_PROOF_LEN];
 	out.version = OMI_PROTO_VERSION;
 	out.server_pid = (uint32_t)getpid();
 	Objmgr__Hello *in = objmgr__hello__unpack(&conn->arena.pb, len, body);
@@ -351,14 +371,35 @@ static void serve_hello(struct conn *conn, const uint8_t *body, size_t len)
 		         in->version, OMI_PROTO_VERSION);
 		out.status = OBJMGR__STATUS__EPROTO;
 		out.message = msg;
+	} else if (!conn->local && !authenticate(conn, in, proof)) {
+		/* No object data, and nothing it sent after the Hello is
+		 * served (closing). */
+		log_warn_limited(
+		        &auth_refusals,
+		        "conn %llu: refused %s: wrong or missing proof "
+		        "of the key",
+		        (unsigned long long)conn->serial, conn->addr);
+		out.status = OBJMGR__STATUS__EAUTH;
+		out.message = "authentication failed: wrong or missing proof "
+		              "of the key";
+		conn->closing = true;
+		conn_send_hello(conn, &out);
+		return;
 	}
 	if (out.status != OBJMGR__STATUS__OK) {
-		log_warn("conn %llu: bad hello: %s",
-		         (unsigned long long)conn->serial, out.message);
+		log_warn("conn %llu (%s): bad hello: %s",
+		         (unsigned long long)conn->serial, conn->addr,
+		         out.message);
 		conn->closing = true;
 	} else {
 		conn->hello = true;
 		out.session = conn->token;
+		if (!conn->local) {
+			out.proof.data = proof;
+			out.proof.len = sizeof proof;
+			/* Informational only (CLIENTS): never signalled. */
+			conn->pid = in->pid <= INT32_MAX ? (pid_t)in->pid : 0;
+		}
 	}
 	conn_send_hello(conn, &out);
 }

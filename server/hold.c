@@ -12,6 +12,10 @@
  * process with the write end — the child, and any process it forked
  * before adopting — has closed it or exited (exit and SIGKILL alike close
  * it), so nothing waits on a child that never connects.
+ *
+ * Over TCP no descriptor can be passed: a hold then ends when a session
+ * ADOPTs it (the one child it was made for), or TCP_HOLD_SECONDS after the
+ * FORK if none does (a child that died, or never connected).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,12 +29,12 @@
 #include "hold.h"
 #include "log.h"
 
-enum { MAX_HOLDS = 4096 };
+enum { MAX_HOLDS = 4096, TCP_HOLD_SECONDS = 60 };
 
 struct hold {
 	uint64_t token;
-	int fd;
-	struct event *ev;
+	int fd;            /* the pipe's read end; -1 for a TCP hold */
+	struct event *ev;  /* the pipe's end-of-file, or the TCP hold's timer */
 	struct obj **objs; /* each with one reference of the hold */
 	size_t n, cap;
 	struct hold *prev, *next;
@@ -58,7 +62,8 @@ static void hold_free(struct hold *h)
 	nholds--;
 	if (h->ev)
 		event_free(h->ev);
-	close(h->fd);
+	if (h->fd >= 0)
+		close(h->fd);
 	for (size_t i = 0; i < h->n; i++)
 		obj_decref(h->objs[i]);
 	free(h->objs);
@@ -77,6 +82,17 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
 	struct hold *h = arg;
 	log_debug("hold %llx: the forked child is gone (%zu objects)",
 	          (unsigned long long)h->token, h->n);
+	hold_free(h);
+}
+
+/* A TCP hold that no session adopted in time. */
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct hold *h = arg;
+	log_debug("hold %llx: not adopted within %d s (%zu objects)",
+	          (unsigned long long)h->token, TCP_HOLD_SECONDS, h->n);
 	hold_free(h);
 }
 
@@ -104,16 +120,17 @@ int serve_fork(struct obj *unused, struct call *c)
 {
 	(void)unused;
 	uint64_t token = (uint64_t)c->req->num;
-	int fd = conn_take_fd(c->conn);
-	if (fd < 0)
+	bool tcp = !c->conn->local;
+	int fd = tcp ? -1 : conn_take_fd(c->conn);
+	if (fd < 0 && !tcp)
 		return call_err(c, OM_EINVAL, "FORK needs a pipe descriptor");
 	int rc;
 	/* Only a pipe, and never a blocking read of it: a peer must not be
 	 * able to stall the loop with what it passes (a socket with a low-
 	 * water mark, a pipe it reads from too). */
 	struct stat st;
-	if (fstat(fd, &st) || !S_ISFIFO(st.st_mode) ||
-	    fcntl(fd, F_SETFL, O_NONBLOCK)) {
+	if (!tcp && (fstat(fd, &st) || !S_ISFIFO(st.st_mode) ||
+	             fcntl(fd, F_SETFL, O_NONBLOCK))) {
 		rc = call_err(c, OM_EINVAL, "FORK's descriptor is not a pipe");
 		goto out_close;
 	}
@@ -138,15 +155,22 @@ int serve_fork(struct obj *unused, struct call *c)
 	holds = h;
 	nholds++;
 	conn_each_ref(c->conn, take, h);
-	h->ev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_pipe, h);
-	if (h->cap == SIZE_MAX || !h->ev || event_add(h->ev, NULL)) {
+	static const struct timeval expiry = {TCP_HOLD_SECONDS, 0};
+	if (tcp)
+		h->ev = evtimer_new(omi_srv.base, on_expire, h);
+	else
+		h->ev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST,
+		                  on_pipe, h);
+	if (h->cap == SIZE_MAX || !h->ev ||
+	    event_add(h->ev, tcp ? &expiry : NULL)) {
 		hold_free(h); /* closes fd */
 		return call_err(c, OM_ENOMEM, "out of memory");
 	}
 	return OM_OK;
 
 out_close:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -159,6 +183,8 @@ int serve_adopt(struct obj *unused, struct call *c)
 	for (size_t i = 0; i < h->n; i++)
 		if (conn_ref_take(c->conn, h->objs[i]))
 			return call_err(c, OM_ENOMEM, "out of memory");
+	if (h->fd < 0)
+		hold_free(h); /* a TCP hold: its one child has it now */
 	return OM_OK;
 }
 

@@ -1,10 +1,13 @@
 /*
- * listen.c — the listening socket: resolve the address, make the socket's
+ * listen.c — the listening sockets: for a Unix address, make the socket's
  * directory (0700) and the socket (0600), replace a stale socket file but
- * refuse to start beside a live server, and accept connections.
+ * refuse to start beside a live server; for a TCP one, a socket on every
+ * address its host resolves to. Accept connections on all of them.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,8 +21,15 @@
 #include "listen.h"
 #include "log.h"
 
-static int lfd = -1;
-static struct event *lev;
+/* One per socket: a TCP host may resolve to several addresses. */
+enum { LISTENERS_MAX = 4 * LISTEN_MAX };
+struct listener {
+	int fd;
+	struct event *ev;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* Unix */
+};
+static struct listener lsn[LISTENERS_MAX];
+static size_t nlsn;
 /* A descriptor kept in reserve: at the descriptor limit, accept() fails
  * and the connection would stay in the backlog, the event firing again at
  * once — a spin. Closing the spare lets us accept it, refuse it with a
@@ -27,13 +37,12 @@ static struct event *lev;
  * nginx do the same). */
 static int spare_fd = -1;
 static struct log_limit fd_refusals;
-static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 /* Create the directory of `path` (and its parents) if missing: new
  * directories are 0700, so only this user reaches the socket. */
 static int make_dirs(const char *path)
 {
-	char dir[sizeof sock_path];
+	char dir[sizeof lsn[0].path];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
@@ -75,8 +84,8 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	take_spare();
-	if (lev)
-		event_add(lev, NULL);
+	for (size_t i = 0; i < nlsn; i++)
+		event_add(lsn[i].ev, NULL);
 }
 
 /* Out of descriptors: accept one connection with the spare and refuse it.
@@ -89,7 +98,8 @@ static bool refuse_one(int fd)
 		log_warn_limited(&fd_refusals,
 		                 "out of file descriptors: not accepting for "
 		                 "100 ms");
-		event_del(lev);
+		for (size_t i = 0; i < nlsn; i++)
+			event_del(lsn[i].ev);
 		event_base_once(omi_srv.base, -1, EV_TIMEOUT, on_resume, NULL,
 		                &pause);
 		return false;
@@ -129,15 +139,34 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int listen_start(const char *address)
+/* Watch a listening socket. @return 0, or -1 after logging why. */
+static int watch(int fd, const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	if (omi_resolve_address(address, sun.sun_path, sizeof sun.sun_path)) {
-		log_error("bad address '%s' (a socket path or unix:PATH)",
-		          address ? address : "");
+	if (nlsn == LISTENERS_MAX) {
+		log_error("too many listening sockets (at most %d)",
+		          LISTENERS_MAX);
 		return -1;
 	}
-	snprintf(sock_path, sizeof sock_path, "%s", sun.sun_path);
+	struct listener *l = &lsn[nlsn];
+	l->ev = event_new(omi_srv.base, fd, EV_READ | EV_PERSIST, on_accept,
+	                  NULL);
+	if (!l->ev || event_add(l->ev, NULL)) {
+		if (l->ev)
+			event_free(l->ev);
+		l->ev = NULL;
+		log_error("cannot watch a listening socket");
+		return -1;
+	}
+	l->fd = fd;
+	snprintf(l->path, sizeof l->path, "%s", path ? path : "");
+	nlsn++;
+	return 0;
+}
+
+static int listen_unix(const char *sock_path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sock_path);
 	if (make_dirs(sock_path) < 0) {
 		log_error("cannot create the directory of %s: %s", sock_path,
 		          strerror(errno));
@@ -157,7 +186,8 @@ int listen_start(const char *address)
 		log_info("replacing stale socket %s", sock_path);
 		unlink(sock_path);
 	}
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int lfd =
+	        socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lfd < 0) {
 		log_error("socket: %s", strerror(errno));
 		return -1;
@@ -176,13 +206,8 @@ int listen_start(const char *address)
 		log_error("listen: %s", strerror(errno));
 		goto out_unlink;
 	}
-	lev = event_new(omi_srv.base, lfd, EV_READ | EV_PERSIST, on_accept,
-	                NULL);
-	if (!lev || event_add(lev, NULL)) {
-		log_error("cannot watch the listening socket");
+	if (watch(lfd, sock_path))
 		goto out_unlink;
-	}
-	take_spare();
 	log_info("listening on %s", sock_path);
 	return 0;
 
@@ -190,7 +215,92 @@ out_unlink:
 	unlink(sock_path);
 out_close:
 	close(lfd);
-	lfd = -1;
+	return -1;
+}
+
+/* One TCP socket on `ai`. @return 0, or -1 after logging why. */
+static int listen_one_tcp(const struct addrinfo *ai)
+{
+	char name[80];
+	omi_format_sockaddr(ai->ai_addr, name, sizeof name);
+	int fd = socket(ai->ai_family,
+	                ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                ai->ai_protocol);
+	if (fd < 0) {
+		log_error("socket for %s: %s", name, strerror(errno));
+		return -1;
+	}
+	int on = 1;
+	/* A restarted server rebinds its port at once, past TIME_WAIT; a v6
+	 * socket takes only v6 (a name resolving to both gets two). */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		log_error("bind %s: %s", name, strerror(errno));
+		goto out_close;
+	}
+	if (listen(fd, SOMAXCONN) < 0) {
+		log_error("listen %s: %s", name, strerror(errno));
+		goto out_close;
+	}
+	/* Port 0 is the kernel's pick: say the real one. */
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		omi_format_sockaddr((struct sockaddr *)&ss, name, sizeof name);
+	if (watch(fd, NULL))
+		goto out_close;
+	log_info("listening on %s", name);
+	return 0;
+
+out_close:
+	close(fd);
+	return -1;
+}
+
+static int listen_tcp(const struct omi_addr *a)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_ADDRCONFIG},
+	                *res;
+	int rc = getaddrinfo(a->host, a->port, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
+		/* AI_ADDRCONFIG hides loopback-only families (::1 on a host
+		 * with no v6 address but lo's): ask again without it. */
+		hints.ai_flags = AI_PASSIVE;
+		rc = getaddrinfo(a->host, a->port, &hints, &res);
+	}
+	if (rc) {
+		log_error("cannot resolve %s: %s", a->host, gai_strerror(rc));
+		return -1;
+	}
+	rc = 0;
+	for (const struct addrinfo *ai = res; ai && !rc; ai = ai->ai_next)
+		rc = listen_one_tcp(ai);
+	freeaddrinfo(res);
+	return rc;
+}
+
+int listen_start(const char *const *addresses, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct omi_addr a;
+		char err[256];
+		if (omi_parse_address(addresses[i], &a, err, sizeof err)) {
+			log_error("bad address '%s': %s",
+			          addresses[i] ? addresses[i] : "", err);
+			goto out_stop;
+		}
+		if (a.tcp ? listen_tcp(&a) : listen_unix(a.path))
+			goto out_stop;
+	}
+	take_spare();
+	return 0;
+
+out_stop:
+	listen_stop();
 	return -1;
 }
 
@@ -199,18 +309,11 @@ void listen_stop(void)
 	if (spare_fd >= 0)
 		close(spare_fd);
 	spare_fd = -1;
-	if (lev) {
-		event_free(lev);
-		lev = NULL;
+	for (size_t i = 0; i < nlsn; i++) {
+		event_free(lsn[i].ev);
+		close(lsn[i].fd);
+		if (lsn[i].path[0])
+			unlink(lsn[i].path);
 	}
-	if (lfd >= 0) {
-		close(lfd);
-		lfd = -1;
-		unlink(sock_path);
-	}
-}
-
-const char *listen_path(void)
-{
-	return sock_path;
+	nlsn = 0;
 }

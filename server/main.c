@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "fault.h"
 #include "hold.h"
@@ -34,8 +35,16 @@
 
 /* ---------------------------------------------------------------- options */
 
+/* --listen's addresses (at most LISTEN_MAX: listen.h). */
+struct addr_list {
+	const char *v[LISTEN_MAX];
+	size_t n;
+};
+
 struct config {
-	const char *address;
+	const char *address; /* --socket */
+	struct addr_list listen;
+	const char *authkey_file;
 	int ready_fd, parent_fd;
 };
 
@@ -48,6 +57,7 @@ enum opt_kind {
 	OPT_FD,
 	OPT_FLAG,
 	OPT_SECONDS,
+	OPT_LIST, /* repeatable: each one appended to a struct addr_list */
 };
 
 struct opt_def {
@@ -63,6 +73,7 @@ struct setting {
 	struct server_limits limits;
 	struct config cfg;
 	bool allow_other_users;
+	unsigned keepalive;
 	enum log_level level;
 };
 
@@ -73,6 +84,20 @@ static const struct opt_def opt_table[] = {
          "                        $XDG_RUNTIME_DIR/objmgr.sock, "
          "/tmp/objmgr-$UID/objmgr.sock)",
          AT(cfg.address), 0},
+        {"listen", OPT_LIST, "ADDR",
+         "listen there: unix:PATH, tcp:HOST:PORT, tcp:[V6ADDR]:PORT;\n"
+         "                        repeatable; with it, only where told\n"
+         "                        (TCP needs --authkey-file)",
+         AT(cfg.listen), 0},
+        {"authkey-file", OPT_STR, "FILE",
+         "the key TCP peers must prove they hold (mode 0600\n"
+         "                        or stricter, ours; one trailing newline "
+         "dropped)",
+         AT(cfg.authkey_file), 0},
+        {"keepalive", OPT_COUNT, "SECONDS",
+         "end a TCP session whose peer stops answering after\n"
+         "                        about twice this silence (default 30)",
+         AT(keepalive), OMI_MAX_KEEPALIVE},
         {"log-level", OPT_LEVEL, "LEVEL",
          "error, warn, info (default) or debug", AT(level), 0},
         {"max-frame", OPT_SIZE, "BYTES",
@@ -175,6 +200,16 @@ static int apply_opt(const struct opt_def *d, const char *arg,
 	case OPT_FLAG:
 		*(bool *)at = true;
 		return 0;
+	case OPT_LIST: {
+		struct addr_list *l = (struct addr_list *)at;
+		if (l->n == LISTEN_MAX) {
+			fprintf(stderr, "objmgrd: at most %d --%s options\n",
+			        LISTEN_MAX, d->name);
+			return -1;
+		}
+		l->v[l->n++] = arg;
+		return 0;
+	}
 	case OPT_SECONDS: {
 		char *end;
 		double t = strtod(arg, &end);
@@ -266,6 +301,36 @@ static int parse_args(int argc, char **argv, struct setting *set)
 	return -1;
 }
 
+/* Where to listen: every --listen, and --socket as one more Unix address;
+ * with neither, the default address (NULL). A TCP address needs a key.
+ * @return -1 to go on, or the exit status after saying why. */
+static int check_listen(const struct config *cfg, const char **addrs, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < cfg->listen.n; i++)
+		addrs[(*n)++] = cfg->listen.v[i];
+	if (cfg->address || *n == 0)
+		addrs[(*n)++] = cfg->address; /* NULL: the default */
+	for (size_t i = 0; i < *n; i++) {
+		struct omi_addr a;
+		char err[256];
+		if (omi_parse_address(addrs[i], &a, err, sizeof err)) {
+			fprintf(stderr, "objmgrd: bad address '%s': %s\n",
+			        addrs[i] ? addrs[i] : "", err);
+			return 2;
+		}
+		if (a.tcp && !cfg->authkey_file) {
+			fprintf(stderr,
+			        "objmgrd: refusing to listen on %s without a "
+			        "key: TCP peers are authenticated with "
+			        "--authkey-file FILE\n",
+			        addrs[i]);
+			return 2;
+		}
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------------------- loop */
 
 /* The spawner's life pipe: any read event is its end (EOF) or garbage. */
@@ -347,6 +412,7 @@ int main(int argc, char **argv)
 	struct setting set = {
 	        .limits = omi_srv.limits,
 	        .cfg = {.ready_fd = -1, .parent_fd = -1},
+	        .keepalive = omi_srv.keepalive,
 	        .level = omi_log_level,
 	};
 	int status = parse_args(argc, argv, &set);
@@ -354,7 +420,24 @@ int main(int argc, char **argv)
 		return status;
 	omi_srv.limits = set.limits;
 	omi_srv.allow_other_users = set.allow_other_users;
+	omi_srv.keepalive = set.keepalive;
 	omi_log_level = set.level;
+	const char *addrs[LISTEN_MAX + 1];
+	size_t naddrs;
+	if ((status = check_listen(&set.cfg, addrs, &naddrs)) >= 0)
+		return status;
+	uint8_t *key = NULL;
+	size_t keylen = 0;
+	if (set.cfg.authkey_file) {
+		char err[512];
+		if (omi_read_key_file(set.cfg.authkey_file, &key, &keylen, err,
+		                      sizeof err)) {
+			fprintf(stderr, "objmgrd: %s\n", err);
+			return 1;
+		}
+		omi_srv.authkey = key;
+		omi_srv.authkey_len = keylen;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -382,7 +465,7 @@ int main(int argc, char **argv)
 		log_error("cannot watch signals");
 		goto out_base;
 	}
-	if (listen_start(set.cfg.address))
+	if (listen_start(addrs, naddrs))
 		goto out_base;
 	if (set.cfg.parent_fd >= 0) {
 		parent = event_new(omi_srv.base, set.cfg.parent_fd,
@@ -413,5 +496,6 @@ out_base:
 		event_free(sigterm);
 	event_base_free(omi_srv.base);
 	libevent_global_shutdown();
+	omi_key_free(key, keylen);
 	return status;
 }

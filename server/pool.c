@@ -122,6 +122,13 @@ struct member {
 	struct job *jobs;   /* submitter */
 	size_t njobs;
 	pid_t pid;
+	/* A Unix peer: pid is the kernel's. A TCP peer's pid is only what
+	 * its Hello claims, on another machine perhaps: it is shown, never
+	 * signalled, opened as a pidfd or looked up in /proc. So a pool made
+	 * over TCP cannot kill its workers at terminate() or when it breaks:
+	 * they learn it at their next TAKE (ECLOSED) and exit, and one busy
+	 * in a task runs it to its end. */
+	bool local;
 	int pidfd; /* supervisor, worker: -1 if pidfds are unavailable */
 };
 
@@ -484,6 +491,7 @@ static int member_get(struct pool *p, struct call *c, struct member **out)
 		goto out_refund;
 	m->conn = c->conn;
 	m->pid = c->conn->pid;
+	m->local = c->conn->local;
 	m->pidfd = -1;
 	if (u64map_put(&p->members, conn_key(c->conn), m))
 		goto out_free;
@@ -544,7 +552,8 @@ static void member_maybe_drop(struct pool *p, struct member *m)
 
 static void member_take_pid(struct member *m)
 {
-	if (m->pidfd >= 0 || m->pid <= 0 || npidfds >= omi_srv.limits.max_conns)
+	if (!m->local || m->pidfd >= 0 || m->pid <= 0 ||
+	    npidfds >= omi_srv.limits.max_conns)
 		return;
 	/* The peer's own pidfd, taken by the kernel at connect(): exact even
 	 * if the process that connected is gone and its pid reused since
@@ -573,7 +582,7 @@ static void member_take_pid(struct member *m)
  * peer in our own process: the fuzz target's). */
 static void member_kill(struct member *m)
 {
-	if (m->pid <= 1 || m->pid == getpid())
+	if (!m->local || m->pid <= 1 || m->pid == getpid())
 		return;
 #ifdef SYS_pidfd_send_signal
 	if (m->pidfd >= 0) {
@@ -647,8 +656,10 @@ static bool proc_status(pid_t pid, int *status)
 static void describe_end(const struct member *m, char *buf, size_t cap)
 {
 	int st = 0;
-	bool known = pidfd_status(m->pidfd, &st) || proc_status(m->pid, &st) ||
-	             pidfd_status(m->pidfd, &st); /* reaped meanwhile */
+	bool known = m->local &&
+	             (pidfd_status(m->pidfd, &st) || proc_status(m->pid, &st) ||
+	              pidfd_status(m->pidfd, &st)); /* reaped
+	                                             * meanwhile */
 	if (known && WIFSIGNALED(st)) {
 		const char *abbrev = sigabbrev_np(WTERMSIG(st));
 		snprintf(buf, cap, " %d was killed by signal %d (SIG%s)",

@@ -15,6 +15,7 @@ struct omi_server omi_srv = {
         .limits.max_inflight = 4096,
         .limits.max_output = 16u << 20,
         .limits.handshake_timeout = 10,
+        .keepalive = 30,
 };
 
 void server_stop(void)

@@ -35,6 +35,7 @@ enum {
 	OMI_MAX_COUNT_CAP = 1000000, /* --max-connections, --max-inflight */
 	OMI_MAX_FD = 65535,          /* --ready-fd, --parent-fd */
 	OMI_MAX_SECONDS = 86400,     /* --handshake-timeout */
+	OMI_MAX_KEEPALIVE = 32767,   /* --keepalive: TCP_KEEPIDLE's bound */
 };
 
 /* The counters behind STATS (OM_STATS_MAP, objmgr.h). */
@@ -49,7 +50,12 @@ struct omi_server {
 	struct server_limits limits;
 	struct server_stats stats;
 	bool allow_other_users; /* --allow-other-users */
-	bool stopping;          /* server_stop() was called */
+	/* --authkey-file: the key TCP peers prove they hold (auth.h), or
+	 * NULL (then there is no TCP listener). */
+	const uint8_t *authkey;
+	size_t authkey_len;
+	unsigned keepalive; /* --keepalive: seconds of silence on TCP */
+	bool stopping;      /* server_stop() was called */
 };
 
 /** The server (server.c). */

@@ -29,7 +29,17 @@ static void test_connect_errors(void **state)
 	om_client *c = NULL;
 	assert_int_equal(om_connect("/nonexistent/dir/s.sock", &c), OM_ECONN);
 	assert_null(c);
-	assert_int_equal(om_connect("tcp:localhost:1", &c), OM_EINVAL);
+	/* TCP needs a key (test_remote has the rest); bad addresses */
+	unsetenv("OBJMGR_AUTHKEY_FILE");
+	assert_int_equal(om_connect("tcp:localhost:1", &c), OM_EAUTH);
+	assert_int_equal(om_connect("tcp:localhost", &c), OM_EINVAL);
+	assert_int_equal(om_connect("tcp:localhost:65536", &c), OM_EINVAL);
+	assert_int_equal(om_connect("tcp::1:5", &c), OM_EINVAL);
+	assert_int_equal(om_connect("tcp:[::1:5", &c), OM_EINVAL);
+	assert_int_equal(om_connect("tcp::5", &c), OM_EINVAL);
+	assert_int_equal(om_connect("tcp:h:5x", &c), OM_EINVAL);
+	assert_int_equal(om_connect("http://x", &c), OM_EINVAL);
+	assert_null(c);
 	assert_int_equal(om_connect(srv.path, NULL), OM_EINVAL);
 	char longp[200];
 	memset(longp, 'a', sizeof longp - 1);
