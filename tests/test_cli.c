@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -662,6 +665,66 @@ static void test_authkey_file(void **state)
 	unlink(path);
 }
 
+/* A TCP port free on 127.0.0.1 now (the kernel's pick). */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Write a key file of mode 0600. */
+static void write_key(const char *path, const char *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, key, strlen(key)), (ssize_t)strlen(key));
+	close(fd);
+}
+
+/* A TCP address with --authkey-file: the right key is served, a wrong one
+ * and none are EAUTH (exit 1). */
+static void test_tcp_authkey(void **state)
+{
+	(void)state;
+	char key[400], wrong[400], tcp[64], port[16];
+	snprintf(key, sizeof key, "%s/tcp.key", srv.dir);
+	snprintf(wrong, sizeof wrong, "%s/wrong.key", srv.dir);
+	write_key(key, "the right key\n");
+	write_key(wrong, "another key\n");
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(tcp, sizeof tcp, "tcp:127.0.0.1:%s", port);
+	static struct server s;
+	const char *const extra[] = {"--listen", tcp, "--authkey-file", key,
+	                             NULL};
+	server_start(&s, extra);
+	unsetenv("OBJMGR_AUTHKEY_FILE");
+	CLI_NOADDR("-a", tcp, "--authkey-file", key, "ping");
+	expect_out(0, "PONG\n");
+	CLI_NOADDR("-a", tcp, "--authkey-file", wrong, "ping");
+	expect_err(1, "objmgr: EAUTH: ");
+	CLI_NOADDR("-a", tcp, "ping");
+	expect_err(1, "objmgr: EAUTH: ");
+	/* $OBJMGR_AUTHKEY_FILE without the option. */
+	setenv("OBJMGR_AUTHKEY_FILE", key, 1);
+	CLI_NOADDR("-a", tcp, "ping");
+	unsetenv("OBJMGR_AUTHKEY_FILE");
+	expect_out(0, "PONG\n");
+	/* The server sees this client as a remote one. */
+	CLI_NOADDR("-a", tcp, "--authkey-file", key, "--json", "clients");
+	expect_json();
+	assert_non_null(strstr(R.out, "\"tcp\""));
+	server_stop(&s);
+	unlink(key);
+	unlink(wrong);
+}
+
 /* ------------------------------------------------ watch and monitor */
 
 /* The next line objmgr prints (without its newline), waiting at most
@@ -1008,6 +1071,7 @@ int main(void)
 	        cmocka_unit_test(test_put),
 	        cmocka_unit_test(test_unlink),
 	        cmocka_unit_test(test_authkey_file),
+	        cmocka_unit_test(test_tcp_authkey),
 	        cmocka_unit_test(test_ls),
 	        cmocka_unit_test(test_get_dump_nested),
 	        cmocka_unit_test(test_info_clients),
