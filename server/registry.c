@@ -98,10 +98,12 @@ void obj_ids_sequential(bool on)
 	sequential = on;
 }
 
-/* A new object's id: random 64 bits from the kernel's generator, so ids are
+/* A new object's id: random 63 bits from the kernel's generator, so ids are
  * not guesses (a session reaches only what it was given: dispatch.c), and
- * unique among live objects. Drawn 64 at a time: one getrandom(2) per 64
- * objects made. */
+ * unique among live objects. 63, not 64: an id is then a positive int64,
+ * which every JSON library and every language's integers hold (objmgr
+ * --json prints refs as {"ref": ID}). Drawn 64 at a time: one getrandom(2)
+ * per 64 objects made. */
 static uint64_t new_id(void)
 {
 	static uint64_t pool[64];
@@ -122,7 +124,7 @@ static uint64_t new_id(void)
 				}
 				left = ARRAY_LEN(pool);
 			}
-			id = pool[--left];
+			id = pool[--left] >> 1;
 		}
 		if (id != 0 && !obj_lookup(id))
 			return id;

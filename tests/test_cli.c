@@ -1009,8 +1009,10 @@ static void test_info_clients(void **state)
 	om_client *c = client(&srv);
 	CLI("clients");
 	assert_int_equal(R.status, 0);
-	/* The header: ID is right-aligned over its column. */
-	assert_non_null(strstr(R.out, "ID  PID"));
+	/* The header: ID is right-aligned over its column, PID's width is
+	 * its widest pid's. */
+	assert_non_null(strstr(R.out, "ID"));
+	assert_non_null(strstr(R.out, "  PID  UID  ADDR  SINCE"));
 	assert_non_null(strstr(R.out, "FLAGS\n"));
 	assert_non_null(strstr(R.out, " self\n"));
 	char me[32];
