@@ -217,9 +217,24 @@ static int dial_unix(om_client *c)
 	return OM_OK;
 }
 
+/* How long a TCP connect and its handshake may take: a host that drops
+ * our packets, or a listener that never speaks, is OM_ECONN then, not a
+ * hang (a Unix socket's peer is on this machine: it answers or refuses). */
+static const struct timeval dial_timeout = {10, 0};
+
+/* Set (or, with tv 0, clear) the socket's send and receive timeouts: while
+ * set, connect() and the blocking reads of the handshake give up at them
+ * (read_some() takes a timed-out read as the connection lost). */
+static void dial_deadline(int fd, const struct timeval *tv)
+{
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof *tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof *tv);
+}
+
 /* Connect c->fd to c->addr's host and port: each address it resolves to
- * in turn. No Nagle delay (a request is one small frame), and keepalive,
- * so a server whose machine vanished is noticed (OM_ECONN). */
+ * in turn, each within dial_timeout. No Nagle delay (a request is one
+ * small frame), and keepalive, so a server whose machine vanished is
+ * noticed (OM_ECONN). */
 static int dial_tcp(om_client *c)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -237,13 +252,15 @@ static int dial_tcp(om_client *c)
 			err = errno;
 			continue;
 		}
+		dial_deadline(c->fd, &dial_timeout);
 		int rc;
 		while ((rc = connect(c->fd, ai->ai_addr, ai->ai_addrlen)) < 0 &&
 		       errno == EINTR)
 			;
 		if (rc == 0)
 			break;
-		err = errno;
+		/* SO_SNDTIMEO ends a connect() with EINPROGRESS. */
+		err = errno == EINPROGRESS ? ETIMEDOUT : errno;
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -338,6 +355,11 @@ static int dial(om_client *c)
 		              "key",
 		              c->path);
 		goto out_close;
+	}
+	if (c->addr.tcp) {
+		static const struct timeval none = {0, 0};
+		dial_deadline(c->fd,
+		              &none); /* calls wait as long as they must */
 	}
 	c->gen = omi_fork_gen();
 	c->session = in->session;

@@ -201,8 +201,15 @@ static int read_some(om_client *c, int flags)
 			return -1;
 		return 1;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (flags & MSG_DONTWAIT)
+			return 0;
+		/* A blocking read timed out: only a TCP dial sets a receive
+		 * timeout (client.c, dial_deadline), and its server did not
+		 * answer in time. */
+		omi_lose(c, "no answer in time", ETIMEDOUT);
+		return -1;
+	}
 	omi_lose(c, n == 0 ? "closed by the server" : "read",
 	         n < 0 ? errno : 0);
 	return -1;

@@ -48,6 +48,13 @@ enum {
 };
 
 static struct conn *all;
+/* TCP connections that have not proved they hold the key yet. They have
+ * their own, small budget, outside --max-connections: anyone who reaches
+ * the port can open them, and each lasts up to --handshake-timeout, so if
+ * they counted against the limit a stranger without the key could lock
+ * every local client out. */
+enum { STRANGERS_MAX = 64 };
+static unsigned strangers;
 static struct log_limit refusals, silences;
 static struct conn *flush_list;
 static uint64_t serials;
@@ -202,7 +209,16 @@ void conn_accept(int fd)
 	char addr[sizeof((struct conn *)0)->addr];
 	if (!identify(fd, local, &uid, &pid, addr, sizeof addr))
 		return;
-	if (omi_srv.stats.connections >= omi_srv.limits.max_conns) {
+	if (!local && strangers >= STRANGERS_MAX) {
+		log_warn_limited(&refusals,
+		                 "refused %s: %d TCP connections are "
+		                 "authenticating (the limit)",
+		                 addr, STRANGERS_MAX);
+		conn_refuse(fd, OM_ELIMIT,
+		            "too many TCP connections are authenticating");
+		return;
+	}
+	if (omi_srv.stats.connections - strangers >= omi_srv.limits.max_conns) {
 		log_warn_limited(
 		        &refusals,
 		        "refused pid %d (%s): %u connections open (the "
@@ -228,6 +244,7 @@ void conn_accept(int fd)
 	conn->uid = uid;
 	conn->pid = pid;
 	conn->local = local;
+	conn->stranger = !local;
 	memcpy(conn->addr, addr, sizeof conn->addr);
 	conn->refcnt = 1; /* the connection's own, dropped by conn_close */
 	conn->passed_fd = -1;
@@ -252,6 +269,7 @@ void conn_accept(int fd)
 		all->prev = conn;
 	all = conn;
 	omi_srv.stats.connections++;
+	strangers += conn->stranger;
 	log_debug("conn %llu: pid %d (%s) connected",
 	          (unsigned long long)conn->serial, (int)pid, addr);
 	if (!local) {
@@ -537,6 +555,10 @@ static void serve_frames(struct conn *conn)
 		if (conn->hello && conn->hs_timer) {
 			event_free(conn->hs_timer);
 			conn->hs_timer = NULL;
+		}
+		if (conn->hello && conn->stranger) {
+			conn->stranger = false; /* authenticated */
+			strangers--;
 		}
 		if (conn->closing || conn->dead || conn->lost)
 			break;
@@ -829,6 +851,8 @@ static void conn_close(struct conn *conn, const char *why)
 	if (conn->next)
 		conn->next->prev = conn->prev;
 	omi_srv.stats.connections--;
+	strangers -= conn->stranger;
+	conn->stranger = false;
 
 	/* A mapped client takes locks without telling the server: free
 	 * every lock word that holds this session's token, before the

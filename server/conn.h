@@ -57,6 +57,7 @@ struct conn {
 	 * connections, sent in the Hello): what a lock word in a segment
 	 * holds while this session holds the lock. */
 	uint32_t token;
+	bool stranger; /* TCP, not authenticated yet (conn.c's budget) */
 	bool local;    /* on a Unix socket: descriptors can be passed, and
 	                * uid and pid are the kernel's (else uid -1 and the
 	                * pid the Hello claims: never to signal or inspect) */

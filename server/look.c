@@ -378,7 +378,9 @@ static void drop_slow(struct conn *s, uint64_t id)
 	                 "subscriber dropped: its unread events reached the "
 	                 "server's --max-output");
 	s->closing = true;
-	sub_remove(s);
+	/* Its watches go now, not when the ELIMIT is written: a peer that
+	 * never reads would otherwise keep them (and the objects) forever. */
+	look_conn_gone(s);
 }
 
 /* Send one event to subscriber `s` under its subscription `id`. */
@@ -433,8 +435,11 @@ static void emit(struct obj *o, uint64_t client, const char *op)
 bool look_request(struct conn *conn, const Objmgr__Request *req)
 {
 	conn->look.requests++;
+	/* SHUTDOWN too: om_disconnect() of a client that spawned its server
+	 * stops it, subscriber or not, and waits for the close. */
 	if (conn->look.sub)
-		return req->op == OBJMGR__OP__WATCH;
+		return req->op == OBJMGR__OP__WATCH ||
+		       req->op == OBJMGR__OP__SHUTDOWN;
 	if (!nmonitors)
 		return true;
 	struct obj *o = req->target ? obj_lookup(req->target) : NULL;
@@ -466,6 +471,11 @@ void look_served(struct conn *conn, const Objmgr__Request *req, struct obj *o,
 		emit(o, conn->serial, look_op_name((int)req->op));
 }
 
+void look_changed(struct obj *o, const struct conn *by, int op)
+{
+	emit(o, by->serial, look_op_name(op));
+}
+
 void look_gone(struct obj *o)
 {
 	emit(o, 0, "GONE");
@@ -478,14 +488,26 @@ void look_mapped(struct obj *o)
 
 void look_kicked(void)
 {
-	for (struct conn *s = subs_head; s; s = s->look.next) {
-		const struct u64map *m = &s->look.watching;
-		for (size_t i = 0; m->v && i <= m->mask; i++) {
-			struct obj *o =
-			        m->v[i].key ? obj_lookup(m->v[i].key) : NULL;
-			if (o && o->seg && o->seg->fd >= 0 &&
-			    omi_shm_take_dirty(o->seg->base))
-				look_mapped(o);
+	/* An event may drop a subscriber (drop_slow), freeing its map and
+	 * unlinking it: after each, the walk starts again from the head. It
+	 * ends, since each event takes one segment's dirty mark. */
+	bool again = true;
+	while (again) {
+		again = false;
+		for (struct conn *s = subs_head; s && !again;
+		     s = s->look.next) {
+			const struct u64map *m = &s->look.watching;
+			for (size_t i = 0; m->v && i <= m->mask && !again;
+			     i++) {
+				struct obj *o =
+				        m->v[i].key ? obj_lookup(m->v[i].key)
+				                    : NULL;
+				if (o && o->seg && o->seg->fd >= 0 &&
+				    omi_shm_take_dirty(o->seg->base)) {
+					look_mapped(o);
+					again = true;
+				}
+			}
 		}
 	}
 }

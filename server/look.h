@@ -61,6 +61,9 @@ bool look_request(struct conn *conn, const Objmgr__Request *req);
  *  on target `o` (NULL: a server op): a change is sent to o's watchers. */
 void look_served(struct conn *conn, const Objmgr__Request *req, struct obj *o,
                  unsigned flags, int rc);
+/** Request `op` of `by` changed `o`, an object other than its target (a
+ *  send changes the receiving end): the change goes to o's watchers. */
+void look_changed(struct obj *o, const struct conn *by, int op);
 /** A session's end released something of `o` ("GONE" to its watchers). */
 void look_gone(struct obj *o);
 /** A mapped client wrote `o`'s segment ("MAPPED" to its watchers). */

@@ -148,6 +148,9 @@ static int pipe_send(struct obj *o, struct call *c)
 	else
 		p->head = first;
 	p->tail = last;
+	/* The messages are the receiving end's state: its watchers are told
+	 * (the sending end did not change; its row has no OPF_CHANGES). */
+	look_changed(&p->o, c->conn, OBJMGR__OP__PIPE_SEND);
 	pump(p);
 	return OM_OK;
 
@@ -352,7 +355,7 @@ static int pipe_dump(struct obj *o, struct call *c)
 static const struct type_look pipe_look = {pipe_length, pipe_bytes, pipe_dump};
 
 static const struct op_def pipe_ops[] = {
-        OP(PIPE_SEND, pipe_send, OP_VARARGS, OPF_CHANGES),
+        OP(PIPE_SEND, pipe_send, OP_VARARGS, 0),
         OP(PIPE_RECV, pipe_recv, 0, OPF_TIMEOUT | OPF_CHANGES),
         OP(PIPE_POLL, pipe_poll, 0, OPF_TIMEOUT),
 };

@@ -823,6 +823,38 @@ static void test_slow_subscriber(void **state)
 	server_stop(&s);
 }
 
+/* A send changes the receiving end: its watchers are told, once. */
+static void test_watch_pipe_receiver(void **state)
+{
+	(void)state;
+	om_client *c = client(&srv), *w = client(&srv);
+	om_pipe *a, *b;
+	expect_ok(c, om_pipe_open(c, "wpipe", OM_CREATE, &a, &b));
+	void *wa;
+	expect_ok(w, om_open_any(w, "wpipe", &wa)); /* the named end: a */
+	assert_int_equal(om_ref(wa).ref.id, om_ref(a).ref.id);
+	expect_ok(w, om_watch(wa));
+	expect_ok(c, om_pipe_send(b, om_int(7)));
+	om_notice ev = next_event(w);
+	assert_string_equal(ev.op, "PIPE_SEND");
+	assert_int_equal(ev.target, om_ref(a).ref.id);
+	expect_rc(w, om_notice_next(w, &ev, 0), OM_ETIMEOUT);
+	om_disconnect(w);
+	expect_ok(c, om_unlink(c, "wpipe"));
+	om_disconnect(c);
+}
+
+/* om_disconnect() of a subscriber that spawned its server stops the
+ * server and returns (SHUTDOWN is a subscriber's call too). */
+static void test_spawned_subscriber_disconnect(void **state)
+{
+	(void)state;
+	om_client *c;
+	expect_ok(NULL, om_spawn(NULL, &c));
+	expect_ok(c, om_monitor(c));
+	om_disconnect(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +870,8 @@ int main(void)
 	        cmocka_unit_test(test_subscriber_calls_refused),
 	        cmocka_unit_test(test_watch_keeps_alive),
 	        cmocka_unit_test(test_slow_subscriber),
+	        cmocka_unit_test(test_watch_pipe_receiver),
+	        cmocka_unit_test(test_spawned_subscriber_disconnect),
 	};
 	return RUN(tests, 120, srv_setup, srv_teardown);
 }

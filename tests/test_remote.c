@@ -780,6 +780,54 @@ static void test_idle_keepalive(void **state)
 	om_disconnect(c);
 }
 
+/* Strangers (TCP peers that have not proved the key) are not counted in
+ * --max-connections: however many sit silent, local clients still get in,
+ * and so does an authenticated remote one. */
+static void test_strangers_not_counted(void **state)
+{
+	(void)state;
+	struct server s = {0};
+	const char *extra[] = {"--max-connections", "2", NULL};
+	server_start_tcp(&s, KEY "\n", false, extra);
+	char a[64];
+	server_tcp_address(&s, false, a, sizeof a);
+	int fds[4];
+	for (int i = 0; i < 4; i++) {
+		fds[i] = tcp_connect(a);
+		expect_challenge(fds[i]);
+	}
+	om_client *local = client(&s);
+	round_trip(local);
+	om_client *c = remote(a);
+	round_trip(c);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	om_disconnect(c);
+	om_disconnect(local);
+	server_stop(&s);
+}
+
+/* A listener that accepts (the kernel's backlog does) and never speaks:
+ * om_connect_key gives up (OM_ECONN) instead of waiting forever. */
+static void test_dial_timeout(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof sa;
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	char a[64];
+	snprintf(a, sizeof a, "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+	om_client *c = NULL;
+	assert_int_equal(om_connect_key(a, KEY, strlen(KEY), &c), OM_ECONN);
+	assert_non_null(strstr(om_errmsg(NULL), "in time"));
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +846,8 @@ int main(void)
 	        cmocka_unit_test(test_fork_child),
 	        cmocka_unit_test(test_pool_over_tcp),
 	        cmocka_unit_test(test_idle_keepalive),
+	        cmocka_unit_test(test_strangers_not_counted),
+	        cmocka_unit_test(test_dial_timeout),
 	};
 	return RUN(tests, 120, setup, teardown);
 }
