@@ -197,8 +197,8 @@ typedef struct om_client om_client;
  *        $OBJMGR_ADDRESS, else $XDG_RUNTIME_DIR/objmgr.sock, else
  *        /tmp/objmgr-$UID/objmgr.sock (objmgrd resolves the same default).
  * @param out the new client, to be ended with om_disconnect().
- * @return OM_OK; OM_ECONN if no server answers there; OM_EAUTH if the server
- *         refuses this process's credentials; OM_ELIMIT if it is at a
+ * @return OM_OK; OM_ECONN if no server answers there (over TCP: within
+ *         10 s); OM_EAUTH if the server refuses this process's credentials; OM_ELIMIT if it is at a
  *         limit (--max-connections, or out of file descriptors); OM_EPROTO
  *         on a version mismatch; OM_EINVAL for a bad address; OM_ENOMEM.
  *         On failure om_errmsg(NULL) says why, in the server's words when
