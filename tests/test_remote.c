@@ -595,9 +595,9 @@ static int fake_server(void *arg)
 	return 0;
 }
 
-static void test_fake_server(void **state)
+/* A listening socket on a free loopback port, and its address in addr. */
+static int listen_any(char *addr, size_t cap)
 {
-	(void)state;
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(lfd >= 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -606,9 +606,15 @@ static void test_fake_server(void **state)
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
 	assert_int_equal(listen(lfd, 4), 0);
 	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(addr, cap, "tcp:127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	return lfd;
+}
+
+static void test_fake_server(void **state)
+{
+	(void)state;
 	char addr[64];
-	snprintf(addr, sizeof addr, "tcp:127.0.0.1:%u",
-	         (unsigned)ntohs(sa.sin_port));
+	int lfd = listen_any(addr, sizeof addr);
 	struct fake f = {lfd, getpid()};
 	pid_t pid = spawn_child(fake_server, &f);
 	close(lfd);
@@ -812,16 +818,8 @@ static void test_strangers_not_counted(void **state)
 static void test_dial_timeout(void **state)
 {
 	(void)state;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(lfd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof sa;
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(listen(lfd, 4), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
 	char a[64];
-	snprintf(a, sizeof a, "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+	int lfd = listen_any(a, sizeof a);
 	om_client *c = NULL;
 	assert_int_equal(om_connect_key(a, KEY, strlen(KEY), &c), OM_ECONN);
 	assert_non_null(strstr(om_errmsg(NULL), "in time"));
